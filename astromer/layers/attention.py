@@ -1,0 +1,108 @@
+"""Multi-head self-attention with the masking conventions of both Astromer originals."""
+
+import math
+
+import keras
+from keras import ops
+
+MASK_FORMATS = ("key", "query", "query_key", "none")
+
+
+@keras.saving.register_keras_serializable(package="astromer")
+class MaskedSelfAttention(keras.layers.Layer):
+    """Multi-head self-attention whose mask is an additive logit term.
+
+    ``hidden`` (B, T) is 1 at positions that are not visible (padding or hidden
+    observations). The term ``mask_alpha * m_ij`` is added to the logits, where
+
+    - ``mask_format="key"``: ``m_ij = hidden_j`` (Astromer 2, ``mask_alpha=-1e9``:
+      hidden keys get weight exactly 0);
+    - ``"query"``: ``m_ij = hidden_i``;
+    - ``"query_key"``: ``m_ij = min(1, hidden_i + hidden_j)`` (Astromer 1 uses this
+      with ``mask_alpha=+1``: the mask is *added*, so it does not hide padding);
+    - ``"none"``: no mask.
+
+    Logits are ``q.k / sqrt(head_dim)`` (divided by ``temperature`` when non-zero).
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        head_dim,
+        mask_format="key",
+        mask_alpha=-1e9,
+        temperature=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if mask_format not in MASK_FORMATS:
+            raise ValueError(f"mask_format must be one of {MASK_FORMATS}, got {mask_format!r}")
+        self.num_heads = int(num_heads)
+        self.head_dim = int(head_dim)
+        self.mask_format = mask_format
+        self.mask_alpha = float(mask_alpha)
+        self.temperature = float(temperature)
+        width = self.num_heads * self.head_dim
+        kw = {"dtype": self.dtype_policy}
+        self.query_dense = keras.layers.Dense(width, name="query", **kw)
+        self.key_dense = keras.layers.Dense(width, name="key", **kw)
+        self.value_dense = keras.layers.Dense(width, name="value", **kw)
+        self.output_dense = keras.layers.Dense(width, name="attention_output", **kw)
+
+    def build(self, input_shape):
+        shape = (None, None, input_shape[-1])
+        for layer in (self.query_dense, self.key_dense, self.value_dense):
+            if not layer.built:
+                layer.build(shape)
+        if not self.output_dense.built:
+            self.output_dense.build((None, None, self.num_heads * self.head_dim))
+        self.built = True
+
+    def _split(self, x):
+        shape = ops.shape(x)
+        return ops.reshape(x, (shape[0], shape[1], self.num_heads, self.head_dim))
+
+    def attention_logits(self, x, hidden=None):
+        """Masked attention logits (B, heads, T_query, T_key) and the values (B, T, heads, dh)."""
+        q = self._split(self.query_dense(x))
+        k = self._split(self.key_dense(x))
+        v = self._split(self.value_dense(x))
+        logits = ops.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(self.head_dim)
+        if self.temperature != 0.0:
+            logits = logits / self.temperature
+        if hidden is not None and self.mask_format != "none":
+            hidden = ops.cast(hidden, logits.dtype)
+            if self.mask_format == "key":
+                term = hidden[:, None, None, :]
+            elif self.mask_format == "query":
+                term = hidden[:, None, :, None]
+            else:
+                term = ops.minimum(1.0, hidden[:, None, :, None] + hidden[:, None, None, :])
+            logits = logits + term * self.mask_alpha
+        return logits, v
+
+    def call(self, x, hidden=None, return_attention_scores=False):
+        logits, v = self.attention_logits(x, hidden)
+        weights = ops.softmax(logits, axis=-1)
+        out = ops.einsum("bhqk,bkhd->bqhd", weights, v)
+        shape = ops.shape(out)
+        out = self.output_dense(ops.reshape(out, (shape[0], shape[1], self.num_heads * self.head_dim)))
+        if return_attention_scores:
+            return out, weights
+        return out
+
+    def compute_output_shape(self, input_shape, *args, **kwargs):
+        return tuple(input_shape[:-1]) + (self.num_heads * self.head_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "head_dim": self.head_dim,
+                "mask_format": self.mask_format,
+                "mask_alpha": self.mask_alpha,
+                "temperature": self.temperature,
+            }
+        )
+        return config

@@ -1,0 +1,285 @@
+"""``astromer.Astromer``: the light-curve transformer encoder with its reconstruction head."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from astromer.layers.attention_block import AttentionBlock
+from astromer.layers.reconstruction_head import ReconstructionHead
+from astromer.layers.time_encoding import TimeMagnitudeEmbedding
+from astromer.losses.masked_rmse import MaskedRMSE
+from astromer.metrics.masked_r2 import MaskedR2
+from astromer.models.astromer.architectures import ARCHITECTURES
+from astromer.models.astromer.embeddings import LightCurveEmbeddings
+
+INPUT_KEYS = ("times", "magnitudes", "mask")
+
+
+@keras.saving.register_keras_serializable(package="astromer")
+class Astromer(keras.Model):
+    """Astromer: a transformer encoder for irregularly sampled light curves.
+
+    Inputs are a dict of ``(B, T)`` arrays (a trailing axis of size 1 is also
+    accepted):
+
+    - ``"times"``: observation times in days (per-window zero-mean in the originals);
+    - ``"magnitudes"``: per-window zero-mean magnitudes;
+    - ``"mask"``: 1 where the encoder may attend (a real, visible observation),
+      0 at padding and at hidden (masked-out) positions.
+
+    ``model(inputs)`` returns the reconstructed magnitudes ``(B, T)``;
+    ``model.encode(inputs)`` the encoder output ``(B, T, d)``; ``model.embed(curves)``
+    embeds raw light curves. ``compile()`` defaults to the original masked RMSE
+    loss and the masked R^2 metric, so ``fit()`` on
+    :func:`astromer.data.pretraining_dataset` pretrains by masked reconstruction.
+
+    The defaults are the modern pre-LN variant for training from scratch; use
+    :meth:`from_architecture` (``"astromer_v1"``, ``"astromer_v2"``) for the
+    original architectures, or :func:`astromer.load_preset` for published weights.
+    ``time_rates`` (set by the converters) are the exact float32 rates of the
+    original time encoding, kept in the config so converted models match the
+    originals to ~1e-7 at the input embedding.
+    """
+
+    def __init__(
+        self,
+        num_layers=2,
+        num_heads=4,
+        head_dim=64,
+        ffn_dim=256,
+        window_size=200,
+        dropout=0.1,
+        ffn_activation="gelu",
+        block_style="pre",
+        use_leak=False,
+        attention_mask_format="key",
+        attention_mask_alpha=-1e9,
+        attention_temperature=0.0,
+        layer_norm_epsilon=1e-6,
+        mask_token=True,
+        time_base=10000.0,
+        time_rates=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_layers = int(num_layers)
+        self.num_heads = int(num_heads)
+        self.head_dim = int(head_dim)
+        self.ffn_dim = int(ffn_dim)
+        self.window_size = int(window_size)
+        self.dropout = float(dropout)
+        self.ffn_activation = ffn_activation
+        self.block_style = block_style
+        self.use_leak = bool(use_leak)
+        self.attention_mask_format = attention_mask_format
+        self.attention_mask_alpha = float(attention_mask_alpha)
+        self.attention_temperature = float(attention_temperature)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.mask_token = bool(mask_token)
+        self.time_base = float(time_base)
+        self.time_rates = None if time_rates is None else [float(r) for r in time_rates]
+        self.width = self.num_heads * self.head_dim
+
+        kw = {"dtype": self.dtype_policy}
+        self.embedding = TimeMagnitudeEmbedding(
+            self.width, mask_token=mask_token, time_base=time_base, time_rates=self.time_rates,
+            name="embedding", **kw,
+        )
+        self.embedding_dropout = keras.layers.Dropout(self.dropout, name="embedding_dropout")
+        self.blocks = [
+            AttentionBlock(
+                num_heads, head_dim, ffn_dim, dropout=dropout, ffn_activation=ffn_activation,
+                style=block_style, use_leak=use_leak, layer_norm_epsilon=layer_norm_epsilon,
+                mask_format=attention_mask_format, mask_alpha=attention_mask_alpha,
+                temperature=attention_temperature, name=f"block_{i}", **kw,
+            )
+            for i in range(self.num_layers)
+        ]
+        self.final_norm = None
+        if block_style == "pre":
+            self.final_norm = keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, name="final_norm", **kw
+            )
+        self.head = ReconstructionHead(layer_norm_epsilon, name="reconstruction_head", **kw)
+        self.build()
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape=None):
+        if not self.embedding.built:
+            self.embedding.build(None)
+        shape = (None, None, self.width)
+        for layer in self.blocks + ([self.final_norm] if self.final_norm is not None else []):
+            if not layer.built:
+                layer.build(shape)
+        if not self.head.built:
+            self.head.build(shape)
+        self.built = True
+
+    @classmethod
+    def from_architecture(cls, name, **overrides):
+        """Build an untrained model of a named architecture ("astromer_v1", "astromer_v2", "modern")."""
+        if name not in ARCHITECTURES:
+            raise ValueError(f"Unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}.")
+        return cls(**{**ARCHITECTURES[name], **overrides})
+
+    @classmethod
+    def from_preset(cls, handle, **kwargs):
+        """Load a preset (name, local folder or original archive) as an Astromer model."""
+        from astromer.presets.loader import load_preset
+
+        model = load_preset(handle, **kwargs)
+        if not isinstance(model, cls):
+            raise TypeError(f"Preset {handle!r} holds a {type(model).__name__}, not an {cls.__name__}.")
+        return model
+
+    # ------------------------------------------------------------------ inputs
+    def _parse_inputs(self, inputs):
+        if not isinstance(inputs, dict):
+            raise TypeError(
+                "Astromer expects a dict with keys 'times', 'magnitudes' and 'mask' "
+                f"(each (batch, steps)); got {type(inputs).__name__}."
+            )
+        missing = [k for k in INPUT_KEYS if k not in inputs]
+        if missing:
+            raise KeyError(
+                f"Astromer inputs are missing {missing}; expected keys {list(INPUT_KEYS)}, "
+                f"got {sorted(inputs)}."
+            )
+        parsed = []
+        for key in INPUT_KEYS:
+            x = inputs[key]
+            if not hasattr(x, "shape"):
+                x = np.asarray(x, dtype="float32")
+            if len(x.shape) == 3:
+                if x.shape[-1] not in (1, None):
+                    raise ValueError(
+                        f"Astromer input {key!r} must be (batch, steps) or (batch, steps, 1); "
+                        f"got shape {tuple(x.shape)}."
+                    )
+                x = ops.squeeze(x, axis=-1)
+            elif len(x.shape) != 2:
+                raise ValueError(
+                    f"Astromer input {key!r} must be (batch, steps) or (batch, steps, 1); "
+                    f"got shape {tuple(x.shape)}."
+                )
+            parsed.append(ops.cast(x, "float32"))
+        return parsed
+
+    # ------------------------------------------------------------------ forward
+    def encode(self, inputs, all_layers=False, training=False):
+        """Encoder output ``(B, T, d)``.
+
+        With ``all_layers=True``, a list: the input embedding, then the output of
+        every block (for the pre-LN style the last entry is after the final norm).
+        """
+        times, magnitudes, visible = self._parse_inputs(inputs)
+        hidden = 1.0 - visible
+        x = self.embedding(times, magnitudes, visible)
+        outputs = [x]
+        x = self.embedding_dropout(x, training=training)
+        for block in self.blocks:
+            x = block(x, hidden=hidden, training=training)
+            outputs.append(x)
+        if self.final_norm is not None:
+            x = self.final_norm(x)
+            outputs[-1] = x
+        return outputs if all_layers else x
+
+    def call(self, inputs, training=None):
+        return self.head(self.encode(inputs, training=training))
+
+    # ------------------------------------------------------------------ training
+    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+        """``keras.Model.compile`` with the masked reconstruction defaults.
+
+        ``loss`` defaults to :class:`astromer.losses.MaskedRMSE` (pass
+        ``MaskedRMSE(uncertainty_weighted=True)`` for Astromer 2's weighted
+        variant) and ``metrics`` to ``[MaskedR2()]``.
+        """
+        if loss is None:
+            loss = MaskedRMSE()
+        if metrics is None:
+            metrics = [MaskedR2()]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def get_compile_config(self):
+        return super().get_compile_config()
+
+    def compile_from_config(self, config):
+        """Restore the compile state saved in a ``.keras`` file (our ``compile`` is custom)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # ------------------------------------------------------------------ users
+    def encoder_model(self):
+        """A functional ``keras.Model`` mapping the input dict (windows of
+        ``window_size``) to the encoder output; shares this model's weights."""
+        cached = self.__dict__.get("_encoder_cache")
+        if cached is None:
+            inputs = {k: keras.Input(shape=(self.window_size,), name=k) for k in INPUT_KEYS}
+            cached = keras.Model(inputs, self.encode(inputs), name=f"{self.name}_encoder")
+            object.__setattr__(self, "_encoder_cache", cached)
+        return cached
+
+    def embed(self, light_curves, ids=None, batch_size=256, verbose=0):
+        """Embed raw light curves: one row per observation and a pooled vector per object.
+
+        ``light_curves``: a list of arrays with columns (time, mag[, err]), or a
+        pandas DataFrame in the long layout ``object_id,time,mag[,mag_err]``
+        (with a ``band`` column, each (object, band) is one curve). Each curve is
+        sorted by time, non-finite rows are dropped (with a warning that counts
+        them), it is cut into sequential windows of ``window_size`` observations
+        (the last one shifted back to be full, as the original), each window is
+        zero-meaned and padded, and the windows are encoded in batches of
+        ``batch_size``. Every observation gets exactly one embedding row, from
+        the first window that holds it. ``pooled`` is the mean of those rows.
+        Returns :class:`LightCurveEmbeddings`, in input order.
+        """
+        from astromer.data.light_curves import prepare_light_curves
+        from astromer.data.windows import gather_observations, window_curves
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+        prepared = prepare_light_curves(light_curves, ids)
+        windows = window_curves(prepared.curves, window_size=self.window_size)
+        x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
+        z = self.encoder_model().predict(x, batch_size=batch_size, verbose=verbose)
+        per_object = gather_observations(np.asarray(z), windows, len(prepared.curves))
+        pooled = np.stack([rows.mean(axis=0) for rows in per_object]).astype("float32")
+        return LightCurveEmbeddings(
+            ids=list(prepared.ids),
+            observations=per_object,
+            pooled=pooled,
+            times=[c[:, 0] for c in prepared.curves],
+            n_dropped=np.asarray(prepared.n_nonfinite),
+        )
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "head_dim": self.head_dim,
+                "ffn_dim": self.ffn_dim,
+                "window_size": self.window_size,
+                "dropout": self.dropout,
+                "ffn_activation": self.ffn_activation,
+                "block_style": self.block_style,
+                "use_leak": self.use_leak,
+                "attention_mask_format": self.attention_mask_format,
+                "attention_mask_alpha": self.attention_mask_alpha,
+                "attention_temperature": self.attention_temperature,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "mask_token": self.mask_token,
+                "time_base": self.time_base,
+                "time_rates": self.time_rates,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

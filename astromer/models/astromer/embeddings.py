@@ -1,0 +1,51 @@
+"""The result of ``Astromer.embed``: one row per observation and a pooled vector per object."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class LightCurveEmbeddings(Sequence):
+    """Embeddings of a list of light curves, in input order.
+
+    - ``observations[i]``: ``(n_i, d)``, one row per kept observation of object
+      ``i`` in time order (non-finite rows were dropped before encoding);
+      ``result[i]`` is the same array.
+    - ``pooled``: ``(N, d)``, the mean of each object's observation rows (every
+      observation counts once, whichever window encoded it).
+    - ``times[i]``: the (sorted) observation times matching ``observations[i]``.
+    - ``ids``: object ids (list indices, or the DataFrame's ``object_id``).
+    - ``n_dropped``: non-finite rows dropped per object.
+    """
+
+    ids: list
+    observations: list
+    pooled: np.ndarray
+    times: list = field(default_factory=list)
+    n_dropped: np.ndarray = None
+
+    def __len__(self):
+        return len(self.observations)
+
+    def __getitem__(self, index):
+        return self.observations[index]
+
+    def to_frame(self):
+        """A pandas DataFrame with one row per observation: object_id, time, emb_0..emb_{d-1}."""
+        import pandas as pd
+
+        d = self.pooled.shape[1]
+        frames = []
+        for oid, t, e in zip(self.ids, self.times, self.observations):
+            frame = pd.DataFrame(e, columns=[f"emb_{k}" for k in range(d)])
+            frame.insert(0, "time", t)
+            frame.insert(0, "object_id", [oid] * len(t))
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def __repr__(self):
+        d = self.pooled.shape[1] if self.pooled.ndim == 2 else "?"
+        n_obs = sum(len(o) for o in self.observations)
+        return f"LightCurveEmbeddings({len(self)} objects, {n_obs} observations, dim {d})"

@@ -1,0 +1,1 @@
+"""Converters from original checkpoints to astromer models."""

@@ -1,0 +1,26 @@
+"""Shared fixtures: locating ../shared (reference data) and small helpers."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def require_shared(*parts):
+    """Path below ../shared; skip (or fail when ASTROMER_REQUIRE_SHARED=1) if it is missing."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} not found: the ../shared reference data is needed for this test"
+        if os.environ.get("ASTROMER_REQUIRE_SHARED") == "1":
+            pytest.fail(message + " (ASTROMER_REQUIRE_SHARED=1)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    """The ../shared folder beside the repository (see require_shared)."""
+    return require_shared()
