@@ -1,0 +1,5 @@
+import sys
+
+from astromer.cli.main import main
+
+sys.exit(main())

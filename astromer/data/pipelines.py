@@ -1,0 +1,171 @@
+"""tf.data input pipelines for Astromer pretraining and numpy windows for inference."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from .light_curves import PreparedCurves, prepare_light_curves
+from .masking import mask_window
+from .windows import Windows, window_bounds, window_curves
+
+from astromer.losses.masked_rmse import LOSS_MASK, TARGET, WEIGHT  # packed y_true layout
+
+
+def _check_fraction(name, value, allow_zero=True):
+    lo_ok = value >= 0 if allow_zero else value > 0
+    if not (lo_ok and value <= 1):
+        raise ValueError(f"{name} must be in {'[0' if allow_zero else '(0'}, 1], got {value}")
+
+
+def error_weights_tf(errors, mask):
+    """TensorFlow twin of :func:`astromer.data.windows.error_weights` (same float32 result)."""
+    errors = tf.convert_to_tensor(errors, tf.float32)
+    real = tf.convert_to_tensor(mask) > 0
+    inv = tf.math.divide_no_nan(tf.ones_like(errors), errors)
+    lo = tf.reduce_min(tf.where(real, inv, float("inf")), axis=-1, keepdims=True)
+    hi = tf.reduce_max(tf.where(real, inv, float("-inf")), axis=-1, keepdims=True)
+    any_real = tf.reduce_any(real, axis=-1, keepdims=True)
+    lo = tf.where(any_real, lo, 0.0)
+    hi = tf.where(any_real, hi, 0.0)
+    scaled = tf.math.divide_no_nan(inv - lo, hi - lo) + 1e-3
+    return tf.where(real, scaled, 0.0)
+
+
+def _filter_short(prepared: PreparedCurves, min_observations: int) -> PreparedCurves:
+    lengths = prepared.lengths
+    short = lengths < min_observations
+    if short.any():
+        warnings.warn(
+            f"dropped {int(short.sum())} of {len(lengths)} light curves with fewer than "
+            f"min_observations={min_observations} observations (after removing non-finite rows)",
+            UserWarning,
+            stacklevel=3,
+        )
+        prepared = prepared.select(~short)
+    if len(prepared) == 0:
+        raise ValueError(
+            f"no light curve has at least min_observations={min_observations} observations"
+        )
+    return prepared
+
+
+def pretraining_dataset(
+    light_curves,
+    *,
+    batch_size=64,
+    window_size=200,
+    probed=0.5,
+    random=0.2,
+    same=0.2,
+    sampling=True,
+    shuffle=True,
+    seed=None,
+    min_observations=5,
+    uncertainty_weights=False,
+    repeat=False,
+) -> tf.data.Dataset:
+    """Masked-magnitude pretraining data as a ``tf.data.Dataset`` of ``(x, y)`` batches.
+
+    Args:
+        light_curves: anything :func:`prepare_light_curves` accepts, or a
+            :class:`PreparedCurves`. Curves with fewer than ``min_observations``
+            observations (after dropping non-finite rows) are dropped with a warning.
+        window_size: W; every element is padded to exactly W.
+        probed, random, same: masking fractions (see :func:`mask_window`).
+        sampling: True -> one random window of W consecutive observations per
+            curve and epoch (whole curve if shorter); False -> all sequential
+            windows (see :func:`window_bounds`).
+        shuffle: shuffle curves/windows each epoch (seeded by ``seed``).
+        seed: makes windows, masks and order reproducible; each new iteration
+            over the dataset (epoch) still draws new windows and masks.
+        uncertainty_weights: WEIGHT = Astromer 2 error weights instead of 1.
+        repeat: repeat forever (epochs then run into each other).
+
+    All observations are held in memory as one float32 tensor captured by the
+    map function (keep it well under TensorFlow's 2 GB graph limit).
+
+    Yields:
+        ``x = {"times", "magnitudes", "mask"}`` each (B, W) float32 (``mask`` is
+        the attention visibility, ``magnitudes`` the masked input) and ``y`` of
+        shape (B, W, 3) float32 holding ``[TARGET, LOSS_MASK, WEIGHT]``.
+    """
+    window_size = int(window_size)
+    if window_size < 1:
+        raise ValueError(f"window_size must be >= 1, got {window_size}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if int(min_observations) < 1:
+        raise ValueError(f"min_observations must be >= 1, got {min_observations}")
+    _check_fraction("probed", probed, allow_zero=False)
+    _check_fraction("random", random)
+    _check_fraction("same", same)
+
+    prepared = prepare_light_curves(light_curves, min_observations=0)
+    prepared = _filter_short(prepared, int(min_observations))
+    if uncertainty_weights and not prepared.has_errors:
+        raise ValueError(
+            "uncertainty_weights=True needs magnitude errors, but the light curves have none "
+            "(give (n, 3) arrays or a mag_err column)"
+        )
+    lengths = prepared.lengths
+    flat = tf.constant(np.concatenate(prepared.curves, axis=0).astype(np.float32))
+    offsets = np.cumsum(lengths) - lengths
+    if sampling:
+        first, count = offsets, lengths
+    else:
+        obj, start, length, _ = window_bounds(lengths, window_size)
+        first, count = offsets[obj] + start, length
+
+    W = window_size
+    use_weights = bool(uncertainty_weights)
+
+    def make_example(first, count, seed_pair):
+        window_seed, mask_seed = tf.unstack(tf.random.experimental.stateless_split(seed_pair, 2))
+        length = tf.minimum(count, W)
+        shift = tf.constant(0, tf.int64)
+        if sampling:
+            shift = tf.random.stateless_uniform(
+                [], window_seed, minval=0, maxval=tf.maximum(count - W, 0) + 1, dtype=tf.int64
+            )
+        window = flat[first + shift : first + shift + length]  # (length, 3) float32
+        centered = window - tf.reduce_mean(window, axis=0)  # exactly the original's op
+        pad = [[0, W - length], [0, 0]]
+        centered = tf.ensure_shape(tf.pad(centered, pad), [W, 3])
+        errors = tf.ensure_shape(tf.pad(window[:, 2], pad[:1]), [W])
+        mask = tf.sequence_mask(length, W, dtype=tf.float32)
+        masked = mask_window(centered[:, 1], mask, mask_seed, probed, random, same)
+        weight = error_weights_tf(errors, mask) if use_weights else mask
+        x = {"times": centered[:, 0], "magnitudes": masked["input"], "mask": masked["visible"]}
+        y = tf.stack([centered[:, 1], masked["loss_mask"], weight], axis=-1)
+        return x, y
+
+    ds = tf.data.Dataset.from_tensor_slices(
+        (np.asarray(first, np.int64), np.asarray(count, np.int64))
+    )
+    if shuffle:
+        ds = ds.shuffle(len(first), seed=seed, reshuffle_each_iteration=True)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(
+        2, drop_remainder=True
+    )
+    ds = tf.data.Dataset.zip(ds, seeds)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.map(
+        lambda fc, s: make_example(fc[0], fc[1], s),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return ds.batch(int(batch_size), drop_remainder=False).prefetch(tf.data.AUTOTUNE)
+
+
+def inference_windows(light_curves, window_size=200) -> tuple[PreparedCurves, Windows]:
+    """Clean curves and cut them into sequential zero-mean windows (numpy).
+
+    Use :func:`gather_observations` to map per-window model outputs back to
+    one row per observation.
+    """
+    prepared = prepare_light_curves(light_curves)
+    return prepared, window_curves(prepared.curves, window_size)

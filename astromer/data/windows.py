@@ -1,0 +1,192 @@
+"""Fixed-size windows over light curves (numpy), as the Astromer encoder sees them.
+
+Numerics follow the original Astromer loaders bit-for-bit: values are cast to
+float32 first, the per-window mean is a float32 sequential sum over the real
+observations divided by their count in float32 (identical to
+``tf.reduce_mean(window, axis=0)`` on an ``(n, 3)`` float32 window), and the
+mean is subtracted in float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Windows:
+    """Padded windows; all arrays share the leading window axis ``N``.
+
+    Attributes:
+        times: (N, W) float32, time minus the window mean time; 0 at padding.
+        magnitudes: (N, W) float32, magnitude minus the window mean; 0 at padding.
+        errors: (N, W) float32, RAW errors (not zero-meaned, unlike the
+            original, which also subtracted the window mean error); 0 at padding.
+        mask: (N, W) float32, 1 = real observation, 0 = padding.
+        object_index: (N,) int64, which curve each window comes from.
+        start: (N,) int64, index of the window's first observation in its curve.
+        length: (N,) int64, real observations in the window.
+        owned_from: (N,) int64, first window position that this window "owns"
+            (positions before it are already covered by the previous window).
+        time_mean, mag_mean, err_mean: (N,) float32 window means that were
+            subtracted (err_mean is informative only).
+    """
+
+    times: np.ndarray
+    magnitudes: np.ndarray
+    errors: np.ndarray
+    mask: np.ndarray
+    object_index: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+    owned_from: np.ndarray
+    time_mean: np.ndarray
+    mag_mean: np.ndarray
+    err_mean: np.ndarray
+
+    def __len__(self) -> int:
+        return self.times.shape[0]
+
+    @property
+    def window_size(self) -> int:
+        return self.times.shape[1]
+
+
+def window_bounds(lengths, window_size: int):
+    """Sequential windows for curves of the given lengths.
+
+    Returns int64 arrays ``(object_index, start, length, owned_from)``.
+    A curve with ``n <= W`` gives one window ``[0:n]``; otherwise windows
+    ``[0:W], [W:2W], ...`` while they fit, plus, when ``n % W != 0``, a last
+    window ``[n-W:n]`` shifted back so it is full (e.g. n=437, W=200 ->
+    starts 0, 200, 237; the last one owns positions 163..199).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if window_size < 1:
+        raise ValueError(f"window_size must be >= 1, got {window_size}")
+    if lengths.size and lengths.min() < 1:
+        bad = int(np.argmin(lengths))
+        raise ValueError(f"curve {bad} has no observations; cannot make a window")
+    W = np.int64(window_size)
+    n_windows = np.where(lengths <= W, 1, -(-lengths // W))  # ceil(n / W)
+    object_index = np.repeat(np.arange(lengths.size, dtype=np.int64), n_windows)
+    first_of_object = np.repeat(np.cumsum(n_windows) - n_windows, n_windows)
+    k = np.arange(object_index.size, dtype=np.int64) - first_of_object
+    n = lengths[object_index]
+    nominal = k * W
+    start = np.minimum(nominal, np.maximum(n - W, 0))  # only the last window moves back
+    length = np.minimum(n, W)
+    owned_from = nominal - start
+    return object_index, start, length, owned_from
+
+
+def _sequential_mean(values: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Mean over axis 1 of zero-padded float32 ``(N, W, C)`` values.
+
+    The sum is accumulated strictly left to right in float32 (``cumsum``), which
+    reproduces ``tf.reduce_mean(x, axis=0)`` of the unpadded ``(n, C)`` window
+    bit-for-bit; adding the zero padding does not change a float sum.
+    """
+    if values.shape[1] == 0:
+        return np.zeros((values.shape[0], values.shape[2]), np.float32)
+    total = np.cumsum(values, axis=1, dtype=np.float32)[:, -1]
+    return total / length.astype(np.float32)[:, None]
+
+
+def window_curves(curves, window_size: int = 200) -> Windows:
+    """Cut curves into zero-padded, per-window zero-mean windows.
+
+    Args:
+        curves: list of ``(n_i, 3)`` arrays (time, mag, err), e.g.
+            ``PreparedCurves.curves``; each must have at least one row.
+        window_size: W, the padded window length.
+    """
+    if len(curves) == 0:
+        raise ValueError("window_curves needs at least one curve")
+    arrays = []
+    for i, c in enumerate(curves):
+        a = np.asarray(c)
+        if a.ndim != 2 or a.shape[1] != 3:
+            raise ValueError(f"curve {i} has shape {a.shape}; expected (n, 3): time, mag, err")
+        arrays.append(a.astype(np.float32, copy=False))
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    object_index, start, length, owned_from = window_bounds(lengths, window_size)
+
+    flat = np.concatenate(arrays, axis=0)
+    offsets = np.cumsum(lengths) - lengths
+    pos = np.arange(window_size, dtype=np.int64)
+    real = pos[None, :] < length[:, None]
+    idx = np.where(real, offsets[object_index, None] + start[:, None] + pos[None, :], 0)
+    raw = np.where(real[..., None], flat[idx], np.float32(0))
+
+    mean = _sequential_mean(raw, length)
+    centered = np.where(real[..., None], raw - mean[:, None, :], np.float32(0))
+    return Windows(
+        times=np.ascontiguousarray(centered[..., 0]),
+        magnitudes=np.ascontiguousarray(centered[..., 1]),
+        errors=np.ascontiguousarray(raw[..., 2]),
+        mask=real.astype(np.float32),
+        object_index=object_index,
+        start=start,
+        length=length,
+        owned_from=owned_from,
+        time_mean=mean[:, 0].copy(),
+        mag_mean=mean[:, 1].copy(),
+        err_mean=mean[:, 2].copy(),
+    )
+
+
+def gather_observations(per_window_values, windows: Windows, n_objects: int) -> list:
+    """Turn per-window outputs ``(N, W, ...)`` into one ``(n_i, ...)`` array per object.
+
+    Each observation is taken from the first window that contains it (the
+    positions ``owned_from:length`` of each window), so every input
+    observation appears exactly once, in time order.
+    """
+    values = np.asarray(per_window_values)
+    N, W = len(windows), windows.window_size
+    if values.shape[:2] != (N, W):
+        raise ValueError(
+            f"per_window_values has shape {values.shape}; expected ({N}, {W}, ...) "
+            "to match the windows"
+        )
+    obj = np.asarray(windows.object_index)
+    if N and (obj.min() < 0 or obj.max() >= n_objects):
+        raise ValueError(f"windows refer to object {int(obj.max())} but n_objects={n_objects}")
+    order = np.lexsort((windows.start, obj))  # by object, then by start
+    pos = np.arange(W)
+    owned = (pos[None, :] >= windows.owned_from[order, None]) & (
+        pos[None, :] < windows.length[order, None]
+    )
+    rows = values[order][owned]
+    counts = np.bincount(obj[order], weights=owned.sum(axis=1), minlength=n_objects)
+    return np.split(rows, np.cumsum(counts.astype(np.int64))[:-1])
+
+
+def error_weights(errors, mask) -> np.ndarray:
+    """Astromer 2 uncertainty loss weights for padded windows ``(..., W)``.
+
+    ``w = 1/err`` (0 where err == 0), min-max normalised per window over the
+    real observations, plus 1e-3; 0 at padding. Constant or zero errors give
+    0.001 instead of NaN/inf (divide-no-nan). All arithmetic is float32, as in
+    the original.
+
+    Differences from the original ``create_loss_weigths``: it worked on errors
+    rebuilt as ``(err - mean) + mean`` (a float32 round trip, ~1 ulp) and gave
+    padding the weight of an error equal to the window mean instead of 0.
+    """
+    err = np.asarray(errors, dtype=np.float32)
+    real = np.asarray(mask) > 0
+    if err.shape != real.shape:
+        raise ValueError(f"errors shape {err.shape} does not match mask shape {real.shape}")
+    safe = np.where(err == 0, np.float32(1), err)
+    inv = np.where(err == 0, np.float32(0), np.float32(1) / safe)
+    lo = np.min(np.where(real, inv, np.float32(np.inf)), axis=-1, keepdims=True)
+    hi = np.max(np.where(real, inv, np.float32(-np.inf)), axis=-1, keepdims=True)
+    any_real = real.any(axis=-1, keepdims=True)
+    lo = np.where(any_real, lo, np.float32(0))
+    hi = np.where(any_real, hi, np.float32(0))
+    span = hi - lo
+    scaled = np.where(span > 0, (inv - lo) / np.where(span > 0, span, np.float32(1)), np.float32(0))
+    return np.where(real, scaled + np.float32(1e-3), np.float32(0)).astype(np.float32)

@@ -1,0 +1,185 @@
+"""pretraining_dataset: shapes, filtering, sampling, per-epoch masks, determinism, parity."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from astromer.data import (
+    LOSS_MASK,
+    TARGET,
+    WEIGHT,
+    error_weights,
+    error_weights_tf,
+    prepare_light_curves,
+    pretraining_dataset,
+    window_curves,
+)
+
+W = 32
+
+
+def curve(n, seed=0):
+    rng = np.random.default_rng(seed)
+    t = 49000.0 + np.sort(rng.uniform(0, 2800, n))
+    mags = 18.0 + np.arange(n, dtype=np.float64)  # consecutive obs differ by exactly 1
+    return np.stack([t, mags, 0.05 + rng.uniform(0, 0.05, n)], axis=1)
+
+
+def epoch(ds):
+    xs, ys = zip(*[(x, y) for x, y in ds.as_numpy_iterator()])
+    x = {k: np.concatenate([b[k] for b in xs]) for k in xs[0]}
+    return x, np.concatenate(ys)
+
+
+def test_shapes_dtypes_and_fixed_element_spec():
+    ds = pretraining_dataset([curve(n, n) for n in (20, 32, 90)], batch_size=2, window_size=W, seed=0)
+    x_spec, y_spec = ds.element_spec
+    assert set(x_spec) == {"times", "magnitudes", "mask"}
+    for spec in x_spec.values():
+        assert spec.shape.as_list() == [None, W] and spec.dtype == tf.float32
+    assert y_spec.shape.as_list() == [None, W, 3] and y_spec.dtype == tf.float32
+    batches = list(ds.as_numpy_iterator())
+    assert [b[1].shape for b in batches] == [(2, W, 3), (1, W, 3)]  # drop_remainder=False
+    assert (TARGET, LOSS_MASK, WEIGHT) == (0, 1, 2)
+
+
+def test_short_curves_dropped_with_warning():
+    nan_heavy = curve(8, 3)
+    nan_heavy[:5, 1] = np.nan  # 3 finite rows left
+    curves = [curve(3), curve(10, 1), nan_heavy, curve(40, 2)]
+    with pytest.warns(UserWarning) as record:
+        ds = pretraining_dataset(curves, window_size=W, batch_size=8, shuffle=False, seed=1)
+    messages = [str(w.message) for w in record]
+    assert any("5 non-finite rows dropped in 1 curve" in m for m in messages)
+    assert any("dropped 2 of 4 light curves with fewer than min_observations=5" in m for m in messages)
+    x, y = epoch(ds)
+    assert x["mask"].shape[0] == 2
+    np.testing.assert_array_equal((y[..., WEIGHT] > 0).sum(1), [10, W])
+    with pytest.raises(ValueError, match="no light curve has at least"), pytest.warns(UserWarning):
+        pretraining_dataset([curve(3)], window_size=W)
+
+
+def test_sampling_windows_are_random_consecutive_slices():
+    curves = [curve(12, 0), curve(W, 1), curve(100, 2)]
+    curves[2][:, 1] = np.arange(100) ** 2 / 100.0  # step (2i+1)/100 reveals the start i
+    ds = pretraining_dataset(curves, window_size=W, batch_size=8, shuffle=False, seed=3)
+    offsets = set()
+    for _ in range(6):
+        x, y = epoch(ds)
+        real = y[..., WEIGHT] > 0  # weight = 1 exactly at real positions
+        np.testing.assert_array_equal(real.sum(1), [12, W, W])
+        target = y[..., TARGET]
+        for i in range(2):
+            np.testing.assert_allclose(np.diff(target[i, real[i]]), 1.0, atol=1e-4)
+        assert np.all(target[~real] == 0) and np.all(x["times"][~real] == 0)
+        assert abs(target[2].mean()) < 1e-4 and abs(x["times"][2].mean()) < 0.05
+        start = round((np.diff(target[2])[0] * 100 - 1) / 2)
+        steps = (2 * (start + np.arange(W - 1)) + 1) / 100
+        np.testing.assert_allclose(np.diff(target[2]), steps, atol=1e-4)
+        offsets.add(start)
+    assert len(offsets) > 2 and min(offsets) >= 0 and max(offsets) <= 100 - W
+
+
+def test_sequential_windows_match_window_curves():
+    curves = [curve(20, 0), curve(70, 1)]
+    ds = pretraining_dataset(
+        curves, window_size=W, sampling=False, shuffle=False, batch_size=16, seed=0,
+        probed=1.0, random=0.0, same=0.0, uncertainty_weights=True,
+    )
+    x, y = epoch(ds)
+    win = window_curves(prepare_light_curves(curves).curves, W)
+    assert len(win) == 4 and x["times"].shape == (4, W)
+    np.testing.assert_array_equal(x["times"], win.times)
+    np.testing.assert_array_equal(x["magnitudes"], win.magnitudes)
+    np.testing.assert_array_equal(y[..., TARGET], win.magnitudes)
+    np.testing.assert_array_equal(x["mask"], win.mask)
+    np.testing.assert_array_equal(y[..., LOSS_MASK], win.mask)
+    np.testing.assert_array_equal(y[..., WEIGHT], error_weights(win.errors, win.mask))
+
+
+def test_masks_change_each_epoch_and_repeat_with_seed():
+    curves = [curve(n, n) for n in (25, 60, 120)]
+    make = lambda seed: pretraining_dataset(curves, window_size=W, batch_size=2, seed=seed)
+    a, b, c = make(7), make(7), make(8)
+    a1, a2 = epoch(a), epoch(a)
+    b1, b2 = epoch(b), epoch(b)
+    c1 = epoch(c)
+    for (xa, ya), (xb, yb) in ((a1, b1), (a2, b2)):
+        for k in xa:
+            np.testing.assert_array_equal(xa[k], xb[k])
+        np.testing.assert_array_equal(ya, yb)
+    assert not np.array_equal(a1[1][..., LOSS_MASK], a2[1][..., LOSS_MASK])
+    assert not np.array_equal(a1[1][..., LOSS_MASK], c1[1][..., LOSS_MASK])
+    # masking counts per element follow the Astromer rule (W=32 real -> 16 probed)
+    assert sorted(a1[1][..., LOSS_MASK].sum(1).tolist()) == [12, 16, 16]
+
+
+def test_shuffle_changes_order_between_epochs():
+    curves = [curve(5 + i, i) for i in range(12)]  # lengths identify the curves
+    ds = pretraining_dataset(curves, window_size=W, batch_size=64, seed=0, probed=1.0)
+    orders = [tuple(epoch(ds)[0]["mask"].sum(1).astype(int)) for _ in range(3)]
+    assert all(sorted(o) == list(range(5, 17)) for o in orders)
+    assert len(set(orders)) > 1
+    unshuffled = pretraining_dataset(curves, window_size=W, shuffle=False, seed=0, probed=1.0)
+    assert list(epoch(unshuffled)[0]["mask"].sum(1).astype(int)) == list(range(5, 17))
+
+
+def test_repeat_and_dataframe_input():
+    df = pd.DataFrame(
+        {
+            "object_id": np.repeat(["a", "b"], [10, 40]),
+            "time": np.concatenate([np.arange(10.0), np.arange(40.0)]),
+            "mag": np.linspace(15, 16, 50),
+        }
+    )
+    ds = pretraining_dataset(df, window_size=W, batch_size=3, repeat=True, seed=2)
+    assert ds.cardinality() == tf.data.INFINITE_CARDINALITY
+    batches = list(ds.take(5).as_numpy_iterator())
+    assert all(y.shape == (3, W, 3) for _, y in batches)
+    _, y = batches[0]
+    assert set(np.unique(y[..., WEIGHT])) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="needs magnitude errors"):
+        pretraining_dataset(df, uncertainty_weights=True)
+
+
+def test_error_weights_tf_matches_numpy():
+    rng = np.random.default_rng(0)
+    errors = rng.uniform(0.01, 0.3, (6, W)).astype(np.float32)
+    errors[1] = 0.2
+    errors[2, :4] = 0
+    mask = (np.arange(W)[None, :] < np.array([32, 10, 20, 1, 0, 31])[:, None]).astype(np.float32)
+    np.testing.assert_array_equal(error_weights_tf(errors, mask).numpy(), error_weights(errors, mask))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="probed"):
+        pretraining_dataset([curve(10)], probed=0.0)
+    with pytest.raises(ValueError, match="same"):
+        pretraining_dataset([curve(10)], same=1.5)
+    with pytest.raises(ValueError, match="min_observations"):
+        pretraining_dataset([curve(10)], min_observations=0)
+
+
+def test_reference_loader_parity(shared_dir):
+    v2 = np.load(shared_dir / "reference" / "astromer_v2_leak" / "reference.npz")
+    raws = [v2[k] for k in ("raw_curve_58_6272_729", "raw_curve_111_23746_772")]
+    curves = [r[np.isfinite(r).all(1) & (r[:, 2] > 0) & (r[:, 2] < 1)] for r in raws]
+    ds = pretraining_dataset(
+        curves, window_size=200, sampling=False, shuffle=False, seed=0,
+        probed=1.0, random=0.0, same=0.0, uncertainty_weights=True,
+    )
+    x, y = epoch(ds)
+    ref = {k: v2[f"loader_inference_{k}"][..., 0] for k in ("input", "times", "mask_in", "mask_out", "target", "w_error")}
+    np.testing.assert_array_equal(x["times"], ref["times"])
+    np.testing.assert_array_equal(x["magnitudes"], ref["input"])
+    np.testing.assert_array_equal(x["mask"], 1 - ref["mask_in"])
+    np.testing.assert_array_equal(y[..., TARGET], ref["target"])
+    np.testing.assert_array_equal(y[..., LOSS_MASK], ref["mask_out"])
+    real = ref["mask_out"] > 0
+    assert np.abs(y[..., WEIGHT] - ref["w_error"])[real].max() <= 2.5e-7
+    # masked pretraining on the same windows: same counts as the original loader
+    ds = pretraining_dataset(curves, window_size=200, sampling=False, shuffle=False, seed=0)
+    _, y = epoch(ds)
+    np.testing.assert_array_equal(y[..., LOSS_MASK].sum(1), v2["loader_masked_mask_out"][..., 0].sum(1))
+    np.testing.assert_array_equal(y[..., TARGET], v2["loader_masked_target"][..., 0])
