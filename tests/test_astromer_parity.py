@@ -85,6 +85,29 @@ def test_v1_embed_several_curves_in_input_order(v1_model, v1_ref):
     assert result.pooled.shape == (2, 256)
 
 
+def test_v1_embed_dataframe_long_layout_with_bad_rows(v1_model, v1_ref):
+    import pandas as pd
+
+    frames = []
+    for name in ("lc200", "lc150"):
+        raw = v1_ref[f"raw_{name}"]
+        frames.append(pd.DataFrame({"object_id": name, "time": raw[:, 0], "mag": raw[:, 1],
+                                    "mag_err": raw[:, 2]}))
+    table = pd.concat(frames, ignore_index=True)
+    bad = pd.DataFrame({"object_id": ["lc150"] * 2, "time": [np.nan, 50000.0],
+                        "mag": [18.0, np.inf], "mag_err": [0.1, 0.1]})
+    table = pd.concat([table, bad], ignore_index=True).sample(frac=1.0, random_state=0)  # unsorted
+    with pytest.warns(UserWarning, match="2 non-finite rows dropped"):
+        result = v1_model.embed(table, verbose=0)
+    assert result.ids == ["lc200", "lc150"] or result.ids == ["lc150", "lc200"]
+    by_id = dict(zip(result.ids, result.observations))
+    assert_embedding_close(by_id["lc150"], v1_ref["embedding"][0, :150])
+    assert_embedding_close(by_id["lc200"], v1_ref["embedding"][1, :200])
+    assert int(result.n_dropped[result.ids.index("lc150")]) == 2
+    frame = result.to_frame()
+    assert len(frame) == 350 and list(frame.columns[:3]) == ["object_id", "time", "emb_0"]
+
+
 def test_v1_from_unpacked_folder(tmp_path, v1_ref):
     with zipfile.ZipFile(require_shared("weights", "astromer", "macho_a0.zip")) as zf:
         zf.extractall(tmp_path)

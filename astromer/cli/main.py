@@ -1,9 +1,22 @@
-"""The ``astromer`` command line."""
+"""The ``astromer`` command line.
+
+Each sub-command lives in its own module of ``astromer.cli`` exposing
+``register(subparsers)``, which adds its parser and sets ``func`` (a callable
+taking the parsed ``args`` and returning an exit code) with ``set_defaults``.
+"""
 
 import argparse
+import importlib
 import sys
 
 import astromer
+
+# Sub-command modules, in the order ``astromer --help`` lists them.
+COMMAND_MODULES = ()
+
+
+class CLIError(Exception):
+    """An error reported to the user as one line, without a traceback."""
 
 
 def build_parser():
@@ -12,17 +25,27 @@ def build_parser():
         description="Astronomy foundation models (Astromer, AstroPT) for Keras 3.",
     )
     parser.add_argument("--version", action="version", version=f"astromer {astromer.__version__}")
-    parser.add_subparsers(dest="command", title="commands")
+    subparsers = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"astromer.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
-    return 0
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ValueError, FileNotFoundError, KeyError, TypeError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"astromer {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"astromer {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -222,7 +222,7 @@ class Astromer(keras.Model):
             object.__setattr__(self, "_encoder_cache", cached)
         return cached
 
-    def embed(self, light_curves, ids=None, batch_size=256, verbose=0):
+    def embed(self, light_curves, ids=None, batch_size=256, verbose="auto"):
         """Embed raw light curves: one row per observation and a pooled vector per object.
 
         ``light_curves``: a list of arrays with columns (time, mag[, err]), or a
@@ -232,7 +232,8 @@ class Astromer(keras.Model):
         them), it is cut into sequential windows of ``window_size`` observations
         (the last one shifted back to be full, as the original), each window is
         zero-meaned and padded, and the windows are encoded in batches of
-        ``batch_size``. Every observation gets exactly one embedding row, from
+        ``batch_size`` (``verbose`` as in ``keras.Model.predict``: a progress
+        bar by default). Every observation gets exactly one embedding row, from
         the first window that holds it. ``pooled`` is the mean of those rows.
         Returns :class:`LightCurveEmbeddings`, in input order.
         """
