@@ -3,14 +3,38 @@
 Quick start::
 
     import astromer
-    model = astromer.load_preset("path/to/macho_a0.zip")
+    model = astromer.load_preset("astromer_v1")
     result = model.embed([curve])          # curve: (n, 3) array of time, mag, err
+
+Attributes are imported on first use, so ``import astromer`` (and the command
+line) start quickly; Keras and its backend load when a model is first touched.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from astromer import data, layers, losses, metrics  # noqa: E402,F401
-from astromer.models import Astromer, LightCurveEmbeddings  # noqa: E402
-from astromer.presets import load_preset  # noqa: E402
+_LAZY = {
+    "Astromer": "astromer.models",
+    "LightCurveEmbeddings": "astromer.models",
+    "load_preset": "astromer.presets",
+    "list_presets": "astromer.presets",
+    "save_preset": "astromer.presets",
+}
+_SUBMODULES = ("data", "layers", "losses", "metrics", "models", "presets", "records", "cli")
 
-__all__ = ["Astromer", "LightCurveEmbeddings", "load_preset", "__version__"]
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"astromer.{name}")
+    raise AttributeError(f"module 'astromer' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY) + list(_SUBMODULES))

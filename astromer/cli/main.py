@@ -7,12 +7,16 @@ taking the parsed ``args`` and returning an exit code) with ``set_defaults``.
 
 import argparse
 import importlib
+import os
 import sys
 
-import astromer
+# Keep TensorFlow's C++ start-up chatter off the terminal (set before anything imports TF).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import astromer  # noqa: E402  (light: heavy modules load lazily)
 
 # Sub-command modules, in the order ``astromer --help`` lists them.
-COMMAND_MODULES = ()
+COMMAND_MODULES = ("presets",)
 
 
 class CLIError(Exception):
@@ -31,12 +35,30 @@ def build_parser():
     return parser
 
 
+def _import_tensorflow_quietly():
+    """Import TensorFlow with the process's stderr closed: its native start-up logging
+    ignores TF_CPP_MIN_LOG_LEVEL and would drown one-line error messages."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        try:
+            import tensorflow  # noqa: F401
+        except ImportError:
+            pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
+    _import_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
     except (CLIError, ValueError, FileNotFoundError, KeyError, TypeError) as exc:

@@ -1,5 +1,15 @@
-"""Presets: loading models from original checkpoints and named presets."""
+"""Presets: named published weights, our preset format, and converters of original checkpoints."""
 
-from astromer.presets.loader import load_preset
+from astromer.presets.loader import convert_original, download_preset, load_preset
+from astromer.presets.preset_format import load_saved_preset, save_preset
+from astromer.presets.registry import get_preset, list_presets
 
-__all__ = ["load_preset"]
+__all__ = [
+    "convert_original",
+    "download_preset",
+    "get_preset",
+    "list_presets",
+    "load_preset",
+    "load_saved_preset",
+    "save_preset",
+]

@@ -1,10 +1,22 @@
 """``astromer.load_preset``: build a model from a preset handle."""
 
+import os
+import urllib.parse
+import warnings
 import zipfile
 from pathlib import Path
 
+from astromer.presets import download as dl
 from astromer.presets.converters import astromer_original
 from astromer.presets.detect import ExtractedArchive, detect_folder
+from astromer.presets.preset_format import (
+    CorruptedPresetError,
+    is_saved_preset,
+    load_saved_preset,
+    read_metadata,
+    save_preset,
+)
+from astromer.presets.registry import all_presets, get_preset
 
 CONVERTERS = {
     "astromer_v1_checkpoint": astromer_original.load_astromer_v1_checkpoint,
@@ -13,30 +25,116 @@ CONVERTERS = {
 }
 
 
-def _load_folder(folder):
+def _convert_folder(folder):
     fmt, where = detect_folder(folder)
     return CONVERTERS[fmt](where)
 
 
-def load_preset(handle):
-    """Load a model from ``handle``.
-
-    Supported now: a local original archive (``.zip``) or folder, recognised by
-    its content: an Astromer 1 TF checkpoint (``conf.json`` + ``weights.index``),
-    an Astromer 1 legacy Keras h5 (``conf.json`` + ``weights.h5``) or an
-    Astromer 2 pretraining folder (``config.toml`` + ``weights.index``).
-    """
-    path = Path(str(handle)).expanduser()
+def convert_original(path):
+    """Build a model from an original archive (.zip) or folder, recognised by its content."""
+    path = Path(path)
     if path.is_dir():
-        return _load_folder(path)
-    if path.is_file():
-        if not zipfile.is_zipfile(path):
-            raise ValueError(
-                f"{path} is a file but not a zip archive; pass an original archive (.zip) or a folder."
-            )
-        with ExtractedArchive(path) as folder:
-            return _load_folder(folder)
+        if is_saved_preset(path):
+            return load_saved_preset(path)
+        return _convert_folder(path)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is a file but not a zip archive; pass an original archive (.zip) or a folder.")
+    with ExtractedArchive(path) as folder:
+        return _convert_folder(folder)
+
+
+def _converted_dir(name):
+    return dl.astromer_home() / "presets" / name
+
+
+def _load_named(name, progress=True):
+    spec = get_preset(name)
+    source = spec["source"]
+    target = _converted_dir(name)
+    if target.is_dir():
+        recorded = (read_metadata(target).get("source") or {}).get("sha256")
+        if recorded == source.get("sha256"):
+            try:
+                return load_saved_preset(target)
+            except CorruptedPresetError as exc:
+                warnings.warn(f"{exc} Converting preset {name!r} again.", UserWarning, stacklevel=3)
+    archive = dl.fetch_archive(source, preset_name=name, progress=progress)
+    model = convert_original(archive)
+    save_preset(model, target, source=dict(source, converter=spec["converter"], preset=name))
+    return model
+
+
+def _remote_file(url, progress=True):
+    parsed = urllib.parse.urlparse(url)
+    name = Path(parsed.path).name or "download"
+    safe_host = parsed.netloc.replace(":", "_")
+    destination = dl.astromer_home() / "downloads" / safe_host / Path(parsed.path.lstrip("/")).parent / name
+    if destination.is_file():
+        return destination
+    if dl.offline():
+        raise FileNotFoundError(
+            f"{url} is not in the cache ({destination}) and ASTROMER_OFFLINE=1 is set."
+        )
+    return dl.download(url, destination, progress=progress)
+
+
+def _hf_url(handle, filename):
+    owner_repo = handle[len("hf://"):].strip("/")
+    return f"https://huggingface.co/{owner_repo}/resolve/main/{filename}"
+
+
+def _load_hf(handle, progress=True):
+    """``hf://owner/repo`` (a preset folder in our format) or ``hf://owner/repo/file``."""
+    parts = handle[len("hf://"):].strip("/").split("/")
+    if len(parts) < 2:
+        raise ValueError(f"Hugging Face handles look like hf://owner/repo[/file], got {handle!r}.")
+    repo = "hf://" + "/".join(parts[:2])
+    if len(parts) > 2:
+        return load_preset(_remote_file(_hf_url(repo, "/".join(parts[2:])), progress), progress=progress)
+    files = {}
+    for name in ("config.json", "model.weights.h5", "metadata.json"):
+        try:
+            files[name] = _remote_file(_hf_url(repo, name), progress)
+        except Exception as exc:
+            if name == "metadata.json":
+                continue
+            raise FileNotFoundError(f"Cannot fetch {name} of {handle}: {exc}") from exc
+    return load_saved_preset(files["config.json"].parent)
+
+
+def load_preset(handle, progress=True):
+    """Load a model from a preset handle.
+
+    ``handle`` may be:
+
+    - a preset name (``astromer.list_presets()``): the original archive is taken
+      from the cache, ``ASTROMER_MIRROR`` or its URL (sha256-verified), converted
+      once, and the converted preset is cached in ``$ASTROMER_HOME/presets/NAME``
+      so later calls load it directly;
+    - a local folder in our preset format (``config.json`` + ``model.weights.h5``);
+    - a local original archive (``.zip``) or folder, recognised by content:
+      Astromer 1 TF checkpoint (``conf.json`` + ``weights.index``), Astromer 1
+      legacy h5 (``conf.json`` + ``weights.h5``), Astromer 2 (``config.toml`` +
+      ``weights.index``);
+    - ``hf://owner/repo[/file]`` or an ``https://`` URL (downloaded to the cache).
+    """
+    handle = os.fspath(handle)
+    if handle.startswith("hf://"):
+        return _load_hf(handle, progress)
+    if handle.startswith(("https://", "http://")):
+        return load_preset(_remote_file(handle, progress), progress=progress)
+    path = Path(handle).expanduser()
+    if path.exists():
+        return convert_original(path)
+    if handle in all_presets():
+        return _load_named(handle, progress)
     raise FileNotFoundError(
-        f"No preset or local file named {str(handle)!r}: pass an existing folder or .zip archive "
-        "(named presets such as 'astromer_v1' arrive with the presets module)."
+        f"{handle!r} is neither a preset name ({', '.join(sorted(all_presets()))}) nor an existing "
+        "file or folder, nor an hf:// or https:// address."
     )
+
+
+def download_preset(name, progress=True):
+    """Fetch and convert preset ``name`` into the cache; return the converted folder."""
+    _load_named(name, progress)
+    return _converted_dir(name)

@@ -1,0 +1,73 @@
+"""``astromer presets``: list, download and convert presets."""
+
+from pathlib import Path
+
+
+def _list(args):
+    from astromer.presets.registry import all_presets
+
+    specs = all_presets()
+    rows = [("NAME", "CLASS", "LICENCE", "SOURCE")]
+    rows += [(n, s["class"], s["license"], s["source"].get("url") or "-") for n, s in sorted(specs.items())]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
+    if args.verbose:
+        for name, spec in sorted(specs.items()):
+            print(f"\n{name}: {spec['description']}\n  trained on: {spec.get('trained_on', '-')}"
+                  f"\n  cite: {spec['citation']}")
+    return 0
+
+
+def _download(args):
+    from astromer.presets.loader import download_preset
+
+    folder = download_preset(args.name, progress=not args.quiet)
+    print(folder)
+    return 0
+
+
+def _convert(args):
+    from astromer.presets.download import sha256_of
+    from astromer.presets.loader import convert_original
+    from astromer.presets.preset_format import save_preset
+
+    source = Path(args.archive)
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist")
+    model = convert_original(source)
+    record = {"filename": source.name}
+    if source.is_file():
+        record["sha256"] = sha256_of(source)
+    out = save_preset(model, args.out_dir, source=record)
+    print(f"{type(model).__name__} ({model.count_params():,} parameters) saved to {out}")
+    return 0
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "presets", help="list, download and convert pretrained weights",
+        description="Named presets of published weights, and conversion of original checkpoints.",
+    )
+    sub = parser.add_subparsers(dest="presets_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("list", help="show every preset with its source and licence")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show descriptions and citations")
+    p.set_defaults(func=_list)
+
+    p = sub.add_parser(
+        "download", help="fetch a preset's archive (cache, ASTROMER_MIRROR, then its URL) and convert it",
+        description="Fetch and convert a named preset into $ASTROMER_HOME/presets/NAME; prints that folder.",
+    )
+    p.add_argument("name", help="preset name (see 'astromer presets list')")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_download)
+
+    p = sub.add_parser(
+        "convert", help="convert an original archive or folder into a preset folder",
+        description="Convert an original Astromer checkpoint (.zip or folder, recognised by content) "
+        "into our preset format (config.json, model.weights.h5, metadata.json).",
+    )
+    p.add_argument("archive", help="original archive (.zip) or folder")
+    p.add_argument("out_dir", help="output preset folder (replaced atomically if it exists)")
+    p.set_defaults(func=_convert)

@@ -1,0 +1,107 @@
+"""Our on-disk preset format, mirroring keras-hub's: ``config.json``, ``model.weights.h5``,
+``metadata.json`` (versions, parameter count, the original's source and checksums)."""
+
+import datetime
+import json
+import os
+import shutil
+from pathlib import Path
+
+import keras
+
+import astromer
+from astromer.presets.download import sha256_of
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "metadata.json"
+
+
+class CorruptedPresetError(ValueError):
+    """A saved preset's files do not match the checksums in its metadata.json."""
+
+
+def is_saved_preset(folder):
+    folder = Path(folder)
+    return (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
+
+
+def save_preset(model, directory, source=None):
+    """Write ``model`` as a preset folder (atomically: a temporary folder, then renamed).
+
+    ``source`` (optional dict: url, filename, sha256, converter) records where the
+    weights came from. An existing folder at ``directory`` is replaced only once
+    the new one is complete.
+    """
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        (tmp / CONFIG_FILE).write_text(
+            json.dumps(keras.saving.serialize_keras_object(model), indent=2)
+        )
+        model.save_weights(tmp / WEIGHTS_FILE)
+        metadata = {
+            "astromer_version": astromer.__version__,
+            "keras_version": keras.__version__,
+            "backend": keras.backend.backend(),
+            "class": type(model).__name__,
+            "parameter_count": int(model.count_params()),
+            "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d@%H:%M:%S"),
+            "source": source,
+            "files": {name: sha256_of(tmp / name) for name in (CONFIG_FILE, WEIGHTS_FILE)},
+        }
+        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+        old = directory.with_name(f".{directory.name}.{os.getpid()}.old")
+        if directory.exists():
+            os.replace(directory, old)
+        os.replace(tmp, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory
+
+
+def read_metadata(folder):
+    path = Path(folder) / METADATA_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise CorruptedPresetError(f"{path} is not valid JSON ({exc}).") from exc
+
+
+def verify_saved_preset(folder):
+    """Raise CorruptedPresetError if a file's sha256 differs from metadata.json's record."""
+    folder = Path(folder)
+    for name, expected in read_metadata(folder).get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise CorruptedPresetError(f"Preset {folder} lacks {name}.")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise CorruptedPresetError(
+                f"Preset file {path} is corrupted (sha256 {actual[:12]}..., recorded {expected[:12]}...)."
+            )
+
+
+def load_saved_preset(folder, verify=True):
+    """Build the model from ``config.json`` and load ``model.weights.h5``."""
+    folder = Path(folder)
+    if verify:
+        verify_saved_preset(folder)
+    try:
+        config = json.loads((folder / CONFIG_FILE).read_text())
+    except ValueError as exc:
+        raise CorruptedPresetError(f"{folder / CONFIG_FILE} is not valid JSON ({exc}).") from exc
+    import astromer.models  # noqa: F401  (registers the serialisable classes)
+
+    model = keras.saving.deserialize_keras_object(config)
+    try:
+        model.load_weights(folder / WEIGHTS_FILE)
+    except Exception as exc:
+        raise CorruptedPresetError(f"Cannot load {folder / WEIGHTS_FILE}: {exc}") from exc
+    return model
