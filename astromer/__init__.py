@@ -15,13 +15,16 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AstroPT": "astromer.models",
     "Astromer": "astromer.models",
     "LightCurveEmbeddings": "astromer.models",
+    "LightCurveClassifier": "astromer.models",
+    "finetune": "astromer.models",
     "load_preset": "astromer.presets",
     "list_presets": "astromer.presets",
     "save_preset": "astromer.presets",
 }
-_SUBMODULES = ("data", "layers", "losses", "metrics", "models", "presets", "records", "cli")
+_SUBMODULES = ("baselines", "cli", "data", "evaluation", "layers", "losses", "metrics", "models", "presets", "records")
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

@@ -232,3 +232,24 @@ def test_cli_presets_list_convert_and_errors(tmp_path):
     assert bad.stderr.strip().count("\n") == 0 and "pt_macho_v2_2025.zip" in bad.stderr
     missing = _cli("presets", "convert", str(tmp_path / "nope.zip"), str(tmp_path / "o"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_hf_handles_map_to_hub_addresses(monkeypatch, tmp_path):
+    from astromer.presets import loader
+
+    requested = []
+
+    def fake_remote(url, progress=True):
+        requested.append(url)
+        raise FileNotFoundError("offline test")
+
+    monkeypatch.setattr(loader, "_remote_file", fake_remote)
+    with pytest.raises(FileNotFoundError):
+        astromer.load_preset("hf://someone/astromer-preset")
+    assert requested == ["https://huggingface.co/someone/astromer-preset/resolve/main/config.json"]
+    requested.clear()
+    with pytest.raises(FileNotFoundError):
+        astromer.load_preset("hf://someone/repo/weights/macho_a0.zip")
+    assert requested == ["https://huggingface.co/someone/repo/resolve/main/weights/macho_a0.zip"]
+    with pytest.raises(ValueError, match="hf://owner/repo"):
+        astromer.load_preset("hf://justone")

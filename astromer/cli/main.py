@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import astromer  # noqa: E402  (light: heavy modules load lazily)
 
 # Sub-command modules, in the order ``astromer --help`` lists them.
-COMMAND_MODULES = ("presets",)
+COMMAND_MODULES = ("presets", "evaluate", "records")
 
 
 class CLIError(Exception):

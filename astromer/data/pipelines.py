@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from .light_curves import PreparedCurves, prepare_light_curves
-from .masking import mask_window
+from .masking import VARIANTS, mask_window
 from .windows import Windows, window_bounds, window_curves
 
 from astromer.losses.masked_rmse import LOSS_MASK, TARGET, WEIGHT  # packed y_true layout
@@ -52,6 +52,94 @@ def _filter_short(prepared: PreparedCurves, min_observations: int) -> PreparedCu
     return prepared
 
 
+def check_masking(probed, random, same, masking):
+    """Validate masking fractions for ``masking`` in ("v1", "v2")."""
+    if masking not in VARIANTS:
+        raise ValueError(f"masking must be one of {VARIANTS}, got {masking!r}")
+    # v1 uses probed=0 as its "no masking" setting; v2 probes nothing with it.
+    _check_fraction("probed", probed, allow_zero=(masking == "v1"))
+    _check_fraction("random", random)
+    _check_fraction("same", same)
+
+
+def window_example(
+    curve,
+    seed,
+    *,
+    window_size,
+    start=None,
+    sampling=False,
+    probed=0.5,
+    random=0.2,
+    same=0.2,
+    masking="v2",
+    uncertainty_weights=False,
+    times=None,
+):
+    """One padded, per-window zero-mean (masked) window of one light curve (graph-safe).
+
+    The single per-window step shared by :func:`pretraining_dataset` and the
+    record pipelines (:mod:`astromer.data.record_pipelines`).
+
+    Args:
+        curve: ``(n, 3)`` float32 tensor (time, mag, err) of one curve, n >= 1.
+        seed: shape-(2,) int tensor; split into a window-start seed and a mask seed.
+        window_size: W. The window holds ``min(n, W)`` consecutive observations.
+        start: int64 scalar, first observation of the window (a sequential
+            window); ignored when ``sampling`` is True. Default 0.
+        sampling: draw the start uniformly from ``[0, max(n - W, 0)]``.
+        probed, random, same, masking: see :func:`mask_window`; ``masking=None``
+            means no masking at all (inference: every real observation visible
+            and in the loss, magnitudes unchanged).
+        uncertainty_weights: WEIGHT = Astromer 2 error weights instead of the
+            real-observation mask.
+        times: optional ``(n,)`` float64 times. When given they replace column 0
+            of ``curve``: the window mean time is taken and subtracted in float64
+            and only the result is cast to float32 (records keep float64 times;
+            at MJD ~5e4 a float32 time has a 0.004 d ulp). Magnitudes (and raw
+            errors) are always float32 and zero-meaned exactly as
+            ``tf.reduce_mean(window, axis=0)`` on the float32 ``(n, 3)`` window,
+            which is the original's operation (bit-identical to
+            :func:`astromer.data.window_curves`).
+
+    Returns:
+        ``(x, y, start)``: ``x`` dict of (W,) float32 ``times``, ``magnitudes``
+        (masked input), ``mask`` (attention visibility); ``y`` (W, 3) float32
+        ``[TARGET, LOSS_MASK, WEIGHT]``; ``start`` the int64 first observation.
+    """
+    W = int(window_size)
+    curve = tf.convert_to_tensor(curve, tf.float32)
+    count = tf.shape(curve, out_type=tf.int64)[0]
+    window_seed, mask_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    length = tf.minimum(count, W)
+    if sampling:
+        start = tf.random.stateless_uniform(
+            [], window_seed, minval=0, maxval=tf.maximum(count - W, 0) + 1, dtype=tf.int64
+        )
+    elif start is None:
+        start = tf.constant(0, tf.int64)
+    else:
+        start = tf.cast(start, tf.int64)
+    window = curve[start : start + length]  # (length, 3) float32
+    centered = window - tf.reduce_mean(window, axis=0)  # exactly the original's op
+    if times is not None:
+        t = tf.cast(times, tf.float64)[start : start + length]
+        t = tf.cast(t - tf.reduce_mean(t), tf.float32)
+        centered = tf.concat([t[:, None], centered[:, 1:]], axis=1)
+    pad = [[0, W - length], [0, 0]]
+    centered = tf.ensure_shape(tf.pad(centered, pad), [W, 3])
+    errors = tf.ensure_shape(tf.pad(window[:, 2], pad[:1]), [W])
+    mask = tf.sequence_mask(length, W, dtype=tf.float32)
+    if masking is None:
+        masked = {"input": centered[:, 1], "visible": mask, "loss_mask": mask}
+    else:
+        masked = mask_window(centered[:, 1], mask, mask_seed, probed, random, same, masking)
+    weight = error_weights_tf(errors, mask) if uncertainty_weights else mask
+    x = {"times": centered[:, 0], "magnitudes": masked["input"], "mask": masked["visible"]}
+    y = tf.stack([centered[:, 1], masked["loss_mask"], weight], axis=-1)
+    return x, y, start
+
+
 def pretraining_dataset(
     light_curves,
     *,
@@ -66,6 +154,7 @@ def pretraining_dataset(
     min_observations=5,
     uncertainty_weights=False,
     repeat=False,
+    masking="v2",
 ) -> tf.data.Dataset:
     """Masked-magnitude pretraining data as a ``tf.data.Dataset`` of ``(x, y)`` batches.
 
@@ -75,6 +164,9 @@ def pretraining_dataset(
             observations (after dropping non-finite rows) are dropped with a warning.
         window_size: W; every element is padded to exactly W.
         probed, random, same: masking fractions (see :func:`mask_window`).
+        masking: ``"v2"`` (Astromer 2, default) or ``"v1"`` (Astromer 1
+            library); they differ only at ``probed`` 0 and 1 (see
+            :mod:`astromer.data.masking`).
         sampling: True -> one random window of W consecutive observations per
             curve and epoch (whole curve if shorter); False -> all sequential
             windows (see :func:`window_bounds`).
@@ -85,7 +177,10 @@ def pretraining_dataset(
         repeat: repeat forever (epochs then run into each other).
 
     All observations are held in memory as one float32 tensor captured by the
-    map function (keep it well under TensorFlow's 2 GB graph limit).
+    map function (keep it well under TensorFlow's 2 GB graph limit). For data
+    that does not fit, write records and use
+    :func:`astromer.data.record_pipelines.pretraining_records`. The per-window
+    work is :func:`window_example`, shared with the record pipelines.
 
     Yields:
         ``x = {"times", "magnitudes", "mask"}`` each (B, W) float32 (``mask`` is
@@ -99,9 +194,7 @@ def pretraining_dataset(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if int(min_observations) < 1:
         raise ValueError(f"min_observations must be >= 1, got {min_observations}")
-    _check_fraction("probed", probed, allow_zero=False)
-    _check_fraction("random", random)
-    _check_fraction("same", same)
+    check_masking(probed, random, same, masking)
 
     prepared = prepare_light_curves(light_curves, min_observations=0)
     prepared = _filter_short(prepared, int(min_observations))
@@ -120,26 +213,13 @@ def pretraining_dataset(
         first, count = offsets[obj] + start, length
 
     W = window_size
-    use_weights = bool(uncertainty_weights)
 
     def make_example(first, count, seed_pair):
-        window_seed, mask_seed = tf.unstack(tf.random.experimental.stateless_split(seed_pair, 2))
-        length = tf.minimum(count, W)
-        shift = tf.constant(0, tf.int64)
-        if sampling:
-            shift = tf.random.stateless_uniform(
-                [], window_seed, minval=0, maxval=tf.maximum(count - W, 0) + 1, dtype=tf.int64
-            )
-        window = flat[first + shift : first + shift + length]  # (length, 3) float32
-        centered = window - tf.reduce_mean(window, axis=0)  # exactly the original's op
-        pad = [[0, W - length], [0, 0]]
-        centered = tf.ensure_shape(tf.pad(centered, pad), [W, 3])
-        errors = tf.ensure_shape(tf.pad(window[:, 2], pad[:1]), [W])
-        mask = tf.sequence_mask(length, W, dtype=tf.float32)
-        masked = mask_window(centered[:, 1], mask, mask_seed, probed, random, same)
-        weight = error_weights_tf(errors, mask) if use_weights else mask
-        x = {"times": centered[:, 0], "magnitudes": masked["input"], "mask": masked["visible"]}
-        y = tf.stack([centered[:, 1], masked["loss_mask"], weight], axis=-1)
+        curve = flat[first : first + count]  # (count, 3) float32
+        x, y, _ = window_example(
+            curve, seed_pair, window_size=W, sampling=sampling, probed=probed, random=random,
+            same=same, masking=masking, uncertainty_weights=uncertainty_weights,
+        )
         return x, y
 
     ds = tf.data.Dataset.from_tensor_slices(

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 from astromer.presets import download as dl
-from astromer.presets.converters import astromer_original
+from astromer.presets.converters import astromer_original, astropt_original
 from astromer.presets.detect import ExtractedArchive, detect_folder
 from astromer.presets.preset_format import (
     CorruptedPresetError,
@@ -22,6 +22,7 @@ CONVERTERS = {
     "astromer_v1_checkpoint": astromer_original.load_astromer_v1_checkpoint,
     "astromer_v1_h5": astromer_original.load_astromer_v1_h5,
     "astromer_v2_checkpoint": astromer_original.load_astromer_v2_folder,
+    "astropt_original": astropt_original.load_astropt_checkpoint,
 }
 
 
@@ -33,6 +34,8 @@ def _convert_folder(folder):
 def convert_original(path):
     """Build a model from an original archive (.zip) or folder, recognised by its content."""
     path = Path(path)
+    if astropt_original.is_astropt_checkpoint(path):  # a torch .pt (a zip too), or its folder
+        return astropt_original.load_astropt_checkpoint(path)
     if path.is_dir():
         if is_saved_preset(path):
             return load_saved_preset(path)
@@ -115,7 +118,8 @@ def load_preset(handle, progress=True):
     - a local original archive (``.zip``) or folder, recognised by content:
       Astromer 1 TF checkpoint (``conf.json`` + ``weights.index``), Astromer 1
       legacy h5 (``conf.json`` + ``weights.h5``), Astromer 2 (``config.toml`` +
-      ``weights.index``);
+      ``weights.index``), or an astroPT torch checkpoint (``.pt``, or its folder
+      with ``hparams.txt``), read without torch and without running pickled code;
     - ``hf://owner/repo[/file]`` or an ``https://`` URL (downloaded to the cache).
     """
     handle = os.fspath(handle)

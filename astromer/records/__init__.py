@@ -1,5 +1,29 @@
-"""TFRecord records: schema, writers, readers and recipes."""
+"""TFRecord records: schema, writers, readers and recipes.
 
+Writing::
+
+    from astromer import records
+    src = records.long_table_source("lightcurves.csv.gz", "labels.csv")
+    meta = records.write_dataset(src, "out/eros1", splits="0.8,0.1,0.1", shard_size=1000)
+
+Reading::
+
+    ds = records.read_light_curves("out/eros1", split="train")   # parse_light_curve dicts
+
+See ``records/README.md`` for the schema, the folder layout and the cleaning rules.
+"""
+
+from astromer.records.cleaning import CleaningRules, Report
+from astromer.records.reader import (
+    image_files,
+    light_curve_files,
+    read_images,
+    read_light_curves,
+    read_metadata,
+    read_objects,
+    read_original_v1_records,
+    read_original_v2_records,
+)
 from astromer.records.schema import (
     SCHEMA_VERSION,
     UNLABELLED,
@@ -8,12 +32,55 @@ from astromer.records.schema import (
     parse_image,
     parse_light_curve,
 )
+from astromer.records.sources import (
+    image_folder_source,
+    long_table_source,
+    pattern_folder_source,
+    raw_folder_source,
+)
+from astromer.records.splits import assign_splits, parse_split_spec
+from astromer.records.verify import verify_dataset
+from astromer.records.writer import write_dataset
 
 __all__ = [
     "SCHEMA_VERSION",
     "UNLABELLED",
+    "CleaningRules",
+    "Report",
+    "assign_splits",
+    "build",
     "image_example",
+    "image_files",
+    "image_folder_source",
     "light_curve_example",
+    "light_curve_files",
+    "long_table_source",
     "parse_image",
     "parse_light_curve",
+    "parse_split_spec",
+    "pattern_folder_source",
+    "raw_folder_source",
+    "read_images",
+    "read_light_curves",
+    "read_metadata",
+    "read_objects",
+    "read_original_v1_records",
+    "read_original_v2_records",
+    "verify_dataset",
+    "write_dataset",
+    "write_dataset_beam",
 ]
+
+
+def build(name, output_dir, **kwargs):
+    """Run the recipe ``records/NAME.toml`` (see :func:`astromer.records.recipes.build`)."""
+    from astromer.records.recipes import build as _build
+
+    return _build(name, output_dir, **kwargs)
+
+
+def write_dataset_beam(source, output_dir, **kwargs):
+    """:func:`write_dataset` as an Apache Beam pipeline (needs ``astromer-keras[beam]``)."""
+    from astromer.records.beam_pipeline import write_dataset_beam as _beam
+
+    return _beam(source, output_dir, **kwargs)

@@ -74,7 +74,7 @@ def light_curve_example(object_id, band, time, mag, err, label=UNLABELLED, label
     lists = tf.train.FeatureLists(
         feature_list={k: tf.train.FeatureList(feature=[_floats(v)]) for k, v in columns.items()}
     )
-    return tf.train.SequenceExample(context=context, feature_lists=lists).SerializeToString()
+    return tf.train.SequenceExample(context=context, feature_lists=lists).SerializeToString(deterministic=True)
 
 
 _LC_CONTEXT = {
@@ -122,7 +122,7 @@ def image_example(image_bytes, image_format, height, width, channels, object_id,
         "target_names": _bytes(list(targets)),
         "targets": _floats([float(v) for v in targets.values()]),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 _IMAGE_FEATURES = {

@@ -1,0 +1,67 @@
+"""A classic baseline: standard variability features and a scikit-learn random forest."""
+
+import numpy as np
+from scipy import signal, stats
+
+FEATURE_NAMES = (
+    "n_obs", "time_span", "mean_mag", "std", "amplitude", "skewness", "kurtosis", "mad",
+    "beyond_1std", "p90_p10_ratio", "ls_period", "ls_log_period", "ls_power", "mean_err",
+    "von_neumann_eta", "linear_trend",
+)
+
+
+def lomb_scargle_peak(t, y, min_period=0.1, max_period=1000.0, n_frequencies=3000):
+    """Best period (days) and its normalised power, by scipy's Lomb-Scargle on a log grid."""
+    if len(t) < 4 or np.ptp(t) <= 0:
+        return np.nan, 0.0
+    freqs = np.geomspace(1.0 / max_period, 1.0 / min_period, n_frequencies)
+    power = signal.lombscargle(t, y - y.mean(), 2 * np.pi * freqs, normalize=True)
+    best = int(np.argmax(power))
+    return 1.0 / freqs[best], float(power[best])
+
+
+def variability_features(curve):
+    """The features of one cleaned curve ``(n, 3)`` (time, mag, err), as in FEATURE_NAMES."""
+    t, y, e = curve[:, 0], curve[:, 1], curve[:, 2]
+    n = len(t)
+    std = float(np.std(y)) if n > 1 else 0.0
+    p = np.percentile(y, [5, 10, 50, 90, 95]) if n else np.zeros(5)
+    period, power = lomb_scargle_peak(t, y)
+    eta = float(np.sum(np.diff(y) ** 2) / ((n - 1) * std**2)) if n > 2 and std > 0 else 0.0
+    trend = float(np.polyfit(t - t.mean(), y, 1)[0]) if n > 2 and np.ptp(t) > 0 else 0.0
+    return np.array([
+        n, np.ptp(t) if n else 0.0, np.mean(y) if n else 0.0, std, (p[4] - p[0]) / 2,
+        stats.skew(y) if n > 2 else 0.0, stats.kurtosis(y) if n > 3 else 0.0,
+        np.median(np.abs(y - p[2])) if n else 0.0,
+        np.mean(np.abs(y - y.mean()) > std) if n > 1 else 0.0,
+        (p[3] - p[1]) / (p[4] - p[0]) if p[4] > p[0] else 0.0,
+        period if np.isfinite(period) else 0.0, np.log10(period) if np.isfinite(period) else 0.0, power,
+        np.mean(e) if n else 0.0, eta, trend,
+    ], dtype="float64")
+
+
+def object_features(prepared, bands=None):
+    """One row per object: the features of each band side by side (missing band -> NaN, then 0).
+
+    ``prepared``: :class:`astromer.data.PreparedCurves` whose ids are object ids or
+    ``(object_id, band)`` tuples. Returns ``(object_ids, X, column_names)``.
+    """
+    keys = [i if isinstance(i, tuple) else (i, "") for i in prepared.ids]
+    bands = sorted({b for _, b in keys}) if bands is None else list(bands)
+    objects = list(dict.fromkeys(o for o, _ in keys))
+    row = {o: i for i, o in enumerate(objects)}
+    X = np.full((len(objects), len(bands) * len(FEATURE_NAMES)), np.nan)
+    for (obj, band), curve in zip(keys, prepared.curves):
+        if band in bands:
+            j = bands.index(band) * len(FEATURE_NAMES)
+            X[row[obj], j:j + len(FEATURE_NAMES)] = variability_features(curve)
+    names = [f"{b}_{f}" if b else f for b in bands for f in FEATURE_NAMES]
+    return objects, np.nan_to_num(X, nan=0.0), names
+
+
+def random_forest(seed=0, n_estimators=300):
+    """The baseline classifier: a balanced random forest."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=n_estimators, class_weight="balanced", random_state=seed,
+                                  n_jobs=-1)

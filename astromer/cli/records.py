@@ -1,0 +1,229 @@
+"""``astromer records``: convert survey tables to sharded TFRecords, inspect, verify, build recipes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _floats(text):
+    return tuple(float(v) for v in text.split(",") if v.strip()) if text else ()
+
+
+def _mapping(text, what):
+    out = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        if "=" not in part:
+            raise ValueError(f"{what} entry {part!r} must look like name=column")
+        k, v = (s.strip() for s in part.split("=", 1))
+        out[k] = v
+    return out
+
+
+def _print_summary(meta):
+    from astromer.records.writer import summary_lines
+
+    for line in summary_lines(meta):
+        print(line)
+
+
+def _rules(args, has_errors=True):
+    from astromer.records.cleaning import CleaningRules
+
+    return CleaningRules(
+        min_observations=args.min_observations, max_err=args.max_err,
+        err_sentinels=_floats(args.err_sentinels), mag_min=args.mag_min, mag_max=args.mag_max,
+        mag_sentinels=_floats(args.mag_sentinels), duplicates=args.duplicates, has_errors=has_errors)
+
+
+def _detect_format(path, args):
+    if args.format != "auto":
+        return args.format
+    if os.path.isfile(path):
+        return "long"
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"input {path!r} does not exist")
+    if args.metadata or os.path.isfile(os.path.join(path, "metadata.csv")):
+        return "raw"
+    from astromer.records.sources import IMAGE_EXTENSIONS
+
+    if any(n.lower().endswith(IMAGE_EXTENSIONS) for n in os.listdir(path)):
+        return "images"
+    raise ValueError(f"cannot tell the layout of folder {path!r}; pass --format long|raw|images")
+
+
+def _convert(args):
+    from astromer.records import sources as S
+    from astromer.records.writer import write_dataset
+
+    args.splits = args.splits or "0.8,0.1,0.1"
+    args.seed = 0 if args.seed is None else args.seed
+    args.shard_size = 1000 if args.shard_size is None else args.shard_size
+    path = args.input
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"input {path!r} does not exist")
+    if args.labels and not os.path.exists(args.labels):
+        raise FileNotFoundError(f"labels table {args.labels!r} does not exist")
+    fmt = _detect_format(path, args)
+    bands = args.bands.split(",") if args.bands else None
+    split_col = args.splits[len("column:"):] if args.splits.startswith("column:") else None
+    if fmt == "long":
+        src = S.long_table_source(
+            path, args.labels, columns=_mapping(args.columns, "--columns"),
+            label_column=args.label_column, label_id_column=args.id_column,
+            keep_unlabelled=args.keep_unlabelled, bands=bands, has_errors=not args.no_errors,
+            extra_label_columns=(split_col,) if split_col else ())
+    elif fmt == "raw":
+        read_options = {"sep": args.sep} if args.sep else {}
+        src = S.raw_folder_source(path, args.metadata or "metadata.csv", keep_unlabelled=True,
+                                  bands=bands, read_options=read_options)
+    else:
+        src = S.image_folder_source(
+            path, args.labels, id_column=args.id_column or "object_id",
+            label_column=args.label_column, keep_unlabelled=args.keep_unlabelled,
+            target_columns=tuple(t for t in (args.target_columns or "").split(",") if t))
+    rules = _rules(args, src.has_errors) if src.kind == "light_curve" else None
+    common = dict(splits=args.splits, seed=args.seed, shard_size=args.shard_size,
+                  resume=args.resume, overwrite=args.overwrite, rules=rules, name=args.name)
+    if args.beam_runner:
+        from astromer.records.beam_pipeline import write_dataset_beam
+
+        meta = write_dataset_beam(src, args.output, runner=args.beam_runner,
+                                  pipeline_options=args.beam_option, **common)
+    else:
+        meta = write_dataset(src, args.output, workers=args.workers, progress=not args.quiet,
+                             **common)
+    _print_summary(meta)
+    return 0
+
+
+def _build(args):
+    from astromer.records.recipes import build
+
+    meta = build(args.name, args.output, source_dir=args.source_dir, layout=args.layout,
+                 download_dir=args.download_dir, splits=args.splits, seed=args.seed,
+                 shard_size=args.shard_size, workers=args.workers, resume=args.resume,
+                 overwrite=args.overwrite, progress=not args.quiet, beam_runner=args.beam_runner,
+                 beam_options=args.beam_option)
+    _print_summary(meta)
+    return 0
+
+
+def _inspect(args):
+    from astromer.records.verify import inspect_lines
+
+    if not os.path.exists(args.path):
+        raise FileNotFoundError(f"{args.path!r} does not exist")
+    for line in inspect_lines(args.path, rows=args.rows):
+        print(line)
+    return 0
+
+
+def _verify(args):
+    from astromer.records.verify import verify_dataset
+
+    result = verify_dataset(args.directory, parse=not args.no_parse)
+    for w in result.warnings:
+        print(f"warning: {w}")
+    if result.ok:
+        print(f"OK: {result.shards} shard(s), {result.records} record(s) parsed; checksums match")
+        return 0
+    for file, message in result.problems:
+        print(f"CORRUPT {file}: {message}")
+    print(f"{len(result.corrupt_files)} of {result.shards} shard(s) failed verification",
+          file=sys.stderr)
+    return 1
+
+
+def _list(args):
+    from astromer.records.recipes import list_recipes, load_recipe
+
+    for name in list_recipes():
+        recipe = load_recipe(name)
+        print(f"{name:15s} {recipe.get('kind', 'light_curve'):12s} {recipe.get('title', '')}")
+    return 0
+
+
+def _add_output_options(p):
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="dataset folder to write")
+    p.add_argument("--splits", default=None, metavar="SPEC",
+                   help='"0.8,0.1,0.1" (stratified train/val/test), "column:NAME", '
+                        '"fewshot:folds=3,spc=20/100/500,test=100,val=0.25" or "none"')
+    p.add_argument("--seed", type=int, default=None, help="seed of the splits and shard order")
+    p.add_argument("--shard-size", type=int, default=None, metavar="N", help="objects per shard")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="parallel processes (output identical to one worker)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish an interrupted run: keep verified shards, rewrite the rest")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in DIR")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--beam-runner", metavar="RUNNER",
+                   help="run as an Apache Beam pipeline on this runner (DirectRunner, DataflowRunner, "
+                        "SparkRunner, FlinkRunner; needs astromer-keras[beam])")
+    p.add_argument("--beam-option", action="append", default=[], metavar="--FLAG=VALUE",
+                   help="extra Beam pipeline option, repeatable (e.g. --beam-option=--project=P)")
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "records", help="convert survey data to sharded TFRecords; inspect, verify, build recipes",
+        description="Sharded TFRecord datasets (schema v1, see records/README.md).")
+    sub = parser.add_subparsers(dest="records_command", title="sub-commands", metavar="SUBCOMMAND")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 0)[1])
+
+    p = sub.add_parser(
+        "convert", help="convert a long table, a raw per-object folder or an image folder",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Convert INPUT into DIR: a long table (CSV, CSV.GZ or Parquet with columns "
+                    "object_id,band,time,mag,mag_err), a folder of per-object files with a metadata "
+                    "CSV (ID,Class,Band,Path), or an image folder with a labels table.")
+    p.add_argument("input", help="table file or folder")
+    p.add_argument("--format", choices=("auto", "long", "raw", "images"), default="auto")
+    p.add_argument("--labels", metavar="TABLE", help="labels table (object_id,label[,...])")
+    p.add_argument("--label-column", default="label")
+    p.add_argument("--id-column", default=None, help="id column of the labels table (default object_id)")
+    p.add_argument("--columns", metavar="MAP",
+                   help="rename map for the long table, e.g. object_id=ID,time=mjd,mag_err=errmag")
+    p.add_argument("--metadata", metavar="CSV", help="metadata CSV of a raw folder (default metadata.csv)")
+    p.add_argument("--sep", help="separator of raw per-object files (default: sniffed)")
+    p.add_argument("--bands", metavar="LIST", help="keep only these bands, e.g. b,r")
+    p.add_argument("--keep-unlabelled", action="store_true",
+                   help="keep curves missing from the labels table (label -1) instead of dropping them")
+    p.add_argument("--no-errors", action="store_true", help="the table has no mag_err column (err = 0)")
+    p.add_argument("--target-columns", metavar="LIST", help="numeric label columns stored as image targets")
+    p.add_argument("--name", help="dataset name for the metadata (default: folder name)")
+    g = p.add_argument_group("cleaning rules (every drop is counted)")
+    g.add_argument("--min-observations", type=int, default=1)
+    g.add_argument("--max-err", type=float, default=None, help="drop rows with a larger error")
+    g.add_argument("--err-sentinels", metavar="LIST", help="error values meaning missing, e.g. 99.999")
+    g.add_argument("--mag-min", type=float, default=None)
+    g.add_argument("--mag-max", type=float, default=None)
+    g.add_argument("--mag-sentinels", metavar="LIST", help="magnitude values meaning missing, e.g. -99.99")
+    g.add_argument("--duplicates", choices=("keep", "drop_exact", "first"), default="drop_exact",
+                   help="rows with equal times")
+    _add_output_options(p)
+    p.set_defaults(func=_convert)
+
+    p = sub.add_parser("inspect", help="schema, counts, label map, drops and a few records")
+    p.add_argument("path", help="dataset folder (or a single .tfrecord file)")
+    p.add_argument("--rows", type=int, default=3, help="records to show")
+    p.set_defaults(func=_inspect)
+
+    p = sub.add_parser("verify", help="check checksums, parse every record, name corrupt shards")
+    p.add_argument("directory", help="dataset folder")
+    p.add_argument("--no-parse", action="store_true", help="checksums only")
+    p.set_defaults(func=_verify)
+
+    p = sub.add_parser("build", help="run a recipe records/NAME.toml (download or --source-dir)")
+    p.add_argument("name", help="recipe name (see `astromer records list`) or a .toml path")
+    p.add_argument("--source-dir", metavar="DIR", help="local copy of the source files (no download)")
+    p.add_argument("--layout", help="which of the recipe's layouts to use")
+    p.add_argument("--download-dir", metavar="DIR",
+                   help="where downloads go (default ~/.cache/astromer/records/NAME)")
+    _add_output_options(p)
+    p.set_defaults(func=_build)
+
+    p = sub.add_parser("list", help="list the dataset recipes")
+    p.set_defaults(func=_list)
+    return parser

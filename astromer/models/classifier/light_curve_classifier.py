@@ -1,0 +1,141 @@
+"""``astromer.LightCurveClassifier``: an Astromer encoder plus a classification head."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from astromer.models.classifier.heads import ClassificationHead, pooled_features
+
+
+@keras.saving.register_keras_serializable(package="astromer")
+class LightCurveClassifier(keras.Model):
+    """Classify light-curve windows with an Astromer encoder and a head.
+
+    ``model(inputs)`` takes the Astromer input dict (``mask`` = 1 at real
+    observations) and returns class logits ``(B, num_classes)``.
+
+    The three fine-tuning scenarios:
+
+    - (a) ``train_encoder=False``: the encoder is frozen (``encoder.trainable`` is
+      set to False and it runs in inference mode); only the head trains.
+    - (b) ``train_encoder=True``: encoder and head train together; pass
+      ``optimizer=encoder_lr_optimizer(model, head_lr, encoder_lr)`` to give the
+      encoder its own (lower) learning rate.
+    - (c) first ``encoder.fit(astromer.data.pretraining_dataset(target_curves))``
+      (reconstruction on the target data), then (a) or (b).
+
+    :func:`astromer.finetune` runs any of them in one call. Note that the encoder
+    object is shared: freezing it here freezes it everywhere.
+    """
+
+    def __init__(self, encoder, num_classes, head="skip", hidden_units=(1024, 512, 256), dropout=0.0,
+                 train_encoder=False, class_names=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(encoder, dict):
+            encoder = keras.saving.deserialize_keras_object(encoder)
+        self.encoder = encoder
+        self.num_classes = int(num_classes)
+        self.head_kind = head
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        self.dropout = float(dropout)
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        if self.class_names is not None and len(self.class_names) != self.num_classes:
+            raise ValueError(f"{len(self.class_names)} class_names for {self.num_classes} classes.")
+        self.train_encoder = bool(train_encoder)
+        self.encoder.trainable = self.train_encoder
+        # The reconstruction head takes no part in classification.
+        self.encoder.head.trainable = False
+        self.classification_head = ClassificationHead(
+            num_classes, head=head, hidden_units=hidden_units, dropout=dropout, name="classification_head"
+        )
+        n = encoder.num_layers + 1 if head == "skip" else 1
+        self.classification_head.build((None, n, encoder.width))
+        self.built = True
+
+    def features(self, inputs, training=False):
+        """The pooled encoder features the head consumes (see ``heads.pooled_features``)."""
+        layers = self.encoder.encode(inputs, all_layers=True, training=training)
+        mask = self.encoder._parse_inputs(inputs)[2]
+        return pooled_features(layers, mask, self.head_kind)
+
+    def call(self, inputs, training=None):
+        encoder_training = training if self.train_encoder else False
+        return self.classification_head(self.features(inputs, training=encoder_training), training=training)
+
+    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+        """Defaults: sparse categorical cross-entropy on logits, accuracy."""
+        if loss is None:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        if metrics is None:
+            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def predict_objects(self, light_curves, ids=None, batch_size=256, verbose=0):
+        """Object-level predictions for raw curves (any length, several bands).
+
+        Every curve is cut into windows as in ``Astromer.embed``; the logits of all
+        windows of an object (all its bands, for a DataFrame with a ``band``
+        column) are averaged, then turned into probabilities. Returns
+        ``(object_ids, probabilities (N, C))`` in order of first appearance.
+        """
+        from astromer.data.classification import object_keys, window_inputs
+
+        prepared, windows = window_inputs(light_curves, ids=ids, window_size=self.encoder.window_size)
+        x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
+        logits = np.asarray(self.predict(x, batch_size=batch_size, verbose=verbose))
+        keys = object_keys(prepared.ids)
+        return aggregate_logits(logits, [keys[i] for i in windows.object_index])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "num_classes": self.num_classes,
+            "head": self.head_kind,
+            "hidden_units": list(self.hidden_units),
+            "dropout": self.dropout,
+            "train_encoder": self.train_encoder,
+            "class_names": self.class_names,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def aggregate_logits(logits, groups):
+    """Mean of the window logits per group (in order of first appearance), then softmax.
+
+    Returns ``(group_ids, probabilities)``.
+    """
+    order, index = [], {}
+    for g in groups:
+        if g not in index:
+            index[g] = len(order)
+            order.append(g)
+    codes = np.array([index[g] for g in groups])
+    sums = np.zeros((len(order), logits.shape[1]))
+    np.add.at(sums, codes, logits)
+    mean = sums / np.bincount(codes, minlength=len(order))[:, None]
+    mean -= mean.max(axis=1, keepdims=True)
+    probs = np.exp(mean)
+    return order, probs / probs.sum(axis=1, keepdims=True)
+
+
+def encoder_lr_optimizer(classifier, learning_rate=1e-3, encoder_learning_rate=1e-4):
+    """An Adam ``MultiOptimizer``: ``encoder_learning_rate`` for the encoder's variables,
+    ``learning_rate`` for the head (scenario b with a lower encoder rate)."""
+    import re
+
+    encoder_paths = f"{re.escape(classifier.encoder.name)}/.*"
+    mapping = keras.optimizers.OptimizerMap(
+        default_optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer_map={encoder_paths: keras.optimizers.Adam(encoder_learning_rate)},
+    )
+    return keras.optimizers.MultiOptimizer(mapping)

@@ -1,0 +1,498 @@
+"""Sharded, atomic, resumable record writing with parallel workers.
+
+Layout written by :func:`write_dataset`::
+
+    DIR/metadata.json                                 (written last, atomically)
+    DIR/<split>/<split>-00000-of-00004.tfrecord
+    DIR/.progress/                                    (only while unfinished)
+
+Determinism: objects are assigned to splits by :mod:`astromer.records.splits`
+(seeded, from sorted ids) and each split's ordered ids are cut into shards of
+``shard_size`` objects. A shard's bytes depend only on its objects, so any
+number of workers (each writing whole shards) gives byte-identical shards.
+
+Atomicity: a shard is written to ``NAME.tmp``, fsynced and renamed with
+``os.replace``; then its manifest (count, sha256, drop report) is written
+atomically to ``DIR/.progress``. ``resume=True`` keeps every shard whose final
+file exists and matches its manifest's sha256 and rewrites the others, so an
+interrupted run finishes with exactly the records of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from astromer.records.cleaning import CleaningRules, Report
+from astromer.records.convert import object_records
+from astromer.records.reader import FORMAT_NAME, METADATA_FILE
+from astromer.records.schema import SCHEMA_VERSION
+from astromer.records.splits import assign_splits, parse_split_spec
+
+PROGRESS_DIR = ".progress"
+PLAN_FILE = "plan.json"
+
+
+class ResumeError(ValueError):
+    """The output folder cannot be resumed or overwritten as asked."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Small atomic-file helpers
+# ----------------------------------------------------------------------------------------------
+
+def sha256_file(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path, data: bytes):
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path, obj):
+    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode("utf-8"))
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Planning
+# ----------------------------------------------------------------------------------------------
+
+def make_label_map(labels, label_map=None) -> dict:
+    """``{label_name: int}``: the given map (checked to cover every label) or sorted names."""
+    names = sorted({n for n in labels.values() if n is not None})
+    if label_map is None:
+        return {n: i for i, n in enumerate(names)}
+    label_map = {str(k): int(v) for k, v in dict(label_map).items()}
+    missing = [n for n in names if n not in label_map]
+    if missing:
+        raise ValueError(f"label(s) {missing} are not in the label map {sorted(label_map)}")
+    if len(set(label_map.values())) != len(label_map):
+        raise ValueError(f"label map {label_map} gives two labels the same integer")
+    return label_map
+
+
+def shard_name(split, index, count):
+    return f"{split}/{split}-{index:05d}-of-{count:05d}.tfrecord"
+
+
+def plan_shards(plan_splits, shard_size):
+    """Cut each split's ordered ids into shards of ``shard_size`` objects."""
+    if int(shard_size) < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    shards = []
+    for split, ids in plan_splits.items():
+        count = max(1, -(-len(ids) // shard_size))
+        for i in range(count):
+            shards.append({
+                "split": split,
+                "index": i,
+                "file": shard_name(split, i, count),
+                "ids": ids[i * shard_size:(i + 1) * shard_size],
+            })
+    return shards
+
+
+def fingerprint(kind, shards, label_map, rules, options, description) -> str:
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "shards": [[s["file"], s["ids"]] for s in shards],
+        "label_map": label_map,
+        "rules": rules.to_dict(),
+        "options": options,
+        "source": description,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------
+# One shard (runs in a worker process)
+# ----------------------------------------------------------------------------------------------
+
+def _progress_path(out_dir, file):
+    return os.path.join(out_dir, PROGRESS_DIR, file.replace("/", "__") + ".json")
+
+
+def write_shard_results(out_dir, file, split, fingerprint_, results):
+    """Write ``results`` (iterable of ``(ObjectResult, Report)``, in shard order) as one
+    shard, atomically, then its manifest. Shared by the local writer and Beam."""
+    import tensorflow as tf
+
+    final = os.path.join(out_dir, file)
+    tmp = final + ".tmp"
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    report = Report()
+    classes, bands = Counter(), Counter()
+    written, records, observations, unlabelled = [], 0, 0, 0
+    with tf.io.TFRecordWriter(tmp) as writer:
+        for result, rep in results:
+            report.merge(rep)
+            if not result.records:
+                continue
+            for rec in result.records:
+                writer.write(rec)
+            records += len(result.records)
+            observations += result.observations
+            written.append(result.object_id)
+            bands.update(result.bands)
+            if result.label_name is None:
+                unlabelled += 1
+            else:
+                classes[result.label_name] += 1
+    _fsync(tmp)
+    digest = sha256_file(tmp)
+    size = os.path.getsize(tmp)
+    os.replace(tmp, final)
+    manifest = {
+        "file": file,
+        "split": split,
+        "records": records,
+        "objects": len(written),
+        "observations": observations,
+        "bytes": size,
+        "sha256": digest,
+        "classes": dict(sorted(classes.items())),
+        "unlabelled": unlabelled,
+        "bands": dict(sorted(bands.items())),
+        "object_ids": written,
+        "report": report.to_dict(),
+        "fingerprint": fingerprint_,
+    }
+    atomic_write_json(_progress_path(out_dir, file), manifest)
+    return manifest
+
+
+def convert_item(item, kind, label_map, rules):
+    """``(ObjectResult, Report)`` of one item: the per-object step of every writer."""
+    report = Report()
+    return object_records(item, kind, label_map, rules, report), report
+
+
+def write_shard(task):
+    """Convert and write one shard (runs in a worker process); returns its manifest."""
+    results = (convert_item(item, task["kind"], task["label_map"], task["rules"])
+               for item in task["items"])
+    return write_shard_results(task["out_dir"], task["file"], task["split"],
+                               task["fingerprint"], results)
+
+
+def _shard_is_done(out_dir, shard, fp):
+    manifest = _read_json(_progress_path(out_dir, shard["file"]))
+    final = os.path.join(out_dir, shard["file"])
+    if not manifest or manifest.get("fingerprint") != fp or not os.path.isfile(final):
+        return None
+    if os.path.getsize(final) != manifest.get("bytes") or sha256_file(final) != manifest.get("sha256"):
+        return None
+    return manifest
+
+
+# ----------------------------------------------------------------------------------------------
+# Output folder handling
+# ----------------------------------------------------------------------------------------------
+
+def _looks_like_records(out_dir):
+    return (os.path.exists(os.path.join(out_dir, METADATA_FILE))
+            or os.path.isdir(os.path.join(out_dir, PROGRESS_DIR)))
+
+
+def _prepare_output(out_dir, fp, resume, overwrite):
+    """Returns an existing finished metadata dict when resume finds nothing to do."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ResumeError(f"output {out_dir!r} exists and is not a folder")
+    non_empty = os.path.isdir(out_dir) and bool(os.listdir(out_dir))
+    if non_empty and overwrite:
+        if not _looks_like_records(out_dir):
+            raise ResumeError(
+                f"refusing to overwrite {out_dir!r}: it is not empty and holds no record dataset "
+                "(no metadata.json or .progress); choose an empty or new folder")
+        shutil.rmtree(out_dir)
+    elif non_empty and resume:
+        meta = _read_json(os.path.join(out_dir, METADATA_FILE))
+        if meta is not None:
+            if meta.get("fingerprint") != fp:
+                raise ResumeError(
+                    f"{out_dir!r} is a finished dataset written from different input or options; "
+                    "use --overwrite to replace it")
+            bad = [s["file"] for split in meta["splits"].values() for s in split["shards"]
+                   if not os.path.isfile(os.path.join(out_dir, s["file"]))
+                   or sha256_file(os.path.join(out_dir, s["file"])) != s["sha256"]]
+            if bad:
+                raise ResumeError(
+                    f"{out_dir!r} is finished but shard(s) {bad[:5]} are missing or changed; "
+                    "use --overwrite to rebuild")
+            return meta
+        plan = _read_json(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE))
+        if plan is None:
+            raise ResumeError(f"nothing to resume in {out_dir!r}: it has no {PROGRESS_DIR}/{PLAN_FILE}")
+        if plan.get("fingerprint") != fp:
+            raise ResumeError(
+                f"{out_dir!r} holds an interrupted conversion of different input or options; "
+                "use --overwrite to start again")
+    elif non_empty:
+        raise ResumeError(
+            f"output folder {out_dir!r} is not empty; use --resume to finish an interrupted "
+            "conversion or --overwrite to replace it")
+    os.makedirs(os.path.join(out_dir, PROGRESS_DIR), exist_ok=True)
+    atomic_write_json(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE), {"fingerprint": fp})
+    # Leftovers of a crash mid-write: never trusted, always rewritten.
+    for root, _dirs, files in os.walk(out_dir):
+        for f in files:
+            if f.endswith(".tmp"):
+                os.remove(os.path.join(root, f))
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# The whole dataset
+# ----------------------------------------------------------------------------------------------
+
+def _run_tasks(tasks, workers, on_done):
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            on_done(write_shard(task))
+        return
+    # Not "fork": TensorFlow is not fork-safe. A forkserver imports TensorFlow once and forks the
+    # workers from its clean single process; ASTROMER_RECORDS_START_METHOD=spawn|fork overrides.
+    method = os.environ.get("ASTROMER_RECORDS_START_METHOD", "forkserver")
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["astromer.records.writer"])
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+        pending = {pool.submit(write_shard, t) for t in tasks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    on_done(fut.result())
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+
+def _split_summary(manifests):
+    out = {"objects": 0, "records": 0, "observations": 0, "classes": Counter(),
+           "unlabelled": 0, "bands": Counter(), "shards": []}
+    for m in manifests:
+        for k in ("objects", "records", "observations", "unlabelled"):
+            out[k] += m[k]
+        out["classes"].update(m["classes"])
+        out["bands"].update(m["bands"])
+        out["shards"].append({k: m[k] for k in ("file", "records", "objects", "observations",
+                                                "bytes", "sha256")})
+    out["classes"] = dict(sorted(out["classes"].items()))
+    out["bands"] = dict(sorted(out["bands"].items()))
+    return out
+
+
+class Conversion:
+    """Everything decided before any shard is written (shared by the local writer and Beam)."""
+
+    def __init__(self, source, output_dir, *, splits="0.8,0.1,0.1", seed=0, shard_size=1000,
+                 rules=None, label_map=None, name=None, extra_metadata=None):
+        self.source = source
+        self.out_dir = os.fspath(output_dir)
+        if source.kind != "light_curve":
+            rules = CleaningRules()
+        elif rules is None:
+            rules = CleaningRules(has_errors=source.has_errors)
+        elif rules.has_errors != source.has_errors:
+            rules = CleaningRules.from_dict({**rules.to_dict(), "has_errors": source.has_errors})
+        self.rules = rules
+        self.spec = parse_split_spec(splits)
+        self.label_map = make_label_map(source.labels, label_map)
+        self.plan = assign_splits(source.labels, self.spec, seed=seed, extra=source.extra)
+        self.shards = plan_shards(self.plan.splits, int(shard_size))
+        self.options = {"splits": self.spec.to_dict(), "seed": int(seed), "shard_size": int(shard_size)}
+        self.fingerprint = fingerprint(source.kind, self.shards, self.label_map, rules,
+                                       self.options, source.description)
+        self.name = name or os.path.basename(os.path.abspath(self.out_dir))
+        self.extra_metadata = extra_metadata
+
+    def prepare_output(self, resume=False, overwrite=False):
+        """Check/clean the output folder; returns finished metadata if nothing is left to do."""
+        return _prepare_output(self.out_dir, self.fingerprint, resume, overwrite)
+
+    def task(self, shard):
+        return {
+            "out_dir": self.out_dir, "file": shard["file"], "split": shard["split"],
+            "items": [self.source.items[i] for i in shard["ids"]], "kind": self.source.kind,
+            "label_map": self.label_map, "rules": self.rules, "fingerprint": self.fingerprint,
+        }
+
+    def completed(self, resume):
+        """Manifests of shards already written and intact (only when resuming)."""
+        if not resume:
+            return {}
+        done = {}
+        for shard in self.shards:
+            m = _shard_is_done(self.out_dir, shard, self.fingerprint)
+            if m is not None:
+                done[shard["file"]] = m
+        return done
+
+    def finish(self, manifests):
+        """Assemble and atomically write metadata.json from every shard's manifest."""
+        import astromer
+
+        source, plan, shards = self.source, self.plan, self.shards
+        missing = [s["file"] for s in shards if s["file"] not in manifests]
+        if missing:
+            raise RuntimeError(f"shard(s) {missing[:5]} were not written")
+        report = Report().merge(source.report)
+        for oid in plan.unused:
+            report.add("objects", "not_in_any_split", 1, oid)
+        per_split, all_ids, classes_total, unlabelled_total = {}, {}, Counter(), 0
+        for split in plan.splits:
+            ms = [manifests[s["file"]] for s in shards if s["split"] == split]
+            for m in ms:
+                report.merge(Report.from_dict(m["report"]))
+                for oid in m["object_ids"]:
+                    all_ids[oid] = source.items[oid].label_name
+            per_split[split] = _split_summary(ms)
+        for lab in all_ids.values():
+            if lab is None:
+                unlabelled_total += 1
+            else:
+                classes_total[lab] += 1
+        bands = sorted({b for s in per_split.values() for b in s["bands"]} - {""})
+        is_lc = source.kind == "light_curve"
+        meta = {
+            "format": FORMAT_NAME,
+            "schema_version": SCHEMA_VERSION,
+            "kind": source.kind,
+            "name": self.name,
+            "astromer_version": astromer.__version__,
+            "fingerprint": self.fingerprint,
+            "label_map": self.label_map,
+            "bands": bands,
+            "has_errors": bool(source.has_errors) if is_lc else None,
+            "counts": {
+                "objects": len(all_ids),
+                "records": sum(s["records"] for s in per_split.values()),
+                "observations": sum(s["observations"] for s in per_split.values()),
+                "classes": dict(sorted(classes_total.items())),
+                "unlabelled": unlabelled_total,
+            },
+            "splits": per_split,
+            "dropped": report.to_dict(),
+            "notes": list(plan.notes),
+            "options": {**self.options, "rules": self.rules.to_dict() if is_lc else None},
+            "source": source.description,
+        }
+        if self.extra_metadata:
+            meta["recipe"] = self.extra_metadata
+        meta = json.loads(json.dumps(meta))  # exactly what readers will load
+        atomic_write_json(os.path.join(self.out_dir, METADATA_FILE), meta)
+        shutil.rmtree(os.path.join(self.out_dir, PROGRESS_DIR), ignore_errors=True)
+        return meta
+
+
+def write_dataset(source, output_dir, *, splits="0.8,0.1,0.1", seed=0, shard_size=1000,
+                  workers=1, resume=False, overwrite=False, rules=None, label_map=None,
+                  name=None, progress=True, extra_metadata=None) -> dict:
+    """Convert a :class:`~astromer.records.sources.Source` into a sharded record dataset.
+
+    Args:
+        source: from :mod:`astromer.records.sources` (long table, raw folder, images).
+        output_dir: the dataset folder (created; must be empty unless resuming
+            or overwriting).
+        splits: split spec (see :mod:`astromer.records.splits`).
+        seed: seed of every random draw (splits and shard order).
+        shard_size: objects per shard (all bands of an object share a shard).
+        workers: processes writing whole shards in parallel (same bytes as 1).
+            They are forked from a forkserver (``ASTROMER_RECORDS_START_METHOD``
+            overrides); a script calling this with ``workers > 1`` should use the
+            usual ``if __name__ == "__main__":`` guard.
+        resume: finish an interrupted conversion into ``output_dir``.
+        overwrite: replace an existing dataset in ``output_dir``.
+        rules: :class:`CleaningRules` (light curves).
+        label_map: ``{label_name: int}``; default: sorted label names -> 0..K-1.
+        name: dataset name stored in the metadata.
+        progress: show a progress bar (stderr).
+        extra_metadata: JSON-able dict stored under ``"recipe"``.
+
+    Returns the metadata dict (also written to ``DIR/metadata.json``). Its
+    ``dropped`` entry counts everything removed, by reason.
+    """
+    from tqdm import tqdm
+
+    conv = Conversion(source, output_dir, splits=splits, seed=seed, shard_size=shard_size,
+                      rules=rules, label_map=label_map, name=name, extra_metadata=extra_metadata)
+    finished = conv.prepare_output(resume, overwrite)
+    if finished is not None:
+        return finished
+    manifests = conv.completed(resume)
+    todo = [conv.task(s) for s in conv.shards if s["file"] not in manifests]
+    sizes = {s["file"]: len(s["ids"]) for s in conv.shards}
+    bar = tqdm(total=sum(sizes.values()), unit="obj", desc=f"records {conv.name}",
+               disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    bar.update(sum(sizes[f] for f in manifests))
+
+    def on_done(manifest):
+        manifests[manifest["file"]] = manifest
+        bar.update(sizes[manifest["file"]])
+
+    try:
+        _run_tasks(todo, int(workers), on_done)
+    finally:
+        bar.close()
+    return conv.finish(manifests)
+
+
+def summary_lines(meta) -> list:
+    """Human-readable lines: counts per split and class, then everything dropped."""
+    c = meta["counts"]
+    unit = "images" if meta["kind"] == "image" else "objects"
+    lines = [f"{meta['name']}: {c['objects']} {unit}, {c['records']} records"
+             + (f", {c['observations']} observations" if meta["kind"] == "light_curve" else "")
+             + (f", bands {','.join(meta['bands'])}" if meta.get("bands") else "")]
+    for split, s in meta["splits"].items():
+        cls = ", ".join(f"{k} {v}" for k, v in s["classes"].items())
+        if s.get("unlabelled"):
+            cls = (cls + ", " if cls else "") + f"unlabelled {s['unlabelled']}"
+        lines.append(f"  {split}: {s['objects']} {unit} in {len(s['shards'])} shard(s)"
+                     + (f" ({cls})" if cls else ""))
+    dropped = Report.from_dict(meta.get("dropped", {})).lines()
+    if dropped:
+        lines.append("dropped or repaired:")
+        lines.extend(f"  {d}" for d in dropped)
+    else:
+        lines.append("nothing dropped")
+    for note in meta.get("notes", []):
+        lines.append(f"note: {note}")
+    return lines

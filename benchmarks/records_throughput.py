@@ -1,0 +1,297 @@
+"""Records throughput: conversion, the pretraining pipeline, and an Astromer v1 training step.
+
+Measures, on this machine and the current Keras backend:
+
+1. conversion of ../shared/data/eros1 (long CSV -> sharded records) with the
+   records writer (:func:`astromer.records.writer.write_dataset`), in objects/s,
+   for 1 and 2 worker processes;
+2. the record pretraining pipeline (:func:`astromer.data.pretraining_records`,
+   random 200-observation windows, v2 masking, shuffling on) in windows/s at
+   batch 256, reading the records written in (1);
+3. the compiled training step of an Astromer v1-size model
+   (``Astromer.from_architecture("astromer_v1")``, masked RMSE, Adam) in
+   windows/s at batch 256 on one fixed batch (warm-up first);
+4. the same model's ``fit()`` fed by the record pipeline, in windows/s;
+
+then the ratio pipeline / training step: above 1 the pipeline is not the bottleneck.
+
+Run (one backend at a time; nothing else heavy on the machine):
+
+    KERAS_BACKEND=tensorflow /work/venv/bin/python benchmarks/records_throughput.py
+    KERAS_BACKEND=jax /work/venv/bin/python benchmarks/records_throughput.py
+
+The report is printed and written to benchmarks/results/records_throughput_<backend>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "eros1"
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_lines(backend):
+    import jax
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import astromer
+
+    return [
+        f"- machine: {platform.node()} | {platform.platform()}",
+        f"- CPU: {cpu_model()} | nproc = {os.cpu_count()} "
+        f"(sched affinity {len(os.sched_getaffinity(0))}) | load average before "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"- Python {platform.python_version()}, astromer {astromer.__version__}, keras "
+        f"{keras.__version__} (backend {backend}), tensorflow {tf.__version__}, jax "
+        f"{jax.__version__}, numpy {np.__version__}",
+    ]
+
+
+# ----------------------------------------------------------------------------- 1. conversion
+
+
+def bench_conversion(data_dir: Path, work: Path, workers_list, shard_size):
+    from astromer.records.sources import long_table_source
+    from astromer.records.writer import write_dataset
+
+    t0 = time.perf_counter()
+    source = long_table_source(data_dir / "lightcurves.csv.gz", labels=data_dir / "labels.csv")
+    load_s = time.perf_counter() - t0
+    n_objects = len(source.items)
+    rows = []
+    out_dirs = {}
+    for workers in workers_list:
+        out = work / f"eros1_w{workers}"
+        t0 = time.perf_counter()
+        meta = write_dataset(source, out, workers=workers, shard_size=shard_size,
+                             progress=False, name="eros1")
+        dt = time.perf_counter() - t0
+        rows.append((workers, meta["counts"]["objects"], meta["counts"]["records"], dt))
+        out_dirs[workers] = out
+    return n_objects, load_s, rows, out_dirs
+
+
+def compare_outputs(a: Path, b: Path):
+    """(same shard bytes, same parsed records) of two conversions of the same source."""
+    import tensorflow as tf
+
+    from astromer.records.reader import light_curve_files, read_metadata
+
+    def shas(d):
+        return [(s["file"], s["sha256"]) for sp in read_metadata(d)["splits"].values()
+                for s in sp["shards"]]
+
+    same_bytes = shas(a) == shas(b)
+    fa, fb = light_curve_files(a), light_curve_files(b)
+    same_parsed = len(fa) == len(fb)
+    for x, y in zip(fa, fb):
+        ra = list(tf.data.TFRecordDataset(x).as_numpy_iterator())
+        rb = list(tf.data.TFRecordDataset(y).as_numpy_iterator())
+        same_parsed &= len(ra) == len(rb) and all(
+            tf.train.SequenceExample.FromString(p) == tf.train.SequenceExample.FromString(q)
+            for p, q in zip(ra, rb))
+    return same_bytes, same_parsed
+
+
+# ----------------------------------------------------------------------------- 2. pipeline
+
+
+def bench_pipeline(records_dir, batch_size, window_size, n_batches, warmup, seed=0):
+    from astromer.data import pretraining_records
+
+    ds = pretraining_records(records_dir, split="train", batch_size=batch_size,
+                             window_size=window_size, seed=seed, repeat=True)
+    it = iter(ds)
+    for _ in range(warmup):
+        next(it)
+    t0 = time.perf_counter()
+    n = 0
+    for _ in range(n_batches):
+        _, y = next(it)
+        n += int(y.shape[0])
+    dt = time.perf_counter() - t0
+    batch = next(it)
+    return n / dt, dt, n, batch
+
+
+# ----------------------------------------------------------------------------- 3. train step
+
+
+def bench_train_step(batch, n_steps, warmup):
+    import keras
+    import numpy as np
+
+    import astromer
+
+    keras.utils.set_random_seed(0)
+    model = astromer.Astromer.from_architecture("astromer_v1")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x, y = batch
+    x = {k: np.asarray(v) for k, v in x.items()}
+    y = np.asarray(y)
+    for _ in range(warmup):
+        model.train_on_batch(x, y)
+    t0 = time.perf_counter()
+    for _ in range(n_steps):
+        loss = model.train_on_batch(x, y)
+    dt = time.perf_counter() - t0
+    n_params = model.count_params()
+    return model, len(y) * n_steps / dt, dt / n_steps, float(np.ravel(loss)[0]), n_params
+
+
+def bench_fit(model, records_dir, batch_size, window_size, n_steps, warmup, seed=1):
+    """fit() fed by the record pipeline (same compiled model): windows/s end to end."""
+    from astromer.data import pretraining_records
+
+    import keras
+
+    ds = pretraining_records(records_dir, split="train", batch_size=batch_size,
+                             window_size=window_size, seed=seed, repeat=True)
+    marks = {}
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == warmup:
+                marks["t0"] = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            marks["t1"] = time.perf_counter()
+
+    model.fit(ds, steps_per_epoch=warmup + n_steps, epochs=1, verbose=0, callbacks=[Clock()])
+    dt = marks["t1"] - marks["t0"]
+    return batch_size * n_steps / dt, dt / n_steps
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="long-table dataset folder")
+    parser.add_argument("--workers", default="1,2", help="worker counts for the conversion")
+    parser.add_argument("--shard-size", type=int, default=200, help="objects per shard")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--window-size", type=int, default=200)
+    parser.add_argument("--pipeline-batches", type=int, default=60)
+    parser.add_argument("--train-steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
+    parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args(argv)
+
+    import keras
+
+    backend = keras.backend.backend()
+    command = " ".join(
+        [f"KERAS_BACKEND={backend}", shlex.quote(sys.executable)]
+        + [shlex.quote(a) for a in sys.argv]
+    )
+    lines = [f"# Records throughput ({backend} backend)", "", f"Command: `{command}`", ""]
+    lines += machine_lines(backend)
+    lines.append("")
+
+    def say(text=""):
+        lines.append(text)
+        print(text, flush=True)
+
+    print("\n".join(lines), flush=True)
+    tmp = None
+    if args.work is None:
+        tmp = tempfile.TemporaryDirectory(prefix="astromer_bench_")
+        work = Path(tmp.name)
+    else:
+        work = args.work
+        work.mkdir(parents=True, exist_ok=True)
+
+    try:
+        workers_list = [int(w) for w in args.workers.split(",")]
+        say(f"## 1. Conversion: {args.data} -> records (records writer, shard size {args.shard_size})")
+        n_obj, load_s, rows, out_dirs = bench_conversion(args.data, work, workers_list, args.shard_size)
+        say(f"Reading the long table into a source: {n_obj} objects in {load_s:.2f} s (not timed below).")
+        say("")
+        say("| workers | objects | records | seconds | objects/s |")
+        say("|---:|---:|---:|---:|---:|")
+        for workers, objects, records, dt in rows:
+            say(f"| {workers} | {objects} | {records} | {dt:.2f} | {objects / dt:.0f} |")
+        if len(out_dirs) > 1:
+            ws = sorted(out_dirs)
+            say("")
+            same_bytes, same_parsed = compare_outputs(out_dirs[ws[0]], out_dirs[ws[-1]])
+            note = (" (equal records in different bytes: protobuf map order, which varies "
+                    "between processes unless examples are serialised with deterministic=True)"
+                    if same_parsed and not same_bytes else "")
+            say(f"{ws[0]} vs {ws[-1]} workers: shard bytes identical: {same_bytes}; parsed "
+                f"records identical: {same_parsed}{note}. Multi-worker runs include starting "
+                "spawned worker processes that each import TensorFlow (several seconds here), "
+                "which a dataset this small does not amortise.")
+        records_dir = out_dirs[workers_list[0]]
+        say("")
+
+        say(f"## 2. Pretraining pipeline from records (batch {args.batch_size}, W={args.window_size})")
+        rate, dt, n, batch = bench_pipeline(records_dir, args.batch_size, args.window_size,
+                                            args.pipeline_batches, args.warmup)
+        say(f"`pretraining_records(split='train', sampling=True, masking='v2', shuffle=True, "
+            f"repeat=True)`: {n} windows in {dt:.2f} s after {args.warmup} warm-up batches -> "
+            f"**{rate:.0f} windows/s**.")
+        say("")
+
+        say(f"## 3. Astromer v1 training step (batch {args.batch_size}, W={args.window_size})")
+        model, train_rate, step_s, loss, n_params = bench_train_step(batch, args.train_steps,
+                                                                     args.warmup)
+        say(f"`Astromer.from_architecture('astromer_v1')` ({n_params:,} parameters), compiled "
+            f"`train_on_batch` on one fixed batch, {args.warmup} warm-up + {args.train_steps} "
+            f"timed steps: {step_s:.3f} s/step -> **{train_rate:.0f} windows/s** (loss {loss:.4f}).")
+        say("")
+
+        say(f"## 4. fit() on the record pipeline (same model, batch {args.batch_size})")
+        fit_rate, fit_step_s = bench_fit(model, records_dir, args.batch_size, args.window_size,
+                                         args.train_steps, 1)
+        say(f"`model.fit(pretraining_records(..., repeat=True))`, steps 2..{args.train_steps + 1} "
+            f"timed (step 1 warms up): {fit_step_s:.3f} s/step -> **{fit_rate:.0f} windows/s** "
+            f"({fit_rate / train_rate:.2f}x the fixed-batch step rate; ~1.0 means the step never "
+            "waits for input).")
+        say("")
+
+        ratio = rate / train_rate
+        say("## Verdict")
+        verdict = ("the pipeline is NOT the bottleneck" if ratio > 1
+                   else "the pipeline IS the bottleneck")
+        say(f"pipeline / training step = {rate:.0f} / {train_rate:.0f} = **{ratio:.1f}x**: {verdict} "
+            f"(both measured on this machine's {os.cpu_count()} cores, one after the other; in "
+            "fit() they share the cores, with the pipeline prefetching while the step runs).")
+        say(f"Load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())} (other "
+            "processes on a shared machine slow every number here).")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+    args.results.mkdir(parents=True, exist_ok=True)
+    out = args.results / f"records_throughput_{backend}.md"
+    out.write_text("\n".join(lines) + "\n")
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()

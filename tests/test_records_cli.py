@@ -1,0 +1,91 @@
+"""`astromer records ...`: help for every sub-command, one-line errors, convert/inspect/verify."""
+
+import contextlib
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from astromer.cli.main import main
+
+
+def _run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["records", *args])
+        except SystemExit as exc:  # argparse --help / usage errors
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("sub, words", [
+    ("convert", ["--shard-size", "--splits", "--workers", "--resume", "--labels", "--beam-runner"]),
+    ("inspect", ["--rows"]),
+    ("verify", ["--no-parse"]),
+    ("build", ["--source-dir", "--layout", "--resume", "--workers", "--beam-runner"]),
+    ("list", []),
+])
+def test_help(sub, words):
+    code, out, _ = _run(sub, "--help")
+    assert code == 0 and f"astromer records {sub}" in out
+    assert all(w in out for w in words)
+
+
+def test_records_help_lists_subcommands():
+    code, out, _ = _run("--help")
+    assert code == 0 and all(s in out for s in ("convert", "inspect", "verify", "build", "list"))
+
+
+def _table(tmp_path):
+    rows = [(f"s{k}", b, float(t), 15.0 + 0.1 * t, 0.05) for k in range(6) for b in "gr"
+            for t in range(5)]
+    pd.DataFrame(rows, columns=["object_id", "band", "time", "mag", "mag_err"]).to_csv(
+        tmp_path / "lc.csv", index=False)
+    pd.DataFrame({"object_id": [f"s{k}" for k in range(6)], "label": ["a", "b"] * 3}).to_csv(
+        tmp_path / "labels.csv", index=False)
+
+
+def test_one_line_errors(tmp_path):
+    code, out, err = _run("convert", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("astromer records: error: input ") and "missing.csv" in err
+    _table(tmp_path)
+    df = pd.read_csv(tmp_path / "lc.csv").drop(columns="mag")
+    df.to_csv(tmp_path / "nomag.csv", index=False)
+    code, _, err = _run("convert", str(tmp_path / "nomag.csv"), "-o", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1 and "missing column(s) ['mag']" in err
+    assert "nomag.csv" in err
+    code, _, err = _run("build", "no_such_recipe", "-o", str(tmp_path / "o"))
+    assert code == 2 and "no recipe named 'no_such_recipe'" in err and "eros1" in err
+    code, _, err = _run("verify", str(tmp_path / "nothing"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_convert_inspect_verify(tmp_path):
+    _table(tmp_path)
+    code, out, err = _run("convert", str(tmp_path / "lc.csv"), "--labels", str(tmp_path / "labels.csv"),
+                          "-o", str(tmp_path / "ds"), "--shard-size", "2", "--splits", "0.5,0.5,0",
+                          "--quiet")
+    assert code == 0, err
+    assert "6 objects, 12 records, 60 observations, bands g,r" in out
+    assert "train: 3 objects in 2 shard(s) (a 2, b 1)" in out or "train: 3 objects" in out
+    code, out, _ = _run("inspect", str(tmp_path / "ds"), "--rows", "2")
+    assert code == 0 and "schema version 1" in out and "label map: a=0, b=1" in out
+    assert out.count(" obs, time [") == 2
+    shard = next((tmp_path / "ds" / "train").glob("*.tfrecord"))
+    code, out, _ = _run("inspect", str(shard))
+    assert code == 0 and "SequenceExample context" in out and "'time'" in out
+    code, out, _ = _run("verify", str(tmp_path / "ds"))
+    assert code == 0 and out.startswith("OK: ")
+    shard.write_bytes(shard.read_bytes()[:-7])
+    code, out, err = _run("verify", str(tmp_path / "ds"))
+    assert code == 1 and f"CORRUPT train/{shard.name}" in out
+    code, _, err = _run("convert", str(tmp_path / "lc.csv"), "-o", str(tmp_path / "ds"), "--quiet")
+    assert code == 2 and "--resume" in err and "--overwrite" in err
+
+
+def test_list_recipes():
+    code, out, _ = _run("list")
+    assert code == 0 and "eros1" in out and "gz1_sdss" in out and "image" in out
