@@ -145,7 +145,8 @@ def test_later_v2_schema_encoders_decoders_embedders(tmp_path):
 
 def test_mismatched_checkpoint_loads_nothing(tmp_path):
     key = "_orig_mod.transformer.h.2.mlp.c_fc.weight"
-    path = _v2_checkpoint_with(tmp_path, drop=(key,), extra={"_orig_mod.transformer.h.2.extra": Tensor(np.ones(2, "f4"))})
+    extra = {"_orig_mod.transformer.h.2.extra": Tensor(np.ones(2, "f4"))}
+    path = _v2_checkpoint_with(tmp_path, drop=(key,), extra=extra)
     with pytest.raises(WeightMismatchError, match="transformer.h.2.mlp.c_fc.weight") as info:
         load_astropt_checkpoint(path)
     assert "transformer.h.2.extra" in str(info.value)
@@ -157,3 +158,17 @@ def test_other_modalities_are_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="only the single 'images'"):
         load_astropt_checkpoint(path)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_load_preset_reproduces_the_reference(version):
+    """The acceptance check: astromer.load_preset(folder or .pt) with torch absent."""
+    folder = require_shared("reference", f"astropt_{version}")
+    r = np.load(folder / "reference.npz")
+    checkpoint = astropt_original.find_checkpoint_file(folder)
+    for handle in (folder, checkpoint):
+        model = astromer.load_preset(str(handle))
+        assert isinstance(model, astromer.AstroPT)
+        assert _maxdiff(model(r["tokens"][:, :-1]), r["predictions"]) < 1e-4
+        assert _maxdiff(model.embed(r["images_uint8_hwc"]), r["embeddings_mean"]) < 1e-4
+    assert isinstance(astromer.AstroPT.from_preset(str(folder)), astromer.AstroPT)

@@ -171,3 +171,20 @@ def test_bad_labels_are_named():
         labelled_windows([_curve("fast", 10)] * 3, ["fast", "slow"])
     with pytest.raises(ValueError, match="scenario must be one of"):
         finetune(_encoder(), _data(1), scenario="d")
+
+
+def test_multiband_object_vectors():
+    import pandas as pd
+
+    from astromer.models.astromer.embeddings import LightCurveEmbeddings
+
+    pooled = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], "float32")
+    result = LightCurveEmbeddings(ids=[("s1", "r"), ("s1", "b"), ("s2", "r")], observations=[None] * 3,
+                                  pooled=pooled)
+    ids, cat = result.object_vectors()
+    assert ids == ["s1", "s2"]
+    np.testing.assert_array_equal(cat, [[3, 4, 1, 2], [0, 0, 5, 6]])  # bands sorted: b, r
+    _, mean = result.object_vectors(how="mean")
+    np.testing.assert_allclose(mean, [[2, 3], [5, 6]])
+    with pytest.raises(ValueError, match="how must be"):
+        result.object_vectors(how="max")

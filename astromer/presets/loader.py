@@ -138,6 +138,14 @@ def load_preset(handle, progress=True):
     )
 
 
+def load_preset_as(cls, handle, **kwargs):
+    """``load_preset`` that checks the model's class (for ``Model.from_preset``)."""
+    model = load_preset(handle, **kwargs)
+    if not isinstance(model, cls):
+        raise TypeError(f"Preset {handle!r} holds a {type(model).__name__}, not an {cls.__name__}.")
+    return model
+
+
 def download_preset(name, progress=True):
     """Fetch and convert preset ``name`` into the cache; return the converted folder."""
     _load_named(name, progress)

@@ -125,12 +125,9 @@ class Astromer(keras.Model):
     @classmethod
     def from_preset(cls, handle, **kwargs):
         """Load a preset (name, local folder or original archive) as an Astromer model."""
-        from astromer.presets.loader import load_preset
+        from astromer.presets.loader import load_preset_as
 
-        model = load_preset(handle, **kwargs)
-        if not isinstance(model, cls):
-            raise TypeError(f"Preset {handle!r} holds a {type(model).__name__}, not an {cls.__name__}.")
-        return model
+        return load_preset_as(cls, handle, **kwargs)
 
     # ------------------------------------------------------------------ inputs
     def _parse_inputs(self, inputs):

@@ -45,6 +45,37 @@ class LightCurveEmbeddings(Sequence):
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
+    def object_vectors(self, bands=None, how="concatenate"):
+        """Combine the pooled vectors of an object's bands (ids ``(object_id, band)``).
+
+        ``how="concatenate"``: one row per object, the bands' pooled vectors side by
+        side in the order of ``bands`` (default: sorted band names), zeros where an
+        object lacks a band; ``how="mean"``: the mean over the bands it has.
+        Returns ``(object_ids, vectors)``, objects in order of first appearance.
+        """
+        keys = [i if isinstance(i, tuple) else (i, "") for i in self.ids]
+        bands = sorted({b for _, b in keys}) if bands is None else list(bands)
+        objects = list(dict.fromkeys(o for o, _ in keys))
+        row = {o: i for i, o in enumerate(objects)}
+        d = self.pooled.shape[1]
+        if how == "concatenate":
+            out = np.zeros((len(objects), len(bands) * d), dtype=self.pooled.dtype)
+            for (obj, band), vec in zip(keys, self.pooled):
+                if band in bands:
+                    j = bands.index(band) * d
+                    out[row[obj], j:j + d] = vec
+        elif how == "mean":
+            out = np.zeros((len(objects), d), dtype=np.float64)
+            counts = np.zeros(len(objects))
+            for (obj, band), vec in zip(keys, self.pooled):
+                if band in bands:
+                    out[row[obj]] += vec
+                    counts[row[obj]] += 1
+            out = (out / np.maximum(counts, 1)[:, None]).astype(self.pooled.dtype)
+        else:
+            raise ValueError(f"how must be 'concatenate' or 'mean', got {how!r}")
+        return objects, out
+
     def __repr__(self):
         d = self.pooled.shape[1] if self.pooled.ndim == 2 else "?"
         n_obs = sum(len(o) for o in self.observations)

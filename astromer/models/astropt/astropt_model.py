@@ -157,12 +157,9 @@ class AstroPT(keras.Model):
     @classmethod
     def from_preset(cls, handle, **kwargs):
         """Load a preset (name, local folder or original checkpoint) as an AstroPT model."""
-        from astromer.presets.loader import load_preset
+        from astromer.presets.loader import load_preset_as
 
-        model = load_preset(handle, **kwargs)
-        if not isinstance(model, cls):
-            raise TypeError(f"Preset {handle!r} holds a {type(model).__name__}, not an {cls.__name__}.")
-        return model
+        return load_preset_as(cls, handle, **kwargs)
 
     # ------------------------------------------------------------------ tokens
     def tokenize(self, images):
@@ -207,7 +204,9 @@ class AstroPT(keras.Model):
             positions = inputs.get("positions", positions)
             key = "tokens" if "tokens" in inputs else "patches"
             if key not in inputs:
-                raise KeyError(f"AstroPT dict inputs need a 'tokens' key (and optional 'positions'); got {sorted(inputs)}.")
+                raise KeyError(
+                    f"AstroPT dict inputs need a 'tokens' key (and optional 'positions'); got {sorted(inputs)}."
+                )
             inputs = inputs[key]
         return inputs, positions
 
