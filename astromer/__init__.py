@@ -24,7 +24,8 @@ _LAZY = {
     "list_presets": "astromer.presets",
     "save_preset": "astromer.presets",
 }
-_SUBMODULES = ("baselines", "cli", "data", "evaluation", "layers", "losses", "metrics", "models", "presets", "records")
+_SUBMODULES = ("baselines", "cli", "data", "distribution", "evaluation", "layers", "losses", "metrics", "models", "plot", "presets",
+               "records")
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

@@ -16,22 +16,70 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import astromer  # noqa: E402  (light: heavy modules load lazily)
 
 # Sub-command modules, in the order ``astromer --help`` lists them.
-COMMAND_MODULES = ("presets", "evaluate", "records")
+COMMAND_MODULES = ("quickstart", "pretrain", "embed", "classify", "evaluate", "records", "presets")
+
+# How ``astromer --help`` groups the commands (astropy/lightkurve style: short lines, examples below).
+COMMAND_GROUPS = (
+    ("Getting started", ("quickstart",)),
+    ("Models", ("pretrain", "embed", "classify", "evaluate")),
+    ("Data and weights", ("records", "presets")),
+)
+
+EPILOG = """examples:
+  astromer quickstart                                # the main job: simulate, pretrain, classify, report
+  astromer presets list                              # published weights
+  astromer records convert lightcurves.csv --labels labels.csv -o my_records
+  astromer pretrain my_records -o my_model --epochs 20
+  astromer embed my_records -o embeddings.parquet --preset astromer_v1
+  astromer classify my_records -o my_classifier --preset astromer_v1 --scenario a
+  astromer evaluate ../shared/data/eros1 -o eros1_report --shots 20,100
+
+Run 'astromer COMMAND --help' for the options of a command. Python API and tutorials:
+README.md and tutorials/ (also https://github.com/astromer-science)."""
 
 
 class CLIError(Exception):
     """An error reported to the user as one line, without a traceback."""
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: ``astromer CMD: error: ... (see 'astromer CMD --help')``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _command_list(subparsers):
+    helps = {a.dest: a.help for a in subparsers._choices_actions}
+    width = max(len(n) for n in helps) + 2
+    lines = []
+    for title, names in COMMAND_GROUPS:
+        names = [n for n in names if n in helps]
+        if names:
+            lines.append(f"{title}:" if not lines else f"\n{title}:")
+            lines += [f"  {n.ljust(width)}{helps[n]}" for n in names]
+    rest = [n for n in helps if not any(n in g for _, g in COMMAND_GROUPS)]
+    if rest:
+        lines.append("Other:")
+        lines += [f"  {n.ljust(width)}{helps[n]}" for n in rest]
+    return "\n".join(lines)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="astromer",
-        description="Astronomy foundation models (Astromer, AstroPT) for Keras 3.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"astromer {astromer.__version__}")
-    subparsers = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND",
+                                       help=argparse.SUPPRESS)
+    parser.usage = "astromer [-h] [--version] COMMAND [options]"  # after add_subparsers: keeps sub-command progs
     for name in COMMAND_MODULES:
         importlib.import_module(f"astromer.cli.{name}").register(subparsers)
+    parser.description = (
+        "Astronomy foundation models for Keras 3: Astromer (light curves) and AstroPT (galaxy images).\n\n"
+        + _command_list(subparsers))
     return parser
 
 
@@ -52,22 +100,54 @@ def _import_tensorflow_quietly():
         os.close(devnull)
 
 
+def _subparser_for(parser, argv):
+    """The deepest sub-command parser named in ``argv`` (for its usage errors)."""
+    current = parser
+    for token in argv:
+        actions = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if actions and token in actions[0].choices:
+            current = actions[0].choices[token]
+    return current
+
+
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _subparser_for(parser, argv).error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
     _import_tensorflow_quietly()
+    import warnings
+
+    # Keras notes that are noise on a terminal (tf.data inputs of unknown length, shuffled upstream).
+    warnings.filterwarnings("ignore", message=".*input ran out of data.*")
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    warnings.filterwarnings("ignore", message=".*Skipping variable loading for optimizer.*")
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ValueError, FileNotFoundError, KeyError, TypeError) as exc:
+    except (CLIError, ValueError, FileNotFoundError, KeyError, TypeError, OSError) as exc:
+        if os.environ.get("ASTROMER_DEBUG") == "1":
+            raise
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"astromer {args.command}: error: {message}", file=sys.stderr)
+        print(f"astromer {args.command}: error: {_one_line(message)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"astromer {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # anything else: still one line (ASTROMER_DEBUG=1 shows the traceback)
+        if os.environ.get("ASTROMER_DEBUG") == "1":
+            raise
+        print(f"astromer {args.command}: error: {type(exc).__name__}: {_one_line(exc)} "
+              "(set ASTROMER_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _one_line(message):
+    text = " ".join(str(message).split())
+    return text if len(text) <= 600 else text[:597] + "..."
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 METHODS = ("a", "b", "c", "gru", "rf")
 METHOD_NAMES = {
     "a": "Astromer (a) frozen encoder",
-    "b": "Astromer (b) fine-tuned encoder",
+    "b": "Astromer (b) head first, then encoder fine-tuned",
     "c": "Astromer (c) reconstruction, then frozen",
     "gru": "GRU on raw windows",
     "rf": "Random forest on features",
@@ -166,12 +166,13 @@ class FewShotEvaluation:
         probe = LightCurveClassifier(encoder, len(self.classes), head=self.head)
         return _feature_model(probe).predict(x, batch_size=256, verbose=0)
 
-    def _fit_head(self, encoder, features, labels, tr, va):
+    def _fit_head(self, encoder, features, labels, tr, va, classifier=None):
+        """Fit a head on precomputed pooled features (scenario a, and the warm-up of b)."""
         from astromer.models.classifier import LightCurveClassifier
         from astromer.models.classifier.finetune import _head_model
 
         keras.utils.set_random_seed(self.seed)
-        clf = LightCurveClassifier(encoder, len(self.classes), head=self.head)
+        clf = classifier or LightCurveClassifier(encoder, len(self.classes), head=self.head)
         model = _head_model(clf, features.shape[1])
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -182,6 +183,8 @@ class FewShotEvaluation:
 
     def _run_frozen(self, method, encoder, x, labels, objects, splits, test_rows, bar):
         features = self._features(encoder, x)
+        if method == "a":
+            self._pretrained_features = features
         for split in splits:
             start = time.time()
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
@@ -191,15 +194,23 @@ class FewShotEvaluation:
             bar.update(1)
 
     def _run_finetuned(self, x, labels, objects, splits, test_rows, bar):
+        """Scenario b: the head is first fitted on frozen features (as in a), then encoder and
+        head are fine-tuned together with a lower encoder learning rate ("linear probe, then
+        fine-tune": fine-tuning from a random head on a few dozen curves destroys the encoder)."""
         from astromer.models.classifier import LightCurveClassifier, encoder_lr_optimizer
 
+        features = getattr(self, "_pretrained_features", None)
+        if features is None:
+            features = self._pretrained_features = self._features(self.load_encoder(), x)
         for split in splits:
             start = time.time()
             keras.utils.set_random_seed(self.seed)
             encoder = self.load_encoder()
-            clf = LightCurveClassifier(encoder, len(self.classes), head=self.head, train_encoder=True)
-            clf.compile(optimizer=encoder_lr_optimizer(clf, self.learning_rate, self.encoder_learning_rate))
+            clf = LightCurveClassifier(encoder, len(self.classes), head=self.head, train_encoder=False)
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
+            self._fit_head(encoder, features, labels, tr, va, classifier=clf)
+            clf.set_encoder_trainable(True)
+            clf.compile(optimizer=encoder_lr_optimizer(clf, self.learning_rate, self.encoder_learning_rate))
             stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
             clf.fit(self._take(x, tr), labels[tr], validation_data=(self._take(x, va), labels[va]),
                     epochs=self.finetune_epochs, batch_size=self.batch_size, callbacks=[stop], verbose=self.verbose)

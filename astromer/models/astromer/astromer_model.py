@@ -185,6 +185,25 @@ class Astromer(keras.Model):
     def call(self, inputs, training=None):
         return self.head(self.encode(inputs, training=training))
 
+    def attention_weights(self, inputs):
+        """Attention weights of every block (inference mode), for inspection and plots.
+
+        Returns a list with one ``(B, heads, T, T)`` array per block: row ``i`` of
+        head ``h`` is how query position ``i`` spreads its attention over the key
+        positions (rows sum to 1; hidden and padded keys get ~0 in the Astromer 2
+        and modern masking).
+        """
+        times, magnitudes, visible = self._parse_inputs(inputs)
+        hidden = 1.0 - visible
+        x = self.embedding(times, magnitudes, visible)
+        weights = []
+        for block in self.blocks:
+            query = block.norm1(x) if block.style == "pre" else x
+            _, w = block.attention(query, hidden=hidden, return_attention_scores=True)
+            weights.append(np.asarray(ops.convert_to_numpy(w)))
+            x = block(x, hidden=hidden, training=False)
+        return weights
+
     # ------------------------------------------------------------------ training
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
         """``keras.Model.compile`` with the masked reconstruction defaults.

@@ -43,7 +43,7 @@ def reconstruction_finetune(encoder, light_curves, epochs=5, batch_size=64, lear
 def finetune(encoder, train, validation=None, scenario="a", *, head="skip", class_names=None, epochs=30,
              batch_size=64, learning_rate=1e-3, encoder_learning_rate=None, unlabelled=None,
              reconstruction_epochs=5, reconstruction_learning_rate=1e-4, then="a", patience=5,
-             seed=0, verbose="auto"):
+             head_warmup=True, finetune_epochs=None, seed=0, verbose="auto"):
     """Fit a :class:`LightCurveClassifier` on ``train`` in scenario ``"a"``, ``"b"`` or ``"c"``.
 
     ``train`` and ``validation`` are ``(light_curves, labels)`` tuples (anything
@@ -52,7 +52,10 @@ def finetune(encoder, train, validation=None, scenario="a", *, head="skip", clas
 
     - ``"a"``: frozen encoder, only the head trains. The encoder's pooled features
       are computed once and the head is fitted on them (identical result, much faster).
-    - ``"b"``: encoder and head train together (``encoder_learning_rate`` optional).
+    - ``"b"``: encoder and head train together (``encoder_learning_rate`` optional). With
+      ``head_warmup`` (default) the head is first fitted on the frozen encoder as in
+      ``"a"``, then both train for ``finetune_epochs`` (default ``epochs``): fine-tuning
+      from a random head on a few dozen curves mostly damages the encoder.
     - ``"c"``: reconstruction fine-tuning of the encoder on the training curves plus
       ``unlabelled`` curves first, then scenario ``then`` (``"a"`` or ``"b"``).
 
@@ -82,13 +85,14 @@ def finetune(encoder, train, validation=None, scenario="a", *, head="skip", clas
 
     x, y, _, class_names = _windows(train, encoder, class_names)
     val = _windows(validation, encoder, class_names)
-    classifier = LightCurveClassifier(encoder, len(class_names), head=head, train_encoder=(scenario == "b"),
-                                      class_names=class_names)
+    warm = scenario == "b" and head_warmup
+    classifier = LightCurveClassifier(encoder, len(class_names), head=head,
+                                      train_encoder=(scenario == "b" and not warm), class_names=class_names)
     callbacks = []
     if val is not None and patience:
         callbacks.append(keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True))
 
-    if scenario == "a":
+    if scenario == "a" or warm:
         features = _feature_model(classifier)
         f_train = features.predict(x, batch_size=256, verbose=0)
         head = _head_model(classifier, f_train.shape[1])
@@ -98,10 +102,14 @@ def finetune(encoder, train, validation=None, scenario="a", *, head="skip", clas
         val_data = None
         if val is not None:
             val_data = (features.predict(val[0], batch_size=256, verbose=0), val[1])
-        histories["classification"] = head.fit(f_train, y, validation_data=val_data, epochs=epochs,
-                                               batch_size=batch_size, callbacks=callbacks, verbose=verbose)
-        classifier.compile(optimizer=keras.optimizers.Adam(learning_rate))
-        return classifier, histories
+        histories["head" if warm else "classification"] = head.fit(
+            f_train, y, validation_data=val_data, epochs=epochs, batch_size=batch_size,
+            callbacks=callbacks, verbose=verbose)
+        if not warm:
+            classifier.compile(optimizer=keras.optimizers.Adam(learning_rate))
+            return classifier, histories
+        classifier.set_encoder_trainable(True)
+        epochs = finetune_epochs or epochs
 
     optimizer = keras.optimizers.Adam(learning_rate)
     if encoder_learning_rate is not None:

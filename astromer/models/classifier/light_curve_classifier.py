@@ -52,6 +52,12 @@ class LightCurveClassifier(keras.Model):
         self.classification_head.build((None, n, encoder.width))
         self.built = True
 
+    def set_encoder_trainable(self, trainable):
+        """Switch between scenario a (frozen) and b (fine-tuned); compile again afterwards."""
+        self.train_encoder = bool(trainable)
+        self.encoder.trainable = self.train_encoder
+        self.encoder.head.trainable = False
+
     def features(self, inputs, training=False):
         """The pooled encoder features the head consumes (see ``heads.pooled_features``)."""
         layers = self.encoder.encode(inputs, all_layers=True, training=training)

@@ -1,0 +1,132 @@
+"""Shared helpers of the side-by-side benchmarks: machine description, environments, workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_ENVS = Path(os.environ.get("ASTROMER_BENCH_ENVS", REPO.parent / "bench_envs"))
+TCMALLOC_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+    "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
+    "/usr/lib/libtcmalloc_minimal.so.4",
+)
+
+
+def load():
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_lines():
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 2**20:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
+    return [
+        f"- machine: {platform.node()} | {platform.platform()}",
+        f"- CPU: {cpu_model()} | nproc {os.cpu_count()} (affinity {len(os.sched_getaffinity(0))}){mem} "
+        f"| ISA: {', '.join(isa) or 'n/a'}",
+        f"- Python {platform.python_version()} ({sys.executable})",
+        f"- load average at start: {load()} (a shared machine: other jobs slow every number; "
+        "ratios come from interleaved runs in this one invocation)",
+    ]
+
+
+def command_line():
+    keep = [k for k in ("KERAS_BACKEND", "LD_PRELOAD") if os.environ.get(k)]
+    env = " ".join(f"{k}={shlex.quote(os.environ[k])}" for k in keep)
+    return (env + " " if env else "") + " ".join(
+        [shlex.quote(sys.executable)] + [shlex.quote(a) for a in sys.argv]
+    )
+
+
+def tcmalloc_path():
+    for p in TCMALLOC_CANDIDATES:
+        if Path(p).exists():
+            return p
+    return None
+
+
+def git_state():
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True,
+                               text=True).stdout.strip()
+        return rev + (" + uncommitted changes" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def ensure_venv(path: Path, steps, check):
+    """Create a virtual environment at ``path`` running the pip ``steps`` (lists of
+    arguments to ``pip install``) once; ``check`` is Python code that must run in it."""
+    py = path / "bin" / "python"
+    if py.exists() and subprocess.run([str(py), "-c", check], capture_output=True).returncode == 0:
+        return py
+    print(f"[setup] creating {path} (once; later runs reuse it)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    for args in steps:
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", *args], check=True)
+    proc = subprocess.run([str(py), "-c", check], capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{path} does not work after installation:\n{proc.stderr[-2000:]}")
+    return py
+
+
+def run_worker(python, script, args, env_extra=None, timeout=1800):
+    """Run ``python script --worker ...`` and return the JSON it prints on its last RESULT line."""
+    env = dict(os.environ)
+    for k in ("LD_PRELOAD", "XLA_FLAGS", "TF_USE_LEGACY_KERAS", "KERAS_BACKEND"):
+        env.pop(k, None)
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"})
+    env.update(env_extra or {})
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(python), str(script), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=str(REPO))
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        raise RuntimeError(f"worker {args} failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n"
+                           f"{proc.stderr[-4000:]}")
+    out = json.loads(lines[-1][7:])
+    out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
+def emit(result):
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def timed(fn, n, warmup=1):
+    """Seconds per call of ``fn`` (median of ``n`` after ``warmup`` calls) and the last value."""
+    value = None
+    for _ in range(warmup):
+        value = fn()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2], value

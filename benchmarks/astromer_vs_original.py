@@ -1,0 +1,303 @@
+"""Astromer v1: this package vs the original library (PyPI ``astromer==0.1.8``), side by side.
+
+One invocation prepares one set of inputs (real EROS-1 light curves from
+``../shared/data/eros1`` and one fixed masked batch of 256 windows), then runs
+every configuration in its own child process, round-robin (``--rounds``
+times, interleaved so that a change of machine load hits all of them alike):
+
+- ``original``: ``ASTROMER.models.SingleBandEncoder`` (2 layers, d_model 256,
+  4 heads, dff 128, maxlen 200: the v1 architecture) in its own virtual
+  environment (TensorFlow + legacy Keras, ``TF_USE_LEGACY_KERAS=1``), created
+  by this script under ``--envs`` on first use;
+- ours, ``Astromer.from_architecture("astromer_v1")``, on TensorFlow and JAX,
+  with XLA compilation on and off (``jit_compile``).
+
+Measured per configuration (float32, batch 256, W = 200):
+
+- ``embed``: raw light curves to per-observation embeddings, end to end
+  (``model.embed(curves, batch_size=256)`` vs the original's
+  ``SingleBandEncoder.encode(curves, batch_size=256)``), windows/s;
+- ``forward``: the encoder on one fixed batch of 256 windows (ours:
+  ``encoder_model().predict_on_batch``; original: its ``encode`` loop body,
+  ``encoder(batch)``, and the same wrapped in ``tf.function``), windows/s;
+- ``train``: one optimiser step on the fixed batch (ours: ``train_on_batch``
+  with masked RMSE and Adam; original: its ``core.astromer.train_step``, a
+  ``tf.function``, with its Adam), windows/s;
+
+and the record pretraining pipeline (``pretraining_records``, windows/s) in the
+parent process, against the fastest training step. Ratios are ours / original.
+
+Run (nothing is needed beyond the dev environment; the original's environment is made here):
+
+    python benchmarks/astromer_vs_original.py                  # writes benchmarks/results/astromer_vs_original.md
+    python benchmarks/astromer_vs_original.py --quick          # fewer steps, one round
+
+``--allocator tcmalloc`` (default when ``libtcmalloc_minimal.so.4`` is
+installed: ``apt-get install libtcmalloc-minimal4``) preloads tcmalloc into
+*every* child, the original included; ``--allocator both`` adds our JAX and TF
+steps with the system allocator to show the allocator's effect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+ORIGINAL_ENV = "astromer_0.1.8"
+ORIGINAL_STEPS = [["astromer==0.1.8", "tensorboard", "tf_keras~=2.21.0"]]
+ORIGINAL_CHECK = "import os; os.environ['TF_USE_LEGACY_KERAS']='1'; import ASTROMER.models"
+BATCH, WINDOW = 256, 200
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def prepare_inputs(data_dir: Path, n_curves: int, out: Path, seed=0):
+    """Curves (first ``n_curves`` EROS-1 objects) and one fixed v1-masked batch, as .npz."""
+    import numpy as np
+    import pandas as pd
+
+    from astromer.data import pretraining_dataset
+
+    df = pd.read_csv(data_dir / "lightcurves.csv.gz")
+    cols = {c.lower(): c for c in df.columns}
+    oid, t, m, e = (cols.get(k) for k in ("object_id", "time", "mag", "mag_err"))
+    if "band" in cols:
+        df = df[df[cols["band"]] == df[cols["band"]].iloc[0]]
+    curves = []
+    for _, g in df.groupby(oid, sort=True):
+        g = g.sort_values(t)
+        curves.append(g[[t, m, e]].to_numpy("float32"))
+        if len(curves) == n_curves:
+            break
+    ds = pretraining_dataset(curves, batch_size=BATCH, window_size=WINDOW, seed=seed, masking="v1",
+                             shuffle=False, repeat=True)
+    x, y = next(iter(ds))
+    lengths = np.array([len(c) for c in curves])
+    np.savez(out, flat=np.concatenate(curves), lengths=lengths,
+             times=x["times"].numpy(), magnitudes=x["magnitudes"].numpy(), mask=x["mask"].numpy(),
+             y=y.numpy())
+    n_windows = int(sum(max(1, -(-n // WINDOW)) for n in lengths))
+    return len(curves), int(lengths.sum()), n_windows
+
+
+def load_inputs(path):
+    import numpy as np
+
+    d = np.load(path)
+    curves = np.split(d["flat"], np.cumsum(d["lengths"])[:-1])
+    batch = {k: d[k] for k in ("times", "magnitudes", "mask", "y")}
+    return curves, batch
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+def worker_original(args):
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    import numpy as np
+    import tensorflow as tf
+    from ASTROMER.core.astromer import train_step
+    from ASTROMER.models import SingleBandEncoder
+
+    tf.random.set_seed(0)
+    curves, b = load_inputs(args.inputs)
+    model = SingleBandEncoder(num_layers=2, d_model=256, num_heads=4, dff=128, maxlen=WINDOW)
+    enc = model.model.get_layer("encoder")
+    col = lambda a: tf.constant(a[..., None], tf.float32)  # noqa: E731
+    batch = {"input": col(b["magnitudes"]), "times": col(b["times"]),
+             "mask_in": col(1.0 - b["mask"]),  # the original's mask: 1 = hidden / padding
+             "length": tf.zeros((BATCH, WINDOW), tf.int32),
+             "output": col(b["y"][..., 0]), "mask_out": col(b["y"][..., 1])}
+    res = {"impl": "original", "versions": f"ASTROMER 0.1.8, tensorflow {tf.__version__} (legacy Keras)"}
+    ids = [str(i) for i in range(len(curves))]
+    sec, _ = C.timed(lambda: model.encode(curves, oids_list=ids, batch_size=BATCH), 1, warmup=1)
+    res["embed_s"] = sec
+    sec, _ = C.timed(lambda: enc(batch).numpy(), args.steps, warmup=1)
+    res["forward_eager_s"] = sec
+    fwd = tf.function(lambda x: enc(x))
+    sec, _ = C.timed(lambda: fwd(batch).numpy(), args.steps, warmup=1)
+    res["forward_s"] = sec
+    opt = tf.keras.optimizers.Adam(1e-3, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    sec, loss = C.timed(lambda: float(train_step(model.model, batch, opt)), args.steps, warmup=1)
+    res.update(train_s=sec, loss=loss, params=int(model.model.count_params()))
+    C.emit(res)
+
+
+def worker_ours(args):
+    import keras
+    import numpy as np
+
+    import astromer
+
+    keras.utils.set_random_seed(0)
+    jit = {"on": True, "off": False}[args.jit]
+    curves, b = load_inputs(args.inputs)
+    model = astromer.Astromer.from_architecture("astromer_v1")
+    x = {k: b[k] for k in ("times", "magnitudes", "mask")}
+    encoder = model.encoder_model()
+    encoder.jit_compile = jit
+    res = {"impl": "ours", "backend": keras.backend.backend(), "jit": jit,
+           "versions": f"keras {keras.__version__} ({keras.backend.backend()})"}
+    sec, _ = C.timed(lambda: model.embed(curves, batch_size=BATCH, verbose=0), 1, warmup=1)
+    res["embed_s"] = sec
+    sec, _ = C.timed(lambda: np.asarray(encoder.predict_on_batch(x)), args.steps, warmup=1)
+    res["forward_s"] = sec
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, beta_1=0.9, beta_2=0.98, epsilon=1e-9),
+                  jit_compile=jit)
+    sec, loss = C.timed(lambda: float(np.ravel(model.train_on_batch(x, b["y"]))[0]), args.steps, warmup=1)
+    res.update(train_s=sec, loss=loss, params=int(model.count_params()))
+    C.emit(res)
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def bench_pipeline(data_dir, work, n_batches=30):
+    from astromer.data import pretraining_records
+    from astromer.records.sources import long_table_source
+    from astromer.records.writer import write_dataset
+    import time
+
+    source = long_table_source(data_dir / "lightcurves.csv.gz", labels=data_dir / "labels.csv")
+    out = work / "records"
+    write_dataset(source, out, workers=1, shard_size=200, progress=False, name="eros1")
+    ds = pretraining_records(out, split="train", batch_size=BATCH, window_size=WINDOW, seed=0,
+                             repeat=True, masking="v1")
+    it = iter(ds)
+    for _ in range(3):
+        next(it)
+    t0 = time.perf_counter()
+    for _ in range(n_batches):
+        next(it)
+    return n_batches * BATCH / (time.perf_counter() - t0)
+
+
+def configs(args, tcmalloc):
+    pre = {"LD_PRELOAD": tcmalloc} if tcmalloc else {}
+    out = [("original", pre)]
+    backends = [b.strip() for b in args.backends.split(",")]
+    for backend in backends:
+        for jit in ("on", "off"):
+            if backend == "jax" and jit == "off" and not args.jax_eager:
+                continue
+            out.append((f"{backend}/jit-{jit}", pre))
+    if args.allocator == "both" and tcmalloc:
+        for backend in backends:
+            out.append((f"{backend}/jit-{'on' if backend == 'jax' else 'off'}/system-malloc", {}))
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--worker", choices=["original", "ours"])
+    p.add_argument("--inputs")
+    p.add_argument("--jit", default="on")
+    p.add_argument("--steps", type=int, default=3, help="timed steps per measurement (median)")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--curves", type=int, default=300, help="EROS-1 curves embedded end to end")
+    p.add_argument("--backends", default="tensorflow,jax")
+    p.add_argument("--jax-eager", action="store_true", help="also run JAX with jit_compile=False (slow)")
+    p.add_argument("--allocator", choices=["tcmalloc", "system", "both"], default="both")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--data", type=Path, default=C.REPO.parent / "shared" / "data" / "eros1")
+    p.add_argument("--envs", type=Path, default=C.DEFAULT_ENVS)
+    p.add_argument("--results", type=Path, default=C.REPO / "benchmarks" / "results")
+    args = p.parse_args(argv)
+    if args.worker == "original":
+        return worker_original(args)
+    if args.worker == "ours":
+        return worker_ours(args)
+    if args.quick:
+        args.rounds, args.steps, args.curves = 1, 2, 100
+
+    lines = ["# Astromer v1: ours vs the original library (astromer 0.1.8)", "",
+             f"Command: `{C.command_line()}` (commit {C.git_state()})", ""] + C.machine_lines()
+    print("\n".join(lines), flush=True)
+    original_py = C.ensure_venv(args.envs / ORIGINAL_ENV, ORIGINAL_STEPS, ORIGINAL_CHECK)
+    tcmalloc = C.tcmalloc_path() if args.allocator != "system" else None
+    if args.allocator != "system" and not tcmalloc:
+        print("[note] libtcmalloc_minimal.so.4 not found (apt-get install libtcmalloc-minimal4): system malloc")
+    work = Path(tempfile.mkdtemp(prefix="astromer_vs_orig_"))
+    inputs = work / "inputs.npz"
+    n_curves, n_obs, n_windows = prepare_inputs(args.data, args.curves, inputs)
+    script = Path(__file__).resolve()
+    results = {}
+    for r in range(args.rounds):
+        for name, env in configs(args, tcmalloc):
+            before = C.load()
+            if name == "original":
+                out = C.run_worker(original_py, script, ["--worker", "original", "--inputs", str(inputs),
+                                   "--steps", str(args.steps)], {**env, "TF_USE_LEGACY_KERAS": "1"})
+            else:
+                backend, jit = name.split("/")[:2]
+                out = C.run_worker(sys.executable, script, ["--worker", "ours", "--inputs", str(inputs),
+                                   "--steps", str(args.steps), "--jit", jit.split("-")[1]],
+                                   {**env, "KERAS_BACKEND": backend})
+            out["load"] = f"{before} -> {C.load()}"
+            print(f"[round {r + 1}] {name}: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in out.items() if k.endswith("_s")) + f" (load {out['load']})",
+                flush=True)
+            results.setdefault(name, []).append(out)
+    pipeline = bench_pipeline(args.data, work)
+    pipeline_load = C.load()
+
+    def best(name, key):
+        vals = [o[key] for o in results[name] if key in o]
+        return min(vals) if vals else None
+
+    orig = {k: best("original", k) for k in ("embed_s", "forward_s", "forward_eager_s", "train_s")}
+    say = lines.append
+    say("")
+    say(f"Inputs: {n_curves} EROS-1 light curves ({n_obs} observations, {n_windows} windows of {WINDOW}) "
+        f"for `embed`; one fixed batch of {BATCH} v1-masked windows for `forward` and `train`. "
+        f"float32; best of {args.rounds} interleaved round(s), each the median of {args.steps} timed "
+        "steps after one warm-up step (compilation excluded).")
+    say(f"Original: {results['original'][0]['versions']}, {results['original'][0]['params']:,} parameters. "
+        f"Ours: {results['original'][0]['params']:,} vs "
+        f"{next(iter(v for k, v in results.items() if k != 'original'))[0]['params']:,} parameters.")
+    say(f"Allocator: {'tcmalloc (' + tcmalloc + ') preloaded in every child, the original included' if tcmalloc else 'system malloc'}"
+        + ("; rows marked system-malloc run without it." if args.allocator == "both" and tcmalloc else "."))
+    say("")
+    say("| configuration | embed windows/s | x orig | forward windows/s | x orig (tf.function) | x orig (eager, as its encode) "
+        "| train windows/s | x orig | load avg (1/5/15 min, before -> after) |")
+    say("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name in results:
+        e, f, t = best(name, "embed_s"), best(name, "forward_s"), best(name, "train_s")
+        row = [name, f"{n_windows / e:.0f}", f"{orig['embed_s'] / e:.2f}", f"{BATCH / f:.0f}",
+               f"{orig['forward_s'] / f:.2f}", f"{orig['forward_eager_s'] / f:.2f}",
+               f"{BATCH / t:.1f}", f"{orig['train_s'] / t:.2f}", results[name][-1]["load"]]
+        if name == "original":
+            row[4] = f"1.00 (eager {BATCH / orig['forward_eager_s']:.0f}/s)"
+            row[5] = "1.00"
+        say("| " + " | ".join(row) + " |")
+    say("")
+    fastest = min((n for n in results if n != "original"), key=lambda n: best(n, "train_s"))
+    train_rate = BATCH / best(fastest, "train_s")
+    say(f"Record pipeline (`pretraining_records`, v1 masking, batch {BATCH}, parent process, TensorFlow "
+        f"tf.data): **{pipeline:.0f} windows/s** = {pipeline / train_rate:.0f}x the fastest training step "
+        f"({fastest}, {train_rate:.1f} windows/s) -> the pipeline is "
+        f"{'not ' if pipeline > train_rate else ''}the bottleneck (load {pipeline_load}).")
+    say("")
+    say("Per-round raw seconds (embed / forward / train):")
+    say("")
+    for name, outs in results.items():
+        say(f"- {name}: " + "; ".join(
+            f"{o['embed_s']:.2f} / {o['forward_s']:.3f} / {o['train_s']:.3f} (load {o['load']})" for o in outs))
+    say("")
+    say(f"Load average at the end: {C.load()}.")
+    args.results.mkdir(parents=True, exist_ok=True)
+    out = args.results / "astromer_vs_original.md"
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[-(len(results) + 12):]))
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()
