@@ -316,6 +316,7 @@ def plot_f1(summary, path, title="Few-shot classification"):
     ax.set_xscale("log")
     ax.set_xticks(sorted(summary["shots"].unique()))
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("labelled samples per class")
     ax.set_ylabel("macro F1 (%), per object")
     ax.set_title(title)
