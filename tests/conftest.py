@@ -24,3 +24,9 @@ def require_shared(*parts):
 def shared_dir():
     """The ../shared folder beside the repository (see require_shared)."""
     return require_shared()
+
+
+def read_tree(folder):
+    """``{relative path: bytes}`` of every file below ``folder`` (to compare written datasets)."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

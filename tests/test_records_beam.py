@@ -1,19 +1,8 @@
 """The Apache Beam pipeline (DirectRunner) writes the same records as the local writer."""
 
-import os
-
 from astromer import records
 from astromer.records.cleaning import CleaningRules
-from conftest import require_shared
-
-
-def _files(d):
-    out = {}
-    for root, _dirs, files in os.walk(d):
-        for f in files:
-            p = os.path.join(root, f)
-            out[os.path.relpath(p, d)] = open(p, "rb").read()
-    return out
+from conftest import read_tree, require_shared
 
 
 def test_beam_direct_runner_equals_local_writer(tmp_path):
@@ -26,4 +15,4 @@ def test_beam_direct_runner_equals_local_writer(tmp_path):
     local = records.write_dataset(src, tmp_path / "local", progress=False, **kw)
     beam = records.write_dataset_beam(src, tmp_path / "beam", runner="DirectRunner", **kw)
     assert beam == local and local["dropped"]["rows"] == {"sentinel_err": 59}
-    assert _files(tmp_path / "beam") == _files(tmp_path / "local")
+    assert read_tree(tmp_path / "beam") == read_tree(tmp_path / "local")

@@ -6,6 +6,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import read_tree
 import tensorflow as tf
 
 from astromer import records
@@ -27,14 +29,6 @@ def _frame(n_objects=40, seed=0):
                            "label": [["x", "y", "z"][k % 3] for k in range(n_objects)]})
     return curves, labels
 
-
-def _files(d):
-    out = {}
-    for root, _dirs, files in os.walk(d):
-        for f in files:
-            p = os.path.join(root, f)
-            out[os.path.relpath(p, d)] = open(p, "rb").read()
-    return out
 
 
 def test_clean_curve_rules_and_counts():
@@ -193,7 +187,7 @@ def test_interrupted_convert_resumes_to_identical_records(tmp_path, monkeypatch)
     monkeypatch.setattr(W, "write_shard", lambda t: done.append(t["file"]) or real(t))
     records.write_dataset(src, tmp_path / "cut", resume=True, **kw)
     assert 0 < len(done) < 16 and first.name in {os.path.basename(f) for f in done}
-    assert _files(tmp_path / "cut") == _files(tmp_path / "full")
+    assert read_tree(tmp_path / "cut") == read_tree(tmp_path / "full")
     # resuming a finished dataset is a no-op; different options are refused
     assert records.write_dataset(src, tmp_path / "cut", resume=True, **kw)["counts"]["objects"] == 40
     with pytest.raises(W.ResumeError, match="different input or options"):
@@ -207,7 +201,7 @@ def test_two_workers_write_the_same_bytes_as_one(tmp_path):
     kw = dict(splits="0.8,0.1,0.1", shard_size=4, progress=False)
     records.write_dataset(src, tmp_path / "one", workers=1, name="same", **kw)
     records.write_dataset(src, tmp_path / "two", workers=2, name="same", **kw)
-    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    assert read_tree(tmp_path / "one") == read_tree(tmp_path / "two")
 
 
 def test_verify_names_truncated_and_corrupt_shards(tmp_path):
