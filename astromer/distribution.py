@@ -159,9 +159,13 @@ def model_parallel_layout(model_devices=2, devices=None, model=None):
     on the model axis. Megatron-style layouts: the first Dense of each
     attention and MLP (``c_attn``, ``c_fc``, the patch encoder's ``c_fc``) is
     split by output columns, the second (``c_proj``) by input rows, so each
-    block needs one all-reduce per sublayer; embeddings and norms are
-    replicated. Build the model under ``layout.scope()``. ``model`` (optional)
-    is only used to check that the widths divide evenly.
+    MLP needs one all-reduce; embeddings and norms are replicated. ``c_attn``
+    holds q, k and v side by side (nanoGPT's layout, kept for checkpoint
+    compatibility), so its column split is not aligned with heads and XLA's
+    partitioner reshards q/k/v inside each attention: correct (tested against
+    one device), with more communication than a head-aligned split. Build the
+    model under ``layout.scope()``. ``model`` (optional) is only used to check
+    that the widths divide evenly.
     """
     if _backend() != "jax":
         raise NotImplementedError("model_parallel_layout needs KERAS_BACKEND=jax (keras.distribution).")

@@ -107,7 +107,8 @@ def run_worker(python, script, args, env_extra=None, timeout=1800):
                           timeout=timeout, cwd=str(REPO))
     lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
     if proc.returncode or not lines:
-        raise RuntimeError(f"worker {args} failed (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n"
+        why = "killed by SIGKILL: most likely out of memory" if proc.returncode == -9 else "failed"
+        raise RuntimeError(f"{why} (exit {proc.returncode}); worker {args}:\n{proc.stdout[-2000:]}\n"
                            f"{proc.stderr[-4000:]}")
     out = json.loads(lines[-1][7:])
     out["wall_s"] = time.perf_counter() - t0

@@ -4,7 +4,8 @@ Configurations (float32, batch 256 unless ``--batch-size``): Astromer v1 and v2
 (``Astromer.from_architecture``, W = 200, masked RMSE, Adam) and AstroPT 001M and
 005M (``family="modern"``, 256x256x3 images -> 255 tokens of 768, Huber, AdamW;
 ``--astropt-batch`` defaults to 256 too, which needs several GiB: lower it on
-small machines). Each child builds the model, runs ``--steps`` compiled
+small machines; a configuration that fails, e.g. killed for lack of memory, is
+retried at half the batch and the failure is noted in its row). Each child builds the model, runs ``--steps`` compiled
 training steps on one fixed random batch and reports ``ru_maxrss`` (peak RSS
 of the whole process: Python, the backend runtime, weights, optimizer state,
 activations and the compiled program) plus the RSS before the first step.
@@ -76,6 +77,8 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--astropt-batch", type=int, default=256)
     p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--no-halve", dest="halve_on_failure", action="store_false",
+                   help="do not retry a failed (e.g. out-of-memory) configuration at half the batch")
     p.add_argument("--results", type=Path, default=C.REPO / "benchmarks" / "results")
     args = p.parse_args(argv)
     if args.worker:
@@ -92,14 +95,22 @@ def main(argv=None):
     if os.environ.get("LD_PRELOAD"):
         extra["LD_PRELOAD"] = os.environ["LD_PRELOAD"]
     for name in args.configs.split(","):
-        try:
-            out = C.run_worker(sys.executable, Path(__file__).resolve(),
-                               ["--worker", name, "--batch-size", str(args.batch_size), "--astropt-batch",
-                                str(args.astropt_batch), "--steps", str(args.steps)], extra)
-            row = (f"| {name} | {out['params']:,} | {out['batch']} | {out['rss_before_mib']:.0f} | "
-                   f"**{out['peak_rss_mib']:.0f}** | {C.load()} |")
-        except Exception as exc:  # noqa: BLE001 - report and go on (e.g. out of memory)
-            row = f"| {name} | - | - | - | failed: {str(exc).splitlines()[0][:80]} | {C.load()} |"
+        batch = args.batch_size if name.startswith("astromer") else args.astropt_batch
+        notes = []
+        while batch >= 8:
+            try:
+                out = C.run_worker(sys.executable, Path(__file__).resolve(),
+                                   ["--worker", name, "--batch-size", str(batch), "--astropt-batch",
+                                    str(batch), "--steps", str(args.steps)], extra)
+                row = (f"| {name} | {out['params']:,} | {out['batch']} | {out['rss_before_mib']:.0f} | "
+                       f"**{out['peak_rss_mib']:.0f}**{' (' + '; '.join(notes) + ')' if notes else ''} | "
+                       f"{C.load()} |")
+                break
+            except Exception as exc:  # noqa: BLE001 - report, then retry at half the batch
+                notes.append(f"batch {batch}: {str(exc).splitlines()[0][:60]}")
+                batch = batch // 2 if args.halve_on_failure else 0
+        else:
+            row = f"| {name} | - | - | - | failed: {'; '.join(notes)} | {C.load()} |"
         lines.append(row)
         print(row, flush=True)
     lines += ["", "Peak RSS is `ru_maxrss` of a fresh child process per configuration (everything the process "

@@ -255,13 +255,14 @@ class Astromer(keras.Model):
         """
         from astromer.data.light_curves import prepare_light_curves
         from astromer.data.windows import gather_observations, window_curves
+        from astromer.models.batched_inference import predict_in_batches
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
         prepared = prepare_light_curves(light_curves, ids)
         windows = window_curves(prepared.curves, window_size=self.window_size)
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
-        z = self.encoder_model().predict(x, batch_size=batch_size, verbose=verbose)
+        z = predict_in_batches(self.encoder_model(), x, batch_size=batch_size, verbose=verbose)
         per_object = gather_observations(np.asarray(z), windows, len(prepared.curves))
         pooled = np.stack([rows.mean(axis=0) for rows in per_object]).astype("float32")
         return LightCurveEmbeddings(

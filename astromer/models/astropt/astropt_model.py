@@ -12,6 +12,7 @@ from astromer.layers.patch_tokenizers import PatchDecoder, PatchEncoder
 from astromer.layers.position_embedding import LearnedPositionEmbedding
 from astromer.layers.spiral import SpiralPatcher
 from astromer.models.astropt.architectures import architecture
+from astromer.models.batched_inference import predict_in_batches
 
 POOLINGS = ("mean", "none", "last", "exp_decay")
 
@@ -326,7 +327,7 @@ class AstroPT(keras.Model):
         tokens = np.asarray(tokens, dtype="float32")
         if num_tokens is not None:
             tokens = tokens[:, : int(num_tokens)]
-        h = np.asarray(self._hidden_model(layer).predict(tokens, batch_size=batch_size, verbose=verbose))
+        h = predict_in_batches(self._hidden_model(layer), tokens, batch_size=batch_size, verbose=verbose)
         if pooling == "none":
             return h
         if pooling == "mean":

@@ -1,0 +1,42 @@
+"""predict_in_batches: the same numbers as Model.predict, batch by batch."""
+
+import keras
+import numpy as np
+import pytest
+
+import astromer
+from astromer.models.batched_inference import predict_in_batches
+
+
+def _windows(n, steps=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"times": np.sort(rng.uniform(0, 50, (n, steps)), 1).astype("float32"),
+            "magnitudes": rng.normal(size=(n, steps)).astype("float32"),
+            "mask": (rng.uniform(size=(n, steps)) > 0.2).astype("float32")}
+
+
+def test_dict_inputs_with_a_partial_last_batch_match_predict():
+    model = astromer.Astromer(num_layers=1, num_heads=2, head_dim=4, ffn_dim=8, window_size=12)
+    encoder = model.encoder_model()
+    x = _windows(11)
+    got = predict_in_batches(encoder, x, batch_size=4, verbose=0)  # 4 + 4 + 3
+    assert got.shape == (11, 12, 8)
+    np.testing.assert_allclose(got, encoder.predict(x, batch_size=4, verbose=0), atol=1e-6)
+
+
+def test_array_inputs_and_a_progress_bar(capsys):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    x = np.arange(15, dtype="float32").reshape(5, 3)
+    got = predict_in_batches(model, x, batch_size=2, verbose=1)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-6)
+    assert "3/3" in capsys.readouterr().out  # one bar step per batch
+
+
+def test_bad_inputs_are_named():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="batch_size"):
+        predict_in_batches(model, np.zeros((2, 3), "float32"), batch_size=0)
+    with pytest.raises(ValueError, match="same number of rows"):
+        predict_in_batches(model, {"a": np.zeros((2, 3)), "b": np.zeros((3, 3))})
+    with pytest.raises(ValueError, match="0 rows"):
+        predict_in_batches(model, np.zeros((0, 3), "float32"), verbose=0)
