@@ -107,7 +107,7 @@ def main(argv=None):
                        f"{C.load()} |")
                 break
             except Exception as exc:  # noqa: BLE001 - report, then retry at half the batch
-                notes.append(f"batch {batch}: {str(exc).splitlines()[0][:60]}")
+                notes.append(f"batch {batch}: {str(exc).splitlines()[0].split(';')[0][:60]}")
                 batch = batch // 2 if args.halve_on_failure else 0
         else:
             row = f"| {name} | - | - | - | failed: {'; '.join(notes)} | {C.load()} |"

@@ -47,15 +47,25 @@ class CausalSelfAttention(keras.layers.Layer):
         self.built = True
 
     def attention_weights(self, x):
-        """Causal attention weights ``(B, heads, T, T)`` and the values ``(B, T, heads, d/H)``."""
+        """Causal attention weights ``(B, heads, T, T)`` and the values ``(B, heads, T, d/H)``.
+
+        The heads go to the batch axes once, so both products are plain batched
+        matrix products (XLA:CPU runs an einsum over ``bqhd`` layouts 1.5-2x
+        slower), and the ``1/sqrt(d/H)`` scale is applied to the queries, a
+        tensor T/(d/H) times smaller than the logits.
+        """
         shape = ops.shape(x)
         b, t = shape[0], shape[1]
         head_dim = self.dim // self.num_heads
         qkv = self.c_attn(x)
-        q = ops.reshape(qkv[..., : self.dim], (b, t, self.num_heads, head_dim))
-        k = ops.reshape(qkv[..., self.dim : 2 * self.dim], (b, t, self.num_heads, head_dim))
-        v = ops.reshape(qkv[..., 2 * self.dim :], (b, t, self.num_heads, head_dim))
-        logits = ops.einsum("bqhd,bkhd->bhqk", q, k) * (1.0 / math.sqrt(head_dim))
+
+        def heads(z):
+            return ops.transpose(ops.reshape(z, (b, t, self.num_heads, head_dim)), (0, 2, 1, 3))
+
+        q = heads(qkv[..., : self.dim] * (1.0 / math.sqrt(head_dim)))
+        k = heads(qkv[..., self.dim : 2 * self.dim])
+        v = heads(qkv[..., 2 * self.dim :])
+        logits = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
         idx = ops.arange(t)
         causal = ops.expand_dims(idx, 1) >= ops.expand_dims(idx, 0)
         logits = ops.where(causal[None, None], logits, ops.full_like(logits, float("-inf")))
@@ -63,7 +73,8 @@ class CausalSelfAttention(keras.layers.Layer):
 
     def call(self, x, training=None, return_attention_scores=False):
         weights, v = self.attention_weights(x)
-        y = ops.einsum("bhqk,bkhd->bqhd", self.attn_dropout(weights, training=training), v)
+        y = ops.matmul(self.attn_dropout(weights, training=training), v)  # (B, heads, T, d/H)
+        y = ops.transpose(y, (0, 2, 1, 3))
         shape = ops.shape(y)
         y = ops.reshape(y, (shape[0], shape[1], self.dim))
         y = self.resid_dropout(self.c_proj(y), training=training)
