@@ -131,3 +131,16 @@ def timed(fn, n, warmup=1):
         times.append(time.perf_counter() - t0)
     times.sort()
     return times[len(times) // 2], value
+
+
+def matmul_peak_gflops(n=2048, reps=5):
+    """float32 throughput of one large TensorFlow matmul on this machine (oneDNN, all cores)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    f = tf.function(lambda a: tf.matmul(a, a))
+    f(a).numpy()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        f(a).numpy()
+    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9

@@ -175,21 +175,6 @@ def v1_forward_gflop_per_window(layers=2, width=256, heads=4, ffn=128, window=WI
     return layers * 2 * (dense + attention) / 1e9
 
 
-def matmul_peak_gflops(n=2048, reps=5):
-    """float32 throughput of one large TensorFlow matmul on this machine (oneDNN, all cores)."""
-    import time
-
-    import tensorflow as tf
-
-    a = tf.random.normal((n, n))
-    f = tf.function(lambda a: tf.matmul(a, a))
-    f(a).numpy()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        f(a).numpy()
-    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
-
-
 def bench_pipeline(data_dir, work, n_batches=30):
     from astromer.data import pretraining_records
     from astromer.records.sources import long_table_source
@@ -316,7 +301,7 @@ def main(argv=None):
             row[5] = "1.00"
         say("| " + " | ".join(row) + " |")
     say("")
-    peak = matmul_peak_gflops()
+    peak = C.matmul_peak_gflops()
     gf = v1_forward_gflop_per_window()
     fastest_fwd = min((n for n in results if n != "original"), key=lambda n: best(n, "forward_s"))
     say(f"**Compute ceiling.** The v1 encoder costs {gf:.3f} GFLOP per window forward ({gf * BATCH:.0f} per "

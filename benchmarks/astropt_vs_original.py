@@ -113,6 +113,17 @@ def worker_ours(args):
     C.emit(res)
 
 
+def astropt_forward_gflop_per_image(layers=6, width=256, tokens=255, patch=768):
+    """Multiply-adds x 2 of AstroPT's forward per image: patch encoder and decoder MLPs (hidden 4 x
+    width), per block the q|k|v, output and MLP projections and the two attention products (full
+    T x T, as the dense kernels compute them)."""
+    w4 = 4 * width
+    dense = tokens * (patch * w4 + w4 * width + width * w4 + w4 * patch
+                      + layers * (3 * width * width + width * width + 2 * width * w4))
+    attention = layers * 2 * tokens * tokens * width
+    return 2 * (dense + attention) / 1e9
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--worker", choices=["original", "ours"])
@@ -178,6 +189,18 @@ def main(argv=None):
         say(f"| {name} | {args.batch_size / f:.1f} | {best(orig, 'forward_s') / f:.2f} | "
             f"{args.batch_size / t:.1f} | {best(orig, 'train_s') / t:.2f} | {results[name][-1]['load']} |")
     say("")
+    gf = astropt_forward_gflop_per_image(tokens=n - 1)
+    peak = C.matmul_peak_gflops()
+    fastest = min((k for k in results if k != orig), key=lambda k: best(k, "train_s"))
+    per_step = 3 * gf * args.batch_size
+    say(f"**Compute ceiling.** The 5M model costs {gf:.2f} GFLOP per image forward (Dense layers and the "
+        f"two attention products; norms, GELU and softmax left out), {gf * args.batch_size:.0f} per batch of "
+        f"{args.batch_size}, about 3x that ({per_step:.0f}) per training step. One large float32 matmul runs "
+        f"at **{peak:.0f} GFLOP/s** here (TensorFlow, oneDNN). Achieved in training: original "
+        f"{per_step / best(orig, 'train_s'):.0f} GFLOP/s, ours ({fastest}) "
+        f"{per_step / best(fastest, 'train_s'):.0f} GFLOP/s; at the peak a step would be at most "
+        f"{best(orig, 'train_s') * peak / per_step:.2f}x the original.")
+    say("")
     say("Raw seconds per round (forward / train): " + "; ".join(
         f"{k}: " + ", ".join(f"{o['forward_s']:.3f}/{o['train_s']:.3f}" for o in v) for k, v in results.items()))
     say("")
@@ -185,7 +208,7 @@ def main(argv=None):
     args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / "astropt_vs_original.md"
     out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[-(len(results) + 8):]))
+    print("\n".join(lines[-(len(results) + 10):]))
     print(f"\nwritten to {out}")
 
 
