@@ -22,10 +22,15 @@ Measured per configuration (float32, batch 256, W = 200):
   ``encoder(batch)``, and the same wrapped in ``tf.function``), windows/s;
 - ``train``: one optimiser step on the fixed batch (ours: ``train_on_batch``
   with masked RMSE and Adam; original: its ``core.astromer.train_step``, a
-  ``tf.function``, with its Adam), windows/s;
+  ``tf.function``, with its Adam), windows/s; ours also at dropout 0, because the
+  original's step calls the model without ``training=True`` and so never applies
+  its dropout (the like-for-like column);
 
 and the record pretraining pipeline (``pretraining_records``, windows/s) in the
 parent process, against the fastest training step. Ratios are ours / original.
+The report ends with the compute ceiling: the v1 FLOPs per window against one
+large float32 matmul's measured rate, i.e. the best ratio any float32
+implementation could reach on the machine.
 
 Run (nothing is needed beyond the dev environment; the original's environment is made here):
 
