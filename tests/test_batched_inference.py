@@ -21,14 +21,16 @@ def test_dict_inputs_with_a_partial_last_batch_match_predict():
     x = _windows(11)
     got = predict_in_batches(encoder, x, batch_size=4, verbose=0)  # 4 + 4 + 3
     assert got.shape == (11, 12, 8)
-    np.testing.assert_allclose(got, encoder.predict(x, batch_size=4, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(got, encoder.predict(x, batch_size=4, verbose=0), rtol=1e-5, atol=1e-5)
 
 
 def test_array_inputs_and_a_progress_bar(capsys):
+    keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     x = np.arange(15, dtype="float32").reshape(5, 3)
     got = predict_in_batches(model, x, batch_size=2, verbose=1)
-    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-6)
+    # batches of 2, 2, 1 vs one batch of 5: equal up to float32 summation order
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
     assert "3/3" in capsys.readouterr().out  # one bar step per batch
 
 
