@@ -144,3 +144,15 @@ def matmul_peak_gflops(n=2048, reps=5):
     for _ in range(reps):
         f(a).numpy()
     return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def write_report(results_dir, name, lines, echo_last=0):
+    """Write a report's lines to ``results_dir/name``; print its last ``echo_last`` lines and the path."""
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    out = results_dir / name
+    out.write_text("\n".join(lines) + "\n")
+    if echo_last:
+        print("\n".join(lines[-echo_last:]))
+    print(f"\nwritten to {out}")
+    return out

@@ -336,11 +336,7 @@ def main(argv=None):
             for o in outs))
     say("")
     say(f"Load average at the end: {C.load()}.")
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / "astromer_vs_original.md"
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[-(len(results) + 18):]))
-    print(f"\nwritten to {out}")
+    C.write_report(args.results, "astromer_vs_original.md", lines, echo_last=len(results) + 18)
 
 
 if __name__ == "__main__":

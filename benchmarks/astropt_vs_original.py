@@ -205,11 +205,7 @@ def main(argv=None):
         f"{k}: " + ", ".join(f"{o['forward_s']:.3f}/{o['train_s']:.3f}" for o in v) for k, v in results.items()))
     say("")
     say(f"Load average at the end: {C.load()}.")
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / "astropt_vs_original.md"
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[-(len(results) + 10):]))
-    print(f"\nwritten to {out}")
+    C.write_report(args.results, "astropt_vs_original.md", lines, echo_last=len(results) + 10)
 
 
 if __name__ == "__main__":

@@ -116,10 +116,7 @@ def main(argv=None):
     lines += ["", "Peak RSS is `ru_maxrss` of a fresh child process per configuration (everything the process "
               "held at its peak, including the imported runtimes: a bare `import keras` + backend is several "
               "hundred MiB of it)."]
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"memory_{backend}.md"
-    out.write_text("\n".join(lines) + "\n")
-    print(f"\nwritten to {out}")
+    C.write_report(args.results, f"memory_{backend}.md", lines)
 
 
 if __name__ == "__main__":

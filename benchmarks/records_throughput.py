@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import cpu_model  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import cpu_model, write_report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -279,10 +279,7 @@ def main(argv=None):
         if tmp is not None:
             tmp.cleanup()
 
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"records_throughput_{backend}.md"
-    out.write_text("\n".join(lines) + "\n")
-    print(f"\nwritten to {out}")
+    write_report(args.results, f"records_throughput_{backend}.md", lines)
 
 
 if __name__ == "__main__":

@@ -181,10 +181,7 @@ class FewShotEvaluation:
                   batch_size=self.batch_size, callbacks=[stop], verbose=self.verbose)
         return model
 
-    def _run_frozen(self, method, encoder, x, labels, objects, splits, test_rows, bar):
-        features = self._features(encoder, x)
-        if method == "a":
-            self._pretrained_features = features
+    def _run_frozen(self, method, encoder, features, labels, objects, splits, test_rows, bar):
         for split in splits:
             start = time.time()
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
@@ -193,15 +190,13 @@ class FewShotEvaluation:
             self._object_scores(method, split, logits, objects, test_rows, seconds=time.time() - start)
             bar.update(1)
 
-    def _run_finetuned(self, x, labels, objects, splits, test_rows, bar):
+    def _run_finetuned(self, x, features, labels, objects, splits, test_rows, bar):
         """Scenario b: the head is first fitted on frozen features (as in a), then encoder and
         head are fine-tuned together with a lower encoder learning rate ("linear probe, then
-        fine-tune": fine-tuning from a random head on a few dozen curves destroys the encoder)."""
+        fine-tune": fine-tuning from a random head on a few dozen curves destroys the encoder).
+        ``features`` are the pretrained encoder's pooled features, shared with scenario a."""
         from astromer.models.classifier import LightCurveClassifier, encoder_lr_optimizer
 
-        features = getattr(self, "_pretrained_features", None)
-        if features is None:
-            features = self._pretrained_features = self._features(self.load_encoder(), x)
         for split in splits:
             start = time.time()
             keras.utils.set_random_seed(self.seed)
@@ -258,13 +253,14 @@ class FewShotEvaluation:
         encoder = self.load_encoder()
         x, labels, objects = self._windows(encoder.window_size)
         test_rows = np.isin(objects, self.data.test_ids)
+        pretrained = self._features(encoder, x) if {"a", "b"} & set(self.methods) else None
         with tqdm(total=len(splits) * len(self.methods), desc="few-shot evaluation") as bar:
             if "rf" in self.methods:
                 bar.set_postfix_str("random forest")
                 self._run_rf(splits, bar)
             if "a" in self.methods:
                 bar.set_postfix_str("scenario a")
-                self._run_frozen("a", encoder, x, labels, objects, splits, test_rows, bar)
+                self._run_frozen("a", encoder, pretrained, labels, objects, splits, test_rows, bar)
             if "c" in self.methods:
                 bar.set_postfix_str("scenario c: reconstruction fine-tuning")
                 from astromer.models.classifier import reconstruction_finetune
@@ -274,13 +270,14 @@ class FewShotEvaluation:
                 reconstruction_finetune(adapted, pool, epochs=self.reconstruction_epochs, seed=self.seed,
                                         batch_size=self.batch_size, verbose=self.verbose)
                 bar.set_postfix_str("scenario c")
-                self._run_frozen("c", adapted, x, labels, objects, splits, test_rows, bar)
+                features = self._features(adapted, x)
+                self._run_frozen("c", adapted, features, labels, objects, splits, test_rows, bar)
             if "gru" in self.methods:
                 bar.set_postfix_str("GRU")
                 self._run_gru(x, labels, objects, splits, test_rows, bar)
             if "b" in self.methods:
                 bar.set_postfix_str("scenario b")
-                self._run_finetuned(x, labels, objects, splits, test_rows, bar)
+                self._run_finetuned(x, pretrained, labels, objects, splits, test_rows, bar)
         return pd.DataFrame(self.results)
 
 
