@@ -69,7 +69,7 @@ def test_v1_padding_matters_like_the_original(v1_model, v1_ref):
 @pytest.mark.parametrize("name,window_rows", [("lc150", [(0, 0, 150)]), ("lc200", [(1, 0, 200)]),
                                               ("lc437", [(3, 0, 200), (4, 0, 200), (5, 163, 200)])])
 def test_v1_embed_raw_curves(v1_model, v1_ref, name, window_rows):
-    result = v1_model.embed([v1_ref[f"raw_{name}"]])
+    result = v1_model.embed([v1_ref[f"raw_{name}"]], time_precision="float32")  # the original's arithmetic
     expected = np.concatenate([v1_ref["embedding"][w, a:b] for w, a, b in window_rows])
     assert len(result) == 1
     assert result[0].shape == expected.shape  # exactly one row per observation
@@ -79,7 +79,7 @@ def test_v1_embed_raw_curves(v1_model, v1_ref, name, window_rows):
 
 def test_v1_embed_several_curves_in_input_order(v1_model, v1_ref):
     curves = [v1_ref["raw_lc437"], v1_ref["raw_lc150"]]
-    result = v1_model.embed(curves, batch_size=2)
+    result = v1_model.embed(curves, batch_size=2, time_precision="float32")
     assert [r.shape[0] for r in result] == [437, 150]
     assert_embedding_close(result[1], v1_ref["embedding"][0, :150])
     assert result.pooled.shape == (2, 256)
@@ -97,8 +97,8 @@ def test_v1_embed_dataframe_long_layout_with_bad_rows(v1_model, v1_ref):
     bad = pd.DataFrame({"object_id": ["lc150"] * 2, "time": [np.nan, 50000.0],
                         "mag": [18.0, np.inf], "mag_err": [0.1, 0.1]})
     table = pd.concat([table, bad], ignore_index=True).sample(frac=1.0, random_state=0)  # unsorted
-    with pytest.warns(UserWarning, match="2 non-finite rows dropped"):
-        result = v1_model.embed(table, verbose=0)
+    with pytest.warns(UserWarning, match="1 rows dropped: nonfinite_mag .*1 rows dropped: nonfinite_time"):
+        result = v1_model.embed(table, verbose=0, time_precision="float32")
     assert result.ids == ["lc200", "lc150"] or result.ids == ["lc150", "lc200"]
     by_id = dict(zip(result.ids, result.observations))
     assert_embedding_close(by_id["lc150"], v1_ref["embedding"][0, :150])
@@ -106,6 +106,15 @@ def test_v1_embed_dataframe_long_layout_with_bad_rows(v1_model, v1_ref):
     assert int(result.n_dropped[result.ids.index("lc150")]) == 2
     frame = result.to_frame()
     assert len(frame) == 350 and list(frame.columns[:3]) == ["object_id", "time", "emb_0"]
+
+
+def test_v1_embed_float64_times_differ_from_the_originals_float32(v1_model, v1_ref):
+    """The default centres MACHO times (MJD ~5e4) in float64; the original cast them to float32
+    first, which moves its embeddings by up to ~0.06 on lc437. Only the named option matches it."""
+    raw = v1_ref["raw_lc437"]
+    exact = v1_model.embed([raw], verbose=0)[0]
+    legacy = v1_model.embed([raw], verbose=0, time_precision="float32")[0]
+    assert 1e-3 < np.abs(exact - legacy).max() < 0.2
 
 
 def test_v1_from_unpacked_folder(tmp_path, v1_ref):

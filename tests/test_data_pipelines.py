@@ -22,7 +22,7 @@ W = 32
 def curve(n, seed=0):
     rng = np.random.default_rng(seed)
     t = 49000.0 + np.sort(rng.uniform(0, 2800, n))
-    mags = 18.0 + np.arange(n, dtype=np.float64)  # consecutive obs differ by exactly 1
+    mags = 12.0 + 0.25 * np.arange(n, dtype=np.float64)  # consecutive obs differ by exactly 0.25
     return np.stack([t, mags, 0.05 + rng.uniform(0, 0.05, n)], axis=1)
 
 
@@ -51,18 +51,18 @@ def test_short_curves_dropped_with_warning():
     with pytest.warns(UserWarning) as record:
         ds = pretraining_dataset(curves, window_size=W, batch_size=8, shuffle=False, seed=1)
     messages = [str(w.message) for w in record]
-    assert any("5 non-finite rows dropped in 1 curve" in m for m in messages)
-    assert any("dropped 2 of 4 light curves with fewer than min_observations=5" in m for m in messages)
+    assert messages == ["prepare_light_curves: 2 of 4 curves kept; 2 curves dropped: too_few_observations "
+                        "(e.g. 0, 2); 5 rows dropped: nonfinite_mag (e.g. 2)"]
     x, y = epoch(ds)
     assert x["mask"].shape[0] == 2
     np.testing.assert_array_equal((y[..., WEIGHT] > 0).sum(1), [10, W])
-    with pytest.raises(ValueError, match="no light curve has at least"), pytest.warns(UserWarning):
+    with pytest.raises(ValueError, match="no usable light curves: all 1 were dropped"):
         pretraining_dataset([curve(3)], window_size=W)
 
 
 def test_sampling_windows_are_random_consecutive_slices():
     curves = [curve(12, 0), curve(W, 1), curve(100, 2)]
-    curves[2][:, 1] = np.arange(100) ** 2 / 100.0  # step (2i+1)/100 reveals the start i
+    curves[2][:, 1] = np.arange(100) ** 2 / 1000.0  # step (2i+1)/1000 reveals the start i
     ds = pretraining_dataset(curves, window_size=W, batch_size=8, shuffle=False, seed=3)
     offsets = set()
     for _ in range(6):
@@ -71,11 +71,11 @@ def test_sampling_windows_are_random_consecutive_slices():
         np.testing.assert_array_equal(real.sum(1), [12, W, W])
         target = y[..., TARGET]
         for i in range(2):
-            np.testing.assert_allclose(np.diff(target[i, real[i]]), 1.0, atol=1e-4)
+            np.testing.assert_allclose(np.diff(target[i, real[i]]), 0.25, atol=1e-4)
         assert np.all(target[~real] == 0) and np.all(x["times"][~real] == 0)
         assert abs(target[2].mean()) < 1e-4 and abs(x["times"][2].mean()) < 0.05
-        start = round((np.diff(target[2])[0] * 100 - 1) / 2)
-        steps = (2 * (start + np.arange(W - 1)) + 1) / 100
+        start = round((np.diff(target[2])[0] * 1000 - 1) / 2)
+        steps = (2 * (start + np.arange(W - 1)) + 1) / 1000
         np.testing.assert_allclose(np.diff(target[2]), steps, atol=1e-4)
         offsets.add(start)
     assert len(offsets) > 2 and min(offsets) >= 0 and max(offsets) <= 100 - W
@@ -167,7 +167,7 @@ def test_reference_loader_parity(shared_dir):
     curves = [r[np.isfinite(r).all(1) & (r[:, 2] > 0) & (r[:, 2] < 1)] for r in raws]
     ds = pretraining_dataset(
         curves, window_size=200, sampling=False, shuffle=False, seed=0,
-        probed=1.0, random=0.0, same=0.0, uncertainty_weights=True,
+        probed=1.0, random=0.0, same=0.0, uncertainty_weights=True, time_precision="float32",
     )
     x, y = epoch(ds)
     ref = {k: v2[f"loader_inference_{k}"][..., 0] for k in ("input", "times", "mask_in", "mask_out", "target", "w_error")}

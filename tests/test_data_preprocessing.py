@@ -47,7 +47,7 @@ def test_v1_windows_bit_exact(v1):
     raws = [v1["raw_lc150"], v1["raw_lc200"], v1["raw_lc437"]]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # clean, sorted input: no warning
-        _, win = inference_windows(raws, window_size=200)
+        _, win = inference_windows(raws, window_size=200, time_precision="float32")
     ref = [0, 1, 3, 4, 5]  # the original repeats lc200's window (index 2)
     assert list(v1["window_ids"]) == ["lc150", "lc200", "lc200", "lc437", "lc437", "lc437"]
     assert len(win) == 5
@@ -61,8 +61,8 @@ def test_v1_windows_bit_exact(v1):
 def test_v2_filter_sort_and_windows_bit_exact(v2):
     curves = [v2_record_filter(v2[k]) for k in V2_CURVES]
     assert [len(c) for c in curves] == [147, 296]
-    prepared, win = inference_windows(curves, window_size=200)
-    assert prepared.n_nonfinite.sum() == 0 and not prepared.was_unsorted.any()
+    prepared, win = inference_windows(curves, window_size=200, time_precision="float32")
+    assert prepared.n_dropped.sum() == 0 and not prepared.was_unsorted.any()
     np.testing.assert_array_equal(win.start, [0, 0, 96])
     np.testing.assert_array_equal(win.length, [147, 200, 200])
     for case in ("inference", "masked"):
@@ -82,7 +82,7 @@ def test_float64_mean_would_not_match(v2):
 
 def test_error_weights_vs_v2_reference(v2):
     curves = [v2_record_filter(v2[k]) for k in V2_CURVES]
-    _, win = inference_windows(curves, window_size=200)
+    _, win = inference_windows(curves, window_size=200, time_precision="float32")
     ref = v2["loader_inference_w_error"][..., 0]
     real = win.mask > 0
     ours = error_weights(win.errors, win.mask)
@@ -152,13 +152,14 @@ def test_window_curves_zero_mean_padding_and_raw_errors():
     for arr in (win.times, win.magnitudes, win.errors, win.mask):
         assert arr.dtype == np.float32 and arr.shape == (4, 200)
         assert np.all(arr[~real] == 0)
-    np.testing.assert_allclose((win.times * win.mask).sum(1) / win.length, 0, atol=0.05)  # float32 MJD
+    np.testing.assert_allclose((win.times * win.mask).sum(1) / win.length, 0, atol=2e-4)  # centred in float64
     np.testing.assert_allclose((win.magnitudes * win.mask).sum(1) / win.length, 0, atol=1e-5)
     # errors stay raw (not zero-meaned); the last window of curve 1 starts at 237
     np.testing.assert_array_equal(win.errors[3], curves[1][237:, 2].astype(np.float32))
     assert win.errors[real].min() > 0.04
     np.testing.assert_allclose(win.err_mean[0], curves[0][:, 2].mean(), rtol=1e-5)
-    assert win.time_mean.dtype == np.float32 and win.mag_mean.shape == (4,)
+    assert win.time_mean.dtype == np.float64 and win.mag_mean.shape == (4,)
+    np.testing.assert_allclose(win.time_mean[0], curves[0][:, 0].mean(), rtol=1e-15)
 
 
 # ---------------------------------------------------------------- cleaning
@@ -168,30 +169,36 @@ def test_nonfinite_rows_counted_and_warned():
     a = curve(10)
     a[[2, 5], 1] = np.nan
     a[7, 2] = np.inf
-    with pytest.warns(UserWarning, match="3 non-finite rows dropped in 1 curve"):
+    with pytest.warns(UserWarning) as record:
         p = prepare_light_curves([curve(5), a], ids=["x", "y"])
-    np.testing.assert_array_equal(p.n_nonfinite, [0, 3])
-    assert p.n_nonfinite.dtype == np.int64
+    assert [str(w.message) for w in record] == [
+        "prepare_light_curves: 2 curves; 1 rows dropped: nonfinite_err (e.g. y); 2 rows dropped: nonfinite_mag (e.g. y)"]
+    np.testing.assert_array_equal(p.n_dropped, [0, 3])
+    assert p.n_dropped.dtype == np.int64
     assert len(p.curves[1]) == 7 and np.isfinite(p.curves[1]).all()
-    assert p.ids == ["x", "y"] and p.has_errors
+    assert p.ids == ["x", "y"] and p.has_errors and p.dropped == []
 
 
-def test_empty_curve_error_names_id():
+def test_bad_curve_dropped_and_counted_not_fatal():
     bad = np.full((4, 3), np.nan)
-    with pytest.raises(ValueError, match=r"'star-7'.*4 rows were dropped"):
-        prepare_light_curves([curve(5), bad], ids=["ok", "star-7"])
-    with pytest.raises(ValueError, match=r"'b'.*fewer than min_observations=5"):
-        prepare_light_curves([curve(5), curve(4)], ids=["a", "b"], min_observations=5)
+    with pytest.warns(UserWarning, match=r"1 of 2 curves kept; 1 curves dropped: too_few_observations \(e.g. star-7\)"):
+        p = prepare_light_curves([curve(5), bad], ids=["ok", "star-7"])
+    assert p.ids == ["ok"] and p.dropped == ["star-7"] and p.kept.tolist() == [0]
+    assert p.report.rows["nonfinite_time"] == 4 and p.report.curves["too_few_observations"] == 1
+    with pytest.warns(UserWarning, match="too_few_observations"):
+        p = prepare_light_curves([curve(5), curve(4)], ids=["a", "b"], min_observations=5)
+    assert p.ids == ["a"] and p.dropped == ["b"]
+    with pytest.raises(ValueError, match=r"no usable light curves: all 2 were dropped \(2 curves dropped"):
+        prepare_light_curves([bad, bad], ids=["p", "q"])
 
 
-def test_unsorted_sorted_stably_and_duplicates_kept():
-    a = np.array([[3.0, 1.0, 0.1], [1.0, 2.0, 0.1], [2.0, 3.0, 0.1], [1.0, 4.0, 0.1]])
-    with pytest.warns(UserWarning, match="1 curve re-sorted by time"):
+def test_unsorted_sorted_stably_and_duplicates():
+    a = np.array([[3.0, 1.0, 0.1], [1.0, 2.0, 0.1], [2.0, 3.0, 0.1], [1.0, 4.0, 0.1], [2.0, 3.0, 0.1]])
+    with pytest.warns(UserWarning, match="1 curves re-sorted by time: resorted"):
         p = prepare_light_curves([a])
-    np.testing.assert_array_equal(p.curves[0][:, 0], [1, 1, 2, 3])
-    np.testing.assert_array_equal(p.curves[0][:, 1], [2, 4, 3, 1])  # stable
-    assert p.was_unsorted.tolist() == [True] and p.n_duplicate_times.tolist() == [1]
-    assert "1 duplicate time kept" in p.summary()
+    np.testing.assert_array_equal(p.curves[0][:, 0], [1, 1, 2, 3])  # the exact duplicate (2, 3, 0.1) dropped
+    np.testing.assert_array_equal(p.curves[0][:, 1], [2, 4, 3, 1])  # stable; equal times, other values kept
+    assert p.was_unsorted.tolist() == [True] and p.report.rows["duplicate_row"] == 1
 
 
 def test_bad_inputs_rejected():
@@ -233,13 +240,14 @@ def test_dataframe_long_layout_with_bands():
             "mag_err": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
         }
     )
-    with pytest.warns(UserWarning, match="1 non-finite row"):
+    with pytest.warns(UserWarning, match="1 rows dropped: nonfinite_mag"):
         p = prepare_light_curves(df)
     assert p.ids == [("b", "r"), ("a", "g"), ("b", "g")]  # first appearance
-    np.testing.assert_array_equal(p.curves[0], [[1.0, 5.0, 0.5], [2.0, 1.0, 0.1]])
+    # times stay float64; magnitudes and errors are float32 values (as in records and windows)
+    np.testing.assert_array_equal(p.curves[0], [[1.0, 5.0, 0.5], [2.0, 1.0, np.float32(0.1)]])
     np.testing.assert_array_equal(p.curves[1][:, 1], [2.0, 4.0])
-    np.testing.assert_array_equal(p.curves[2], [[5.0, 3.0, 0.3]])
-    np.testing.assert_array_equal(p.n_nonfinite, [0, 0, 1])
+    np.testing.assert_array_equal(p.curves[2], [[5.0, 3.0, np.float32(0.3)]])
+    np.testing.assert_array_equal(p.n_dropped, [0, 0, 1])
     np.testing.assert_array_equal(p.was_unsorted, [True, False, False])
     with pytest.warns(UserWarning, match="re-sorted"):
         p2 = prepare_light_curves(df.drop(columns=["band", "mag_err"]).dropna())

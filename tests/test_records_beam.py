@@ -1,7 +1,7 @@
 """The Apache Beam pipeline (DirectRunner) writes the same records as the local writer."""
 
 from astromer import records
-from astromer.records.cleaning import CleaningRules
+from astromer.data.cleaning import CleaningRules
 from conftest import read_tree, require_shared
 
 

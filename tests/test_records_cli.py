@@ -72,11 +72,11 @@ def test_convert_inspect_verify(tmp_path):
     assert "6 objects, 12 records, 60 observations, bands g,r" in out
     assert "train: 3 objects in 2 shard(s) (a 2, b 1)" in out or "train: 3 objects" in out
     code, out, _ = _run("inspect", str(tmp_path / "ds"), "--rows", "2")
-    assert code == 0 and "schema version 1" in out and "label map: a=0, b=1" in out
+    assert code == 0 and "schema version 2" in out and "label map: a=0, b=1" in out
     assert out.count(" obs, time [") == 2
     shard = next((tmp_path / "ds" / "train").glob("*.tfrecord"))
     code, out, _ = _run("inspect", str(shard))
-    assert code == 0 and "SequenceExample context" in out and "'time'" in out
+    assert code == 0 and "SequenceExample context" in out and "'time64'" in out
     code, out, _ = _run("verify", str(tmp_path / "ds"))
     assert code == 0 and out.startswith("OK: ")
     shard.write_bytes(shard.read_bytes()[:-7])

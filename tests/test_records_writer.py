@@ -13,7 +13,7 @@ import tensorflow as tf
 from astromer import records
 from astromer.records import sources as S
 from astromer.records import writer as W
-from astromer.records.cleaning import CleaningRules, Report, clean_curve
+from astromer.data.cleaning import CleaningRules, Report, clean_curve
 from astromer.records.splits import assign_splits, parse_split_spec
 
 
@@ -212,7 +212,7 @@ def test_verify_names_truncated_and_corrupt_shards(tmp_path):
     assert ok.ok and ok.records == 40 and ok.shards == 4
     shards = sorted((tmp_path / "v" / "all").glob("*.tfrecord"))
     data = shards[1].read_bytes()
-    shards[1].write_bytes(data[: len(data) // 2])             # truncated by hand
+    shards[1].write_bytes(data[: len(data) // 2 + 40])        # truncated by hand, inside a record
     flipped = bytearray(shards[3].read_bytes())
     flipped[40] ^= 0xFF                                       # one corrupt byte
     shards[3].write_bytes(bytes(flipped))

@@ -29,7 +29,7 @@ def _print_summary(meta):
 
 
 def _rules(args, has_errors=True):
-    from astromer.records.cleaning import CleaningRules
+    from astromer.data.cleaning import CleaningRules
 
     return CleaningRules(
         min_observations=args.min_observations, max_err=args.max_err,

@@ -35,8 +35,10 @@ def labelled_windows(light_curves, labels, ids=None, window_size=200, class_name
         per_curve = [mapping[k] for k in keys]
     else:
         per_curve = list(labels)
-        if len(per_curve) != len(prepared.ids):
-            raise ValueError(f"{len(per_curve)} labels for {len(prepared.ids)} light curves.")
+        n_input = len(prepared.ids) + len(prepared.dropped)
+        if len(per_curve) != n_input:
+            raise ValueError(f"{len(per_curve)} labels for {n_input} light curves.")
+        per_curve = [per_curve[i] for i in prepared.kept]  # curves dropped by cleaning lose their label
     if class_names is None:
         class_names = sorted({str(v) for v in per_curve})
     class_names = [str(c) for c in class_names]

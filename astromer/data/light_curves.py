@@ -1,17 +1,23 @@
-"""Validation and cleaning of raw light curves.
+"""Validation and cleaning of raw light curves for the Python API.
 
-Every entry point of the package funnels user data through
-:func:`prepare_light_curves`, which returns float64 ``(n, 3)`` arrays
-(time, magnitude, error) sorted by time, with non-finite rows removed.
+Every in-memory entry point of the package funnels user data through
+:func:`prepare_light_curves`, which applies the package's one cleaning policy
+(:mod:`astromer.data.cleaning`, the same rules as ``astromer records
+convert``) and returns ``(n, 3)`` arrays (time in float64, magnitude, error)
+sorted by time. A bad curve is dropped and counted, never fatal for the
+others.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from astromer.data.cleaning import CleaningRules, Report, clean_curve, to_numbers
 
 REQUIRED_COLUMNS = ("object_id", "time", "mag")
 ERROR_COLUMN = "mag_err"
@@ -23,23 +29,29 @@ class PreparedCurves:
     """Cleaned light curves plus a record of what cleaning changed.
 
     Attributes:
-        ids: one id per curve (list index, user id, ``object_id`` or
+        ids: one id per kept curve (list index, user id, ``object_id`` or
             ``(object_id, band)``), in input order.
-        curves: float64 arrays of shape ``(n_i, 3)``: time, mag, err,
-            sorted by time (stable). ``err`` is 0 when ``has_errors`` is False.
+        curves: float64 arrays of shape ``(n_i, 3)``: time (full float64
+            precision), mag, err (float32 values), sorted by time (stable).
+            ``err`` is 0 when ``has_errors`` is False.
         has_errors: whether the input carried magnitude errors.
-        n_nonfinite: rows dropped per curve because a value was NaN/inf.
-        n_duplicate_times: rows per curve whose time equals the previous
-            row's time (kept, as the original Astromer keeps them).
-        was_unsorted: whether each curve had to be re-sorted by time.
+        kept: ``(N,)`` int64 position of each kept curve among the input curves
+            (align per-curve inputs such as labels with ``labels[kept]``).
+        n_dropped: rows dropped per kept curve (any reason).
+        was_unsorted: whether each kept curve had to be re-sorted by time.
+        dropped: ids of the input curves that were dropped whole.
+        report: :class:`astromer.data.cleaning.Report`, counts per reason with
+            example ids (rows, curves, objects).
     """
 
     ids: list
     curves: list
     has_errors: bool
-    n_nonfinite: np.ndarray
-    n_duplicate_times: np.ndarray
+    kept: np.ndarray
+    n_dropped: np.ndarray
     was_unsorted: np.ndarray
+    dropped: list = dataclasses.field(default_factory=list)
+    report: Report = dataclasses.field(default_factory=Report)
 
     def __len__(self) -> int:
         return len(self.curves)
@@ -51,65 +63,24 @@ class PreparedCurves:
 
     def select(self, keep) -> "PreparedCurves":
         """Return a new PreparedCurves with only the curves where ``keep`` is True."""
-        keep = np.asarray(keep, dtype=bool)
-        idx = np.flatnonzero(keep)
-        return PreparedCurves(
-            ids=[self.ids[i] for i in idx],
-            curves=[self.curves[i] for i in idx],
-            has_errors=self.has_errors,
-            n_nonfinite=self.n_nonfinite[idx],
-            n_duplicate_times=self.n_duplicate_times[idx],
-            was_unsorted=self.was_unsorted[idx],
-        )
+        idx = np.flatnonzero(np.asarray(keep, dtype=bool))
+        return dataclasses.replace(
+            self, ids=[self.ids[i] for i in idx], curves=[self.curves[i] for i in idx], kept=self.kept[idx],
+            n_dropped=self.n_dropped[idx], was_unsorted=self.was_unsorted[idx])
 
     def summary(self) -> str:
-        """One-line description, e.g. ``"3 curves; 5 non-finite rows dropped in 2 curves"``."""
-
-        def plural(k, word):
-            return f"{k} {word}" + ("" if k == 1 else "s")
-
-        parts = [plural(len(self.curves), "curve")]
-        nonfinite = int(self.n_nonfinite.sum())
-        if nonfinite:
-            parts.append(
-                f"{plural(nonfinite, 'non-finite row')} dropped in "
-                f"{plural(int(np.count_nonzero(self.n_nonfinite)), 'curve')}"
-            )
-        unsorted = int(np.count_nonzero(self.was_unsorted))
-        if unsorted:
-            parts.append(f"{plural(unsorted, 'curve')} re-sorted by time")
-        dup = int(self.n_duplicate_times.sum())
-        if dup:
-            parts.append(
-                f"{plural(dup, 'duplicate time')} kept in "
-                f"{plural(int(np.count_nonzero(self.n_duplicate_times)), 'curve')}"
-            )
+        """One line, e.g. ``"3 of 4 curves kept; 1 curves dropped: too_few_observations (e.g. 'b')"``."""
+        n_in = len(self.curves) + len(self.dropped)
+        head = f"{len(self.curves)} of {n_in} curves kept" if self.dropped else \
+            f"{len(self.curves)} curve" + ("" if len(self.curves) == 1 else "s")
+        parts = [head] + self.report.lines()
         if not self.has_errors:
             parts.append("no magnitude errors given (err set to 0)")
         return "; ".join(parts)
 
 
-def _clean_curve(values: np.ndarray, label: str, min_observations: int):
-    """Drop non-finite rows and stable-sort one ``(n, 2|3)`` float64 array."""
-    finite = np.isfinite(values).all(axis=1)
-    n_nonfinite = int(values.shape[0] - np.count_nonzero(finite))
-    if n_nonfinite:
-        values = values[finite]
-    if len(values) < min_observations:
-        raise ValueError(
-            f"light curve {label} has {len(values)} usable observations, fewer than "
-            f"min_observations={min_observations} ({n_nonfinite} rows were dropped "
-            "because they contained NaN or inf)"
-        )
-    time = values[:, 0]
-    unsorted = bool(np.any(time[1:] < time[:-1]))
-    if unsorted:
-        values = values[np.argsort(time, kind="stable")]
-        time = values[:, 0]
-    n_dup = int(np.count_nonzero(time[1:] == time[:-1]))
-    out = np.zeros((len(values), 3), dtype=np.float64)
-    out[:, : values.shape[1]] = values
-    return out, n_nonfinite, n_dup, unsorted
+def _example(id_):
+    return "/".join(map(str, id_)) if isinstance(id_, tuple) else str(id_)
 
 
 def _label(index, id_):
@@ -130,10 +101,8 @@ def _curves_from_sequence(light_curves, ids):
     for i, (item, id_) in enumerate(zip(items, ids)):
         try:
             arr = np.asarray(item, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"light curve {_label(i, id_)} could not be converted to float: {exc}"
-            ) from None
+        except (TypeError, ValueError):
+            arr = np.asarray(item, dtype=object)  # cells that are not numbers: counted by clean_curve
         if arr.ndim != 2 or arr.shape[1] not in (2, 3):
             raise ValueError(
                 f"light curve {_label(i, id_)} has shape {arr.shape}; expected (n, 2) "
@@ -150,7 +119,7 @@ def _curves_from_sequence(light_curves, ids):
     return ids, arrays, n_cols == 3
 
 
-def _curves_from_frame(df: pd.DataFrame):
+def _curves_from_frame(df: pd.DataFrame, report: Report):
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(
@@ -161,10 +130,21 @@ def _curves_from_frame(df: pd.DataFrame):
     has_errors = ERROR_COLUMN in df.columns
     value_cols = ["time", "mag"] + ([ERROR_COLUMN] if has_errors else [])
     key_cols = ["object_id"] + ([BAND_COLUMN] if BAND_COLUMN in df.columns else [])
-    try:
-        values = df[value_cols].to_numpy(dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"DataFrame columns {value_cols} must be numeric: {exc}") from None
+    keep = np.ones(len(df), dtype=bool)
+    columns = []
+    for col in value_cols:  # a cell that is not a number is counted once, with its row
+        values, bad = to_numbers(df[col].to_numpy(), col, report, "table", rows=df.index)
+        columns.append(values)
+        keep &= ~bad
+    missing_key = df[key_cols].isna().any(axis=1).to_numpy()
+    if missing_key.any():
+        first = df.index[int(np.flatnonzero(missing_key)[0])]
+        report.add("rows", "missing_key", int(missing_key.sum()), f"row {first}")
+        keep &= ~missing_key
+    if not keep.all():
+        df = df[keep]
+        columns = [c[keep] for c in columns]
+    values = np.stack(columns, axis=1) if columns else np.zeros((0, 2))
     if len(df) == 0:
         return [], [], has_errors
     # Group numbers in order of first appearance; stable sort keeps row order.
@@ -178,8 +158,9 @@ def _curves_from_frame(df: pd.DataFrame):
     return ids, arrays, has_errors
 
 
-def prepare_light_curves(light_curves, ids=None, *, min_observations=1) -> PreparedCurves:
-    """Validate and clean light curves.
+def prepare_light_curves(light_curves, ids=None, *, rules=None, min_observations=None,
+                         warn=True) -> PreparedCurves:
+    """Validate and clean light curves with the package's one cleaning policy.
 
     Args:
         light_curves: either a list/tuple of array-likes of shape ``(n, 2)``
@@ -188,21 +169,27 @@ def prepare_light_curves(light_curves, ids=None, *, min_observations=1) -> Prepa
             ``mag_err`` and ``band`` (with ``band``, each ``(object_id, band)``
             pair is one curve). A :class:`PreparedCurves` is returned unchanged.
         ids: optional ids for a list input (default: list positions).
-        min_observations: curves with fewer rows after cleaning raise a
-            ValueError naming the curve. Use 0 to allow empty curves.
+        rules: :class:`astromer.data.cleaning.CleaningRules` (default: the
+            package defaults, which drop NaN/inf, "missing" sentinels such as
+            99.999, physically absurd magnitudes and errors, non-positive
+            errors, non-numeric cells and exact duplicate rows).
+        min_observations: overrides ``rules.min_observations`` (curves with
+            fewer rows after cleaning are dropped).
+        warn: emit one ``UserWarning`` with :meth:`PreparedCurves.summary` when
+            anything was dropped or re-sorted.
 
-    Rows with any non-finite value are dropped, curves are stable-sorted by
-    time and duplicate times are kept. Output order = input order (for
-    DataFrames: order of first appearance). A ``UserWarning`` with
-    :meth:`PreparedCurves.summary` is emitted when rows were dropped or
-    curves re-sorted.
+    Curves are stable-sorted by time. A curve left with too few rows is dropped
+    and counted (``dropped``, ``report``), never fatal for the others; if no
+    curve is left a ValueError says why. Output order = input order (for
+    DataFrames: order of first appearance); ``kept`` maps back to the input.
     """
     if isinstance(light_curves, PreparedCurves):
         return light_curves
+    report = Report()
     if isinstance(light_curves, pd.DataFrame):
         if ids is not None:
             raise ValueError("ids must be None for a DataFrame; ids come from its object_id column")
-        ids, arrays, has_errors = _curves_from_frame(light_curves)
+        ids, arrays, has_errors = _curves_from_frame(light_curves, report)
     elif isinstance(light_curves, np.ndarray) and light_curves.ndim == 2:
         raise TypeError(
             f"a single 2-D array of shape {light_curves.shape} was given; pass a list "
@@ -216,23 +203,34 @@ def prepare_light_curves(light_curves, ids=None, *, min_observations=1) -> Prepa
             f"columns object_id, time, mag[, mag_err][, band]; got {type(light_curves).__name__}"
         )
     if not arrays:
-        raise ValueError("no light curves were given")
+        raise ValueError("no light curves were given" + (f" ({'; '.join(report.lines())})" if report.lines() else ""))
+    rules = rules if rules is not None else CleaningRules()
+    changes = {"has_errors": bool(has_errors)}
+    if min_observations is not None:
+        changes["min_observations"] = int(min_observations)
+    rules = dataclasses.replace(rules, **changes)
 
-    curves, n_nonfinite, n_dup, unsorted = [], [], [], []
+    out_ids, curves, kept, n_dropped, unsorted, dropped = [], [], [], [], [], []
     for i, (arr, id_) in enumerate(zip(arrays, ids)):
-        curve, nf, nd, us = _clean_curve(arr, _label(i, id_), min_observations)
-        curves.append(curve)
-        n_nonfinite.append(nf)
-        n_dup.append(nd)
-        unsorted.append(us)
+        own = Report()
+        cleaned = clean_curve(arr[:, 0], arr[:, 1], arr[:, 2] if arr.shape[1] > 2 else None, rules, own,
+                              _example(id_))
+        report.merge(own)
+        if cleaned is None:
+            dropped.append(id_)
+            continue
+        t, m, e = cleaned
+        curves.append(np.stack([t, m.astype(np.float64), e.astype(np.float64)], axis=1))
+        out_ids.append(id_)
+        kept.append(i)
+        n_dropped.append(len(arr) - len(t))
+        unsorted.append(bool(own.curves.get("resorted")))
     prepared = PreparedCurves(
-        ids=list(ids),
-        curves=curves,
-        has_errors=bool(has_errors),
-        n_nonfinite=np.asarray(n_nonfinite, dtype=np.int64),
-        n_duplicate_times=np.asarray(n_dup, dtype=np.int64),
-        was_unsorted=np.asarray(unsorted, dtype=bool),
-    )
-    if prepared.n_nonfinite.any() or prepared.was_unsorted.any():
+        ids=out_ids, curves=curves, has_errors=bool(has_errors), kept=np.asarray(kept, dtype=np.int64),
+        n_dropped=np.asarray(n_dropped, dtype=np.int64), was_unsorted=np.asarray(unsorted, dtype=bool),
+        dropped=dropped, report=report)
+    if not curves:
+        raise ValueError(f"no usable light curves: all {len(arrays)} were dropped ({'; '.join(report.lines())})")
+    if warn and (report.lines()):
         warnings.warn(f"prepare_light_curves: {prepared.summary()}", UserWarning, stacklevel=2)
     return prepared

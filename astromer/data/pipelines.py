@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -32,24 +31,6 @@ def error_weights_tf(errors, mask):
     hi = tf.where(any_real, hi, 0.0)
     scaled = tf.math.divide_no_nan(inv - lo, hi - lo) + 1e-3
     return tf.where(real, scaled, 0.0)
-
-
-def _filter_short(prepared: PreparedCurves, min_observations: int) -> PreparedCurves:
-    lengths = prepared.lengths
-    short = lengths < min_observations
-    if short.any():
-        warnings.warn(
-            f"dropped {int(short.sum())} of {len(lengths)} light curves with fewer than "
-            f"min_observations={min_observations} observations (after removing non-finite rows)",
-            UserWarning,
-            stacklevel=3,
-        )
-        prepared = prepared.select(~short)
-    if len(prepared) == 0:
-        raise ValueError(
-            f"no light curve has at least min_observations={min_observations} observations"
-        )
-    return prepared
 
 
 def check_masking(probed, random, same, masking):
@@ -155,13 +136,16 @@ def pretraining_dataset(
     uncertainty_weights=False,
     repeat=False,
     masking="v2",
+    time_precision="float64",
 ) -> tf.data.Dataset:
     """Masked-magnitude pretraining data as a ``tf.data.Dataset`` of ``(x, y)`` batches.
 
     Args:
         light_curves: anything :func:`prepare_light_curves` accepts, or a
-            :class:`PreparedCurves`. Curves with fewer than ``min_observations``
-            observations (after dropping non-finite rows) are dropped with a warning.
+            :class:`PreparedCurves`. Cleaned with the package's one policy
+            (:mod:`astromer.data.cleaning`); curves with fewer than
+            ``min_observations`` observations after cleaning are dropped and
+            counted in one warning.
         window_size: W; every element is padded to exactly W.
         probed, random, same: masking fractions (see :func:`mask_window`).
         masking: ``"v2"`` (Astromer 2, default) or ``"v1"`` (Astromer 1
@@ -175,8 +159,12 @@ def pretraining_dataset(
             over the dataset (epoch) still draws new windows and masks.
         uncertainty_weights: WEIGHT = Astromer 2 error weights instead of 1.
         repeat: repeat forever (epochs then run into each other).
+        time_precision: ``"float64"`` (default) centres window times in float64
+            before the cast; ``"float32"`` is the original's cast-then-centre
+            arithmetic (see :func:`astromer.data.window_curves`).
 
-    All observations are held in memory as one float32 tensor captured by the
+    All observations are held in memory as one float32 tensor (and float64
+    times) captured by the
     map function (keep it well under TensorFlow's 2 GB graph limit). For data
     that does not fit, write records and use
     :func:`astromer.data.record_pipelines.pretraining_records`. The per-window
@@ -196,15 +184,23 @@ def pretraining_dataset(
         raise ValueError(f"min_observations must be >= 1, got {min_observations}")
     check_masking(probed, random, same, masking)
 
-    prepared = prepare_light_curves(light_curves, min_observations=0)
-    prepared = _filter_short(prepared, int(min_observations))
+    if time_precision not in ("float64", "float32"):
+        raise ValueError(f"time_precision must be 'float64' or 'float32', got {time_precision!r}")
+    if isinstance(light_curves, PreparedCurves):
+        prepared = light_curves.select(light_curves.lengths >= int(min_observations))
+        if len(prepared) == 0:
+            raise ValueError(f"no light curve has at least min_observations={min_observations} observations")
+    else:
+        prepared = prepare_light_curves(light_curves, min_observations=int(min_observations))
     if uncertainty_weights and not prepared.has_errors:
         raise ValueError(
             "uncertainty_weights=True needs magnitude errors, but the light curves have none "
             "(give (n, 3) arrays or a mag_err column)"
         )
     lengths = prepared.lengths
-    flat = tf.constant(np.concatenate(prepared.curves, axis=0).astype(np.float32))
+    stacked = np.concatenate(prepared.curves, axis=0)
+    flat = tf.constant(stacked.astype(np.float32))
+    flat_times = tf.constant(stacked[:, 0].astype(np.float64)) if time_precision == "float64" else None
     offsets = np.cumsum(lengths) - lengths
     if sampling:
         first, count = offsets, lengths
@@ -216,9 +212,10 @@ def pretraining_dataset(
 
     def make_example(first, count, seed_pair):
         curve = flat[first : first + count]  # (count, 3) float32
+        times = None if flat_times is None else flat_times[first : first + count]
         x, y, _ = window_example(
             curve, seed_pair, window_size=W, sampling=sampling, probed=probed, random=random,
-            same=same, masking=masking, uncertainty_weights=uncertainty_weights,
+            same=same, masking=masking, uncertainty_weights=uncertainty_weights, times=times,
         )
         return x, y
 
@@ -241,11 +238,11 @@ def pretraining_dataset(
     return ds.batch(int(batch_size), drop_remainder=False).prefetch(tf.data.AUTOTUNE)
 
 
-def inference_windows(light_curves, window_size=200) -> tuple[PreparedCurves, Windows]:
+def inference_windows(light_curves, window_size=200, time_precision="float64") -> tuple[PreparedCurves, Windows]:
     """Clean curves and cut them into sequential zero-mean windows (numpy).
 
     Use :func:`gather_observations` to map per-window model outputs back to
-    one row per observation.
+    one row per observation. ``time_precision``: see :func:`window_curves`.
     """
     prepared = prepare_light_curves(light_curves)
-    return prepared, window_curves(prepared.curves, window_size)
+    return prepared, window_curves(prepared.curves, window_size, time_precision=time_precision)

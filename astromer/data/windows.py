@@ -1,10 +1,18 @@
 """Fixed-size windows over light curves (numpy), as the Astromer encoder sees them.
 
-Numerics follow the original Astromer loaders bit-for-bit: values are cast to
-float32 first, the per-window mean is a float32 sequential sum over the real
-observations divided by their count in float32 (identical to
+Magnitudes and errors follow the original Astromer loaders bit-for-bit:
+values are cast to float32 first, the per-window mean is a float32 sequential
+sum over the real observations divided by their count in float32 (identical to
 ``tf.reduce_mean(window, axis=0)`` on an ``(n, 3)`` float32 window), and the
 mean is subtracted in float32.
+
+Times are centred in float64 by default (``time_precision="float64"``): the
+window mean time is taken and subtracted in float64 and only the centred
+result is cast to float32, so JD (~2.45e6), MJD (~5e4) and small-day times
+give the same windows (float32 has a 0.25 d step at JD and 0.004 d at MJD).
+``time_precision="float32"`` is the original libraries' arithmetic (cast
+first, then centre), kept for bit-exact parity with their outputs; it is only
+safe for times below ~1e4 days.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+TIME_PRECISIONS = ("float64", "float32")
 
 
 @dataclass
@@ -29,8 +39,9 @@ class Windows:
         length: (N,) int64, real observations in the window.
         owned_from: (N,) int64, first window position that this window "owns"
             (positions before it are already covered by the previous window).
-        time_mean, mag_mean, err_mean: (N,) float32 window means that were
-            subtracted (err_mean is informative only).
+        time_mean: (N,) window mean times that were subtracted (float64, or
+            float32 with ``time_precision="float32"``).
+        mag_mean, err_mean: (N,) float32 window means (err_mean is informative only).
     """
 
     times: np.ndarray
@@ -94,22 +105,28 @@ def _sequential_mean(values: np.ndarray, length: np.ndarray) -> np.ndarray:
     return total / length.astype(np.float32)[:, None]
 
 
-def window_curves(curves, window_size: int = 200) -> Windows:
+def window_curves(curves, window_size: int = 200, time_precision: str = "float64") -> Windows:
     """Cut curves into zero-padded, per-window zero-mean windows.
 
     Args:
         curves: list of ``(n_i, 3)`` arrays (time, mag, err), e.g.
             ``PreparedCurves.curves``; each must have at least one row.
         window_size: W, the padded window length.
+        time_precision: ``"float64"`` (default: times centred in float64, then
+            cast) or ``"float32"`` (the original's cast-then-centre arithmetic,
+            bit-exact with its loaders; loses precision at MJD/JD scale).
     """
+    if time_precision not in TIME_PRECISIONS:
+        raise ValueError(f"time_precision must be one of {TIME_PRECISIONS}, got {time_precision!r}")
     if len(curves) == 0:
         raise ValueError("window_curves needs at least one curve")
-    arrays = []
+    arrays, times = [], []
     for i, c in enumerate(curves):
         a = np.asarray(c)
         if a.ndim != 2 or a.shape[1] != 3:
             raise ValueError(f"curve {i} has shape {a.shape}; expected (n, 3): time, mag, err")
         arrays.append(a.astype(np.float32, copy=False))
+        times.append(a[:, 0].astype(np.float64, copy=False))
     lengths = np.array([len(a) for a in arrays], dtype=np.int64)
     object_index, start, length, owned_from = window_bounds(lengths, window_size)
 
@@ -122,6 +139,11 @@ def window_curves(curves, window_size: int = 200) -> Windows:
 
     mean = _sequential_mean(raw, length)
     centered = np.where(real[..., None], raw - mean[:, None, :], np.float32(0))
+    time_mean = mean[:, 0].copy()
+    if time_precision == "float64":
+        t = np.where(real, np.concatenate(times)[idx], 0.0)
+        time_mean = t.sum(axis=1) / length
+        centered[..., 0] = np.where(real, t - time_mean[:, None], 0.0).astype(np.float32)
     return Windows(
         times=np.ascontiguousarray(centered[..., 0]),
         magnitudes=np.ascontiguousarray(centered[..., 1]),
@@ -131,7 +153,7 @@ def window_curves(curves, window_size: int = 200) -> Windows:
         start=start,
         length=length,
         owned_from=owned_from,
-        time_mean=mean[:, 0].copy(),
+        time_mean=time_mean,
         mag_mean=mean[:, 1].copy(),
         err_mean=mean[:, 2].copy(),
     )

@@ -37,3 +37,24 @@ def predict_in_batches(model, inputs, batch_size=256, verbose="auto"):
     if not outputs:
         raise ValueError("Nothing to predict: the inputs have 0 rows.")
     return keras.tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *outputs)
+
+
+class NonFiniteOutputError(ValueError):
+    """A model output held NaN or inf; the message names the inputs it came from."""
+
+
+def require_finite(values, owners, what="output"):
+    """Raise :class:`NonFiniteOutputError` naming the inputs whose rows of ``values`` are not finite.
+
+    ``values``: ``(N, ...)`` array; ``owners[i]``: the input (object id, image
+    index, ...) that row ``i`` belongs to. Outputs are never written or returned
+    with NaN/inf in them.
+    """
+    values = np.asarray(values)
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if bad.any():
+        names = list(dict.fromkeys(str(owners[i]) for i in np.flatnonzero(bad)))
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        raise NonFiniteOutputError(
+            f"the {what} of {len(names)} input(s) contains NaN or inf: {', '.join(names[:5])}{more} "
+            "(check those inputs for extreme values, or the model's weights)")

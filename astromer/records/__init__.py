@@ -13,7 +13,7 @@ Reading::
 See ``records/README.md`` for the schema, the folder layout and the cleaning rules.
 """
 
-from astromer.records.cleaning import CleaningRules, Report
+from astromer.data.cleaning import CleaningRules, Report
 from astromer.records.reader import (
     image_files,
     light_curve_files,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from astromer.records.cleaning import CleaningRules, Report, clean_curve
+from astromer.data.cleaning import CleaningRules, Report, clean_curve
 from astromer.records.schema import UNLABELLED, image_example, light_curve_example
 from astromer.records.sources import ImageItem
 

@@ -27,6 +27,7 @@ import tensorflow as tf
 from astromer.records.schema import (
     IMAGE_KIND,
     LIGHT_CURVE_KIND,
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     UNLABELLED,
     parse_image,
@@ -56,9 +57,10 @@ def read_metadata(directory) -> dict:
     if meta.get("format") != FORMAT_NAME:
         raise ValueError(f"{path} is not an astromer record metadata file (format={meta.get('format')!r})")
     version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS:
         raise ValueError(
-            f"{path} has schema_version {version!r}; this astromer reads schema version {SCHEMA_VERSION}"
+            f"{path} has schema_version {version!r}; this astromer reads schema versions "
+            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}"
         )
     return meta
 

@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from astromer.records import sources as S
-from astromer.records.cleaning import CleaningRules
+from astromer.data.cleaning import CleaningRules
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "records"      # a source checkout
 INSTALLED_RECIPE_DIR = Path(sys.prefix) / "share" / "astromer-keras" / "records"  # a wheel

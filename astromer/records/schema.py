@@ -1,13 +1,16 @@
-"""The astromer record schema (version 1): one light curve per ``tf.train.SequenceExample``,
+"""The astromer record schema (version 2): one light curve per ``tf.train.SequenceExample``,
 one image per ``tf.train.Example``. See ``records/README.md`` for the full description.
 
 Light curve (``SequenceExample``)
     context:
         ``object_id`` bytes, ``band`` bytes, ``label`` int64 (-1 = unlabelled),
-        ``label_name`` bytes, ``length`` int64 (observations), ``time_offset`` int64
-        (whole days subtracted from the times, so float32 keeps sub-second precision).
+        ``label_name`` bytes, ``length`` int64 (observations).
     feature lists (each ONE feature holding the whole column, as the original v2 layout):
-        ``time`` float32 (days minus ``time_offset``), ``mag`` float32, ``err`` float32.
+        ``time64`` bytes: the float64 times, little-endian, exactly as given (JD,
+        MJD or days: no precision is lost); ``mag`` float32, ``err`` float32.
+
+Version 1 records (``time`` float32 days minus an int64 context ``time_offset``,
+which loses up to ~20 s on a ten-year curve) are still read.
 
 Image (``Example``)
     ``image`` bytes (encoded PNG/JPEG), ``format`` bytes ("png"/"jpeg"), ``height``,
@@ -19,7 +22,8 @@ Image (``Example``)
 import numpy as np
 import tensorflow as tf
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
 LIGHT_CURVE_KIND = "light_curve"
 IMAGE_KIND = "image"
 UNLABELLED = -1
@@ -55,7 +59,6 @@ def light_curve_example(object_id, band, time, mag, err, label=UNLABELLED, label
             f"light curve {object_id!r} band {band!r}: time, mag and err must be 1-D and equally "
             f"long, got shapes {time.shape}, {mag.shape}, {err.shape}"
         )
-    offset = int(np.floor(time.min())) if len(time) else 0
     context = tf.train.Features(
         feature={
             "object_id": _bytes([object_id]),
@@ -63,16 +66,15 @@ def light_curve_example(object_id, band, time, mag, err, label=UNLABELLED, label
             "label": _ints([label]),
             "label_name": _bytes([label_name]),
             "length": _ints([len(time)]),
-            "time_offset": _ints([offset]),
         }
     )
     columns = {
-        "time": (time - offset).astype(np.float32),
-        "mag": mag,
-        "err": err,
+        "time64": _bytes([time.astype("<f8").tobytes()]),
+        "mag": _floats(mag),
+        "err": _floats(err),
     }
     lists = tf.train.FeatureLists(
-        feature_list={k: tf.train.FeatureList(feature=[_floats(v)]) for k, v in columns.items()}
+        feature_list={k: tf.train.FeatureList(feature=[v]) for k, v in columns.items()}
     )
     return tf.train.SequenceExample(context=context, feature_lists=lists).SerializeToString(deterministic=True)
 
@@ -85,7 +87,8 @@ _LC_CONTEXT = {
     "length": tf.io.FixedLenFeature([], tf.int64),
     "time_offset": tf.io.FixedLenFeature([], tf.int64, default_value=0),
 }
-_LC_SEQUENCE = {k: tf.io.RaggedFeature(tf.float32) for k in ("time", "mag", "err")}
+_LC_SEQUENCE = {**{k: tf.io.RaggedFeature(tf.float32) for k in ("time", "mag", "err")},
+                "time64": tf.io.RaggedFeature(tf.string)}
 
 
 def parse_light_curve(serialized):
@@ -100,9 +103,14 @@ def parse_light_curve(serialized):
     )
     out = dict(context)
     del out["time_offset"]
-    for key in ("time", "mag", "err"):
+    for key in ("mag", "err"):
         out[key] = sequence[key].flat_values  # the single whole-column feature
-    out["time"] = tf.cast(out["time"], tf.float64) + tf.cast(context["time_offset"], tf.float64)
+    exact = sequence["time64"].flat_values  # schema 2: one bytes feature, float64 little-endian
+    out["time"] = tf.cond(
+        tf.size(exact) > 0,
+        lambda: tf.io.decode_raw(tf.reshape(exact, [-1])[0], tf.float64, little_endian=True),
+        lambda: tf.cast(sequence["time"].flat_values, tf.float64) + tf.cast(context["time_offset"], tf.float64),
+    )
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from astromer.records.cleaning import Report
+from astromer.data.cleaning import Report
 
 LONG_COLUMNS = ("object_id", "band", "time", "mag", "mag_err")
 DEFAULT_BAND = "single"

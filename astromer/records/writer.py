@@ -29,7 +29,7 @@ import sys
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from astromer.records.cleaning import CleaningRules, Report
+from astromer.data.cleaning import CleaningRules, Report
 from astromer.records.convert import object_records
 from astromer.records.reader import FORMAT_NAME, METADATA_FILE
 from astromer.records.schema import SCHEMA_VERSION

@@ -238,31 +238,41 @@ class Astromer(keras.Model):
             object.__setattr__(self, "_encoder_cache", cached)
         return cached
 
-    def embed(self, light_curves, ids=None, batch_size=256, verbose="auto"):
+    def embed(self, light_curves, ids=None, batch_size=256, verbose="auto", rules=None,
+              time_precision="float64"):
         """Embed raw light curves: one row per observation and a pooled vector per object.
 
         ``light_curves``: a list of arrays with columns (time, mag[, err]), or a
         pandas DataFrame in the long layout ``object_id,time,mag[,mag_err]``
         (with a ``band`` column, each (object, band) is one curve). Each curve is
-        sorted by time, non-finite rows are dropped (with a warning that counts
-        them), it is cut into sequential windows of ``window_size`` observations
+        cleaned with the package's one policy (``rules``, default
+        :class:`astromer.data.cleaning.CleaningRules`: NaN/inf, sentinels such
+        as 99.999, absurd values and exact duplicates are dropped; a curve with
+        nothing left is dropped; one warning counts everything), sorted by
+        time, cut into sequential windows of ``window_size`` observations
         (the last one shifted back to be full, as the original), each window is
-        zero-meaned and padded, and the windows are encoded in batches of
-        ``batch_size`` (``verbose`` as in ``keras.Model.predict``: a progress
-        bar by default). Every observation gets exactly one embedding row, from
-        the first window that holds it. ``pooled`` is the mean of those rows.
-        Returns :class:`LightCurveEmbeddings`, in input order.
+        zero-meaned (times in float64 first, so JD, MJD and small-day times
+        embed alike; ``time_precision="float32"`` is the original's arithmetic)
+        and padded, and the windows are encoded in batches of ``batch_size``
+        (``verbose`` as in ``keras.Model.predict``: a progress bar by default).
+        Every observation gets exactly one embedding row, from the first window
+        that holds it. ``pooled`` is the mean of those rows. Returns
+        :class:`LightCurveEmbeddings`, in input order (dropped curves are
+        listed in its ``dropped``). A NaN/inf embedding is an error naming the
+        object, never returned.
         """
         from astromer.data.light_curves import prepare_light_curves
         from astromer.data.windows import gather_observations, window_curves
-        from astromer.models.batched_inference import predict_in_batches
+        from astromer.models.batched_inference import predict_in_batches, require_finite
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
-        prepared = prepare_light_curves(light_curves, ids)
-        windows = window_curves(prepared.curves, window_size=self.window_size)
+        prepared = prepare_light_curves(light_curves, ids, rules=rules)
+        windows = window_curves(prepared.curves, window_size=self.window_size, time_precision=time_precision)
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
         z = predict_in_batches(self.encoder_model(), x, batch_size=batch_size, verbose=verbose)
+        z = np.where(windows.mask[..., None] > 0, z, 0)  # padding rows are never used
+        require_finite(z, [prepared.ids[i] for i in windows.object_index], "embedding")
         per_object = gather_observations(np.asarray(z), windows, len(prepared.curves))
         pooled = np.stack([rows.mean(axis=0) for rows in per_object]).astype("float32")
         return LightCurveEmbeddings(
@@ -270,7 +280,9 @@ class Astromer(keras.Model):
             observations=per_object,
             pooled=pooled,
             times=[c[:, 0] for c in prepared.curves],
-            n_dropped=np.asarray(prepared.n_nonfinite),
+            n_dropped=np.asarray(prepared.n_dropped),
+            dropped=list(prepared.dropped),
+            report=prepared.report,
         )
 
     # ------------------------------------------------------------------ config

@@ -17,7 +17,9 @@ class LightCurveEmbeddings(Sequence):
       observation counts once, whichever window encoded it).
     - ``times[i]``: the (sorted) observation times matching ``observations[i]``.
     - ``ids``: object ids (list indices, or the DataFrame's ``object_id``).
-    - ``n_dropped``: non-finite rows dropped per object.
+    - ``n_dropped``: rows dropped by cleaning per object (any reason).
+    - ``dropped``: ids of input curves dropped whole by cleaning (not in ``ids``).
+    - ``report``: the cleaning counts per reason (:class:`astromer.data.cleaning.Report`).
     """
 
     ids: list
@@ -25,6 +27,8 @@ class LightCurveEmbeddings(Sequence):
     pooled: np.ndarray
     times: list = field(default_factory=list)
     n_dropped: np.ndarray = None
+    dropped: list = field(default_factory=list)
+    report: object = None
 
     def __len__(self):
         return len(self.observations)

@@ -90,12 +90,13 @@ class LightCurveClassifier(keras.Model):
         ``(object_ids, probabilities (N, C))`` in order of first appearance.
         """
         from astromer.data.classification import object_keys, window_inputs
-        from astromer.models.batched_inference import predict_in_batches
+        from astromer.models.batched_inference import predict_in_batches, require_finite
 
         prepared, windows = window_inputs(light_curves, ids=ids, window_size=self.encoder.window_size)
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
         logits = predict_in_batches(self, x, batch_size=batch_size, verbose=verbose)
         keys = object_keys(prepared.ids)
+        require_finite(logits, [keys[i] for i in windows.object_index], "prediction")
         return aggregate_logits(logits, [keys[i] for i in windows.object_index])
 
     def get_config(self):

@@ -1,9 +1,17 @@
-"""Cleaning rules for light curves on their way into records, with every drop counted.
+"""The ONE cleaning policy for light curves, with every drop counted.
 
-Each rule either repairs the data (sorting, removing a row) and counts what it
-did, or rejects it with a message naming the object. Row rules are applied in
-the order of :data:`ROW_REASONS`; a row is counted under the FIRST rule it
-breaks. See ``records/README.md`` ("Cleaning rules") for the table.
+Every entry point (``records convert``, ``embed``, ``classify``, ``evaluate``,
+``pretrain``, the Python ``embed``/``finetune``/pipelines) cleans through
+:func:`clean_curve` with :class:`CleaningRules`. Each rule either repairs the
+data (sorting, removing a row) and counts what it did, or drops it and counts
+it with example ids; a bad curve never stops the others. Row rules are applied
+in the order of :data:`ROW_REASONS`; a row is counted under the FIRST rule it
+breaks. See ``records/README.md`` ("Cleaning rules") and the README section
+"What happens to bad input" for the table.
+
+The defaults protect the science: common "missing" markers (99.999, -99, 999,
+...) and physically absurd magnitudes (outside [-30, 40]) or errors (> 10 mag)
+are dropped.
 """
 
 from __future__ import annotations
@@ -17,13 +25,16 @@ import numpy as np
 ROW_REASONS = (
     "missing_key",        # object id or band missing (long tables)
     "band_not_selected",  # band not in the recipe's band list / band map
+    "not_a_number",       # a cell that is not a number ("19.5x"), in any value column
     "nonfinite_time",     # time NaN, inf or missing
     "nonfinite_mag",      # magnitude NaN, inf or missing (or beyond float32 range)
     "nonfinite_err",      # error NaN, inf or missing
     "sentinel_err",       # error equal to a recipe sentinel (S82: 99.999)
     "nonpositive_err",    # error <= 0
+    "absurd_err",         # error above rules.absurd_max_err (default 10 mag)
     "err_above_max",      # error > rules.max_err
     "sentinel_mag",       # magnitude equal to a sentinel or outside [mag_min, mag_max]
+    "absurd_mag",         # magnitude outside rules.absurd_mag (default [-30, 40])
     "duplicate_row",      # same time, magnitude and error as an earlier row (duplicates="drop_exact")
     "duplicate_time",     # same time as an earlier row (duplicates="first")
 )
@@ -40,17 +51,30 @@ OBJECT_REASONS = (
 
 DUPLICATE_POLICIES = ("keep", "drop_exact", "first")
 
+# Values that surveys and pipelines use for "missing" (magnitudes and errors).
+DEFAULT_SENTINELS = (99.0, 99.9, 99.99, 99.999, 999.0, 999.9, 999.99, 999.999, 9999.0, 9999.99, 99999.0,
+                     -99.0, -99.9, -99.99, -99.999, -999.0, -9999.0, -99999.0)
+# No astronomical source is brighter than the Sun (-26.7) or fainter than ~32 mag.
+ABSURD_MAG = (-30.0, 40.0)
+ABSURD_MAX_ERR = 10.0
+
 
 @dataclass(frozen=True)
 class CleaningRules:
-    """What to drop. Defaults keep every finite observation with a positive error.
+    """What to drop. The defaults keep every finite, physically possible observation with a positive error.
 
     Attributes:
         min_observations: curves with fewer rows after cleaning are dropped.
         max_err: drop rows whose error exceeds this (None: no limit).
-        err_sentinels: error values that mean "missing" (e.g. 99.999).
+        err_sentinels: error values that mean "missing" (default
+            :data:`DEFAULT_SENTINELS`; ``()`` turns the rule off).
         mag_min, mag_max: magnitudes outside [mag_min, mag_max] are sentinels.
-        mag_sentinels: magnitude values that mean "missing" (e.g. 99.0, -99.0).
+        mag_sentinels: magnitude values that mean "missing" (default
+            :data:`DEFAULT_SENTINELS`).
+        absurd_mag: ``(lo, hi)``: magnitudes outside are physically absurd
+            (default [-30, 40]; None turns the rule off, e.g. for fluxes you
+            really mean to feed as they are).
+        absurd_max_err: errors above this are absurd (default 10 mag; None: off).
         duplicates: "keep" all rows with equal times, "drop_exact" rows equal
             in time, mag and err to an earlier row (default), or keep only the
             "first" row (input order) of each time.
@@ -60,12 +84,14 @@ class CleaningRules:
 
     min_observations: int = 1
     max_err: float | None = None
-    err_sentinels: tuple = ()
+    err_sentinels: tuple = DEFAULT_SENTINELS
     mag_min: float | None = None
     mag_max: float | None = None
-    mag_sentinels: tuple = ()
+    mag_sentinels: tuple = DEFAULT_SENTINELS
     duplicates: str = "drop_exact"
     has_errors: bool = True
+    absurd_mag: tuple | None = ABSURD_MAG
+    absurd_max_err: float | None = ABSURD_MAX_ERR
 
     def __post_init__(self):
         if self.duplicates not in DUPLICATE_POLICIES:
@@ -74,6 +100,11 @@ class CleaningRules:
             raise ValueError(f"min_observations must be >= 1, got {self.min_observations}")
         object.__setattr__(self, "err_sentinels", tuple(float(v) for v in self.err_sentinels))
         object.__setattr__(self, "mag_sentinels", tuple(float(v) for v in self.mag_sentinels))
+        if self.absurd_mag is not None:
+            lo, hi = (float(v) for v in self.absurd_mag)
+            if not lo < hi:
+                raise ValueError(f"absurd_mag must be (low, high) with low < high, got {self.absurd_mag}")
+            object.__setattr__(self, "absurd_mag", (lo, hi))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -146,35 +177,63 @@ class Report:
         return out
 
 
-def _as_float(values, n, name, label):
-    if values is None:
-        return np.zeros(n, dtype=np.float64)
+def to_numbers(values, column, report: Report, label, rows=None):
+    """``values`` as float64, with cells that are not numbers counted as ``not_a_number``.
+
+    Returns ``(array, not_a_number_mask)``. A non-numeric cell (``"19.5x"``)
+    becomes NaN; it is counted once under ``not_a_number`` with an example
+    naming the value, the column and the row (``rows``: the row labels to
+    show, default positions). Missing cells (None, NaN, "") stay NaN and are
+    left to the non-finite rules.
+    """
     try:
         arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"light curve {label}: column {name} is not numeric ({exc})") from None
+        return arr, np.zeros(arr.shape, dtype=bool)
+    except (TypeError, ValueError):
+        pass
+    import pandas as pd
+
+    raw = pd.Series(np.asarray(values, dtype=object).ravel())
+    arr = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    missing = raw.isna().to_numpy() | raw.map(lambda v: isinstance(v, str) and v.strip() == "").to_numpy()
+    bad = np.isnan(arr) & ~missing
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        row = first if rows is None else np.asarray(rows)[first]
+        report.add("rows", "not_a_number", int(bad.sum()),
+                   f"{raw.iloc[first]!r} in column {column}, row {row} ({label})")
+    return arr, bad
+
+
+def _column(values, n, name, label, report, rows):
+    if values is None:
+        return np.zeros(n, dtype=np.float64), np.zeros(n, dtype=bool)
+    arr, bad = to_numbers(values, name, report, label, rows)
     if arr.ndim != 1 or len(arr) != n:
         raise ValueError(f"light curve {label}: column {name} has shape {arr.shape}, expected ({n},)")
-    return arr
+    return arr, bad
 
 
-def clean_curve(time, mag, err, rules: CleaningRules, report: Report, label: str):
+def clean_curve(time, mag, err, rules: CleaningRules, report: Report, label: str, rows=None,
+                return_index=False):
     """Apply the row rules and the time sort to one curve.
 
     Returns float64 ``time``, float32 ``mag`` and ``err`` (time-sorted, stable)
     or None when fewer than ``rules.min_observations`` rows remain. Every
-    dropped row and the re-sort are counted in ``report`` (examples: ``label``).
+    dropped row and the re-sort are counted in ``report`` (examples: ``label``;
+    ``rows`` names the input rows in ``not_a_number`` examples). With
+    ``return_index``, the kept input positions (in output order) come fourth.
     """
-    time = np.asarray(time, dtype=np.float64) if time is not None else None
-    if time is None or time.ndim != 1:
+    if time is None or np.ndim(time) != 1:
         raise ValueError(f"light curve {label}: time must be a 1-D array")
     n = len(time)
-    mag = _as_float(mag, n, "mag", label)
-    err = _as_float(err if rules.has_errors else None, n, "err", label)
+    time, bad_cells = _column(time, n, "time", label, report, rows)
+    mag, bad_mag_cells = _column(mag, n, "mag", label, report, rows)
+    err, bad_err_cells = _column(err if rules.has_errors else None, n, "mag_err", label, report, rows)
     with np.errstate(over="ignore", invalid="ignore"):
         mag32 = mag.astype(np.float32)
         err32 = err.astype(np.float32)
-    keep = np.ones(n, dtype=bool)
+    keep = ~(bad_cells | bad_mag_cells | bad_err_cells)  # counted by to_numbers
 
     def rule(reason, bad):
         nonlocal keep
@@ -191,17 +250,23 @@ def clean_curve(time, mag, err, rules: CleaningRules, report: Report, label: str
                  | np.isin(err32, np.asarray(rules.err_sentinels, dtype=np.float32)))
         with np.errstate(invalid="ignore"):
             rule("nonpositive_err", err <= 0)
+            if rules.absurd_max_err is not None:
+                rule("absurd_err", err > rules.absurd_max_err)
             if rules.max_err is not None:
                 rule("err_above_max", err > rules.max_err)
     with np.errstate(invalid="ignore"):
         bad_mag = np.zeros(n, dtype=bool)
         if rules.mag_sentinels:
-            bad_mag |= np.isin(mag, rules.mag_sentinels)
+            bad_mag |= np.isin(mag, rules.mag_sentinels) | np.isin(
+                mag32, np.asarray(rules.mag_sentinels, dtype=np.float32))
         if rules.mag_min is not None:
             bad_mag |= mag < rules.mag_min
         if rules.mag_max is not None:
             bad_mag |= mag > rules.mag_max
     rule("sentinel_mag", bad_mag)
+    if rules.absurd_mag is not None:
+        with np.errstate(invalid="ignore"):
+            rule("absurd_mag", (mag < rules.absurd_mag[0]) | (mag > rules.absurd_mag[1]))
 
     idx = np.flatnonzero(keep)
     t = time[idx]
@@ -227,4 +292,6 @@ def clean_curve(time, mag, err, rules: CleaningRules, report: Report, label: str
     if len(idx) < rules.min_observations:
         report.add("curves", "too_few_observations", 1, label)
         return None
+    if return_index:
+        return time[idx], mag32[idx], err32[idx], idx
     return time[idx], mag32[idx], err32[idx]
