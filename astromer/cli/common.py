@@ -57,16 +57,26 @@ def records_table(directory, split=None):
 
 
 def read_table(path, what="light-curve table"):
-    import pandas as pd
+    """A CSV/Parquet table with its ``object_id`` column read as text, exactly as written
+    ("00001" stays "00001"), so outputs join back to the catalogue."""
+    from astromer.records.sources import read_table as read_any
 
     path = str(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{what} {path!r} does not exist")
-    if path.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    if path.endswith((".csv", ".csv.gz", ".txt")):
-        return pd.read_csv(path)
-    raise CLIError(f"cannot read {path!r}: give a .csv, .csv.gz or .parquet table or a records folder")
+    if not path.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz", ".txt")):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{what} {path!r} does not exist")
+        raise CLIError(f"cannot read {path!r}: give a .csv, .csv.gz or .parquet table or a records folder")
+    table = read_any(path, what=what, dtype={"object_id": str})
+    if "object_id" in table.columns:
+        table["object_id"] = _id_text(table["object_id"])
+    return table
+
+
+def _id_text(series):
+    """Ids as strings (integral float ids lose their '.0'); missing ids stay missing (None)."""
+    from astromer.records.sources import id_strings
+
+    return id_strings(series)
 
 
 def read_light_curves_input(path, labels=None, label_column="label", split=None):
@@ -96,9 +106,18 @@ def read_light_curves_input(path, labels=None, label_column="label", split=None)
     if missing:
         raise CLIError(f"{path} lacks column(s) {missing}; expected object_id,[band,]time,mag,mag_err "
                        f"(found {list(curves.columns)})")
-    curves["object_id"] = curves["object_id"].astype(str)
+    curves["object_id"] = _id_text(curves["object_id"])
     if table is not None:
-        table = table[table["object_id"].isin(set(curves["object_id"]))]
+        objects = set(curves["object_id"].dropna())
+        matched = table["object_id"].isin(objects)
+        if not matched.any():
+            raise CLIError(f"0 of {len(table):,} label ids match the {len(objects):,} objects in {path} "
+                           f"(e.g. label id {table['object_id'].iloc[0]!r}, object id {sorted(objects)[0]!r}); "
+                           "ids are compared as text, exactly as written")
+        if not matched.all():
+            print(f"[labels] {int(matched.sum()):,} of {len(table):,} label ids match objects in {path}; "
+                  f"{int((~matched).sum()):,} have no light curve", file=sys.stderr)
+        table = table[matched]
     return curves, table
 
 
@@ -108,7 +127,7 @@ def _label_table(labels, label_column):
         if col not in table.columns:
             raise CLIError(f"labels table lacks column {col!r} (found {list(table.columns)})")
     table = table.rename(columns={label_column: "label"}) if label_column != "label" else table
-    table["object_id"] = table["object_id"].astype(str)
+    table["object_id"] = _id_text(table["object_id"])
     table["label"] = table["label"].where(table["label"].isna(), table["label"].astype(str))
     return table
 
@@ -125,7 +144,13 @@ def split_ids(labels, seed=0, test_fraction=0.2, val_fraction=0.1):
 
     ids = labelled["object_id"].tolist()
     strat = labelled["label"].tolist()
-    rest, test = train_test_split(ids, test_size=test_fraction, stratify=strat, random_state=seed)
+    try:
+        rest, test = train_test_split(ids, test_size=test_fraction, stratify=strat, random_state=seed)
+    except ValueError as exc:
+        sizes = ", ".join(f"{k}={v}" for k, v in labelled["label"].value_counts().sort_index().items())
+        raise CLIError(f"cannot hold out a stratified {test_fraction:.0%} test set from {len(ids)} labelled "
+                       f"objects (objects per class: {sizes}; scikit-learn: {exc}); label more objects per "
+                       "class or give a 'split' column with 'test' rows") from None
     train, val = _carve(rest, labelled, val_fraction, seed)
     return {"train": train, "val": val, "test": test}
 

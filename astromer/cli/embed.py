@@ -1,6 +1,7 @@
 """``astromer embed``: light curves (records or a table) to embeddings in Parquet or NPZ, with object ids."""
 
 import argparse
+import warnings
 from pathlib import Path
 
 LEVELS = ("object", "curve", "observation")
@@ -50,7 +51,11 @@ def _run(args):
     n_objects = curves["object_id"].nunique()
     print(f"[embed] {n_objects} objects, {len(curves)} observations; model {args.model or args.preset} "
           f"(width {model.width}, window {model.window_size})", flush=True)
-    result = model.embed(curves, batch_size=args.batch_size, verbose=0 if args.quiet else "auto")
+    with warnings.catch_warnings():  # the cleaning counts are printed below, one line per reason
+        warnings.filterwarnings("ignore", message="prepare_light_curves:", category=UserWarning)
+        result = model.embed(curves, batch_size=args.batch_size, verbose=0 if args.quiet else "auto")
+    for line in result.report.lines():
+        print(f"[embed] {line}", flush=True)
     keys, matrix = _rows(result, args.level)
     if labels is not None and "label" in labels.columns:
         keys = keys.merge(labels[["object_id", "label"]].drop_duplicates("object_id"), on="object_id", how="left")

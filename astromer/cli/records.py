@@ -28,13 +28,31 @@ def _print_summary(meta):
         print(line)
 
 
-def _rules(args, has_errors=True):
-    from astromer.data.cleaning import CleaningRules
+def _optional_floats(text, default):
+    """``None`` (option not given) -> ``default``; ``"none"`` -> off; else a comma list of numbers."""
+    if text is None:
+        return default
+    if text.strip().lower() == "none":
+        return None
+    return _floats(text)
 
+
+def _rules(args, has_errors=True):
+    from astromer.data.cleaning import ABSURD_MAG, ABSURD_MAX_ERR, DEFAULT_SENTINELS, CleaningRules
+
+    absurd_mag = _optional_floats(args.absurd_mag, ABSURD_MAG)
+    if absurd_mag is not None and len(absurd_mag) != 2:
+        raise ValueError(f"--absurd-mag takes LOW,HIGH or none, got {args.absurd_mag!r}")
+    absurd_err = _optional_floats(args.absurd_max_err, (ABSURD_MAX_ERR,))
+    if absurd_err is not None and len(absurd_err) != 1:
+        raise ValueError(f"--absurd-max-err takes one number or none, got {args.absurd_max_err!r}")
     return CleaningRules(
         min_observations=args.min_observations, max_err=args.max_err,
-        err_sentinels=_floats(args.err_sentinels), mag_min=args.mag_min, mag_max=args.mag_max,
-        mag_sentinels=_floats(args.mag_sentinels), duplicates=args.duplicates, has_errors=has_errors)
+        err_sentinels=_optional_floats(args.err_sentinels, DEFAULT_SENTINELS) or (),
+        mag_min=args.mag_min, mag_max=args.mag_max,
+        mag_sentinels=_optional_floats(args.mag_sentinels, DEFAULT_SENTINELS) or (),
+        duplicates=args.duplicates, has_errors=has_errors, absurd_mag=absurd_mag,
+        absurd_max_err=None if absurd_err is None else absurd_err[0])
 
 
 def _detect_format(path, args):
@@ -196,10 +214,17 @@ def register(subparsers):
     g = p.add_argument_group("cleaning rules (every drop is counted)")
     g.add_argument("--min-observations", type=int, default=1)
     g.add_argument("--max-err", type=float, default=None, help="drop rows with a larger error")
-    g.add_argument("--err-sentinels", metavar="LIST", help="error values meaning missing, e.g. 99.999")
+    g.add_argument("--err-sentinels", metavar="LIST",
+                   help="error values meaning missing (default: 99, 99.9, 99.99, 99.999, 999, ..., -99, -999, ...; "
+                        "'none' turns the rule off)")
     g.add_argument("--mag-min", type=float, default=None)
     g.add_argument("--mag-max", type=float, default=None)
-    g.add_argument("--mag-sentinels", metavar="LIST", help="magnitude values meaning missing, e.g. -99.99")
+    g.add_argument("--mag-sentinels", metavar="LIST",
+                   help="magnitude values meaning missing (default: the same list as --err-sentinels; 'none': off)")
+    g.add_argument("--absurd-mag", metavar="LOW,HIGH",
+                   help="magnitudes outside are physically absurd and dropped (default: -30,40; 'none': off)")
+    g.add_argument("--absurd-max-err", metavar="X",
+                   help="errors above X mag are absurd and dropped (default: 10; 'none': off)")
     g.add_argument("--duplicates", choices=("keep", "drop_exact", "first"), default="drop_exact",
                    help="rows with equal times")
     _add_output_options(p)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from astromer.data.cleaning import Report
+from astromer.data.cleaning import Report, to_numbers
 
 LONG_COLUMNS = ("object_id", "band", "time", "mag", "mag_err")
 DEFAULT_BAND = "single"
@@ -148,7 +148,7 @@ def _check_columns(df, required, what, hint=""):
         )
 
 
-def _id_strings(series):
+def id_strings(series):
     """Object ids as strings; integral floats (from NaN-holding columns) lose their '.0'."""
     values = series.astype(object).to_numpy()
     if pd.api.types.is_float_dtype(series):
@@ -174,7 +174,7 @@ def load_labels(labels, *, id_column="object_id", label_column="label", value_ma
         what = f"labels table {os.fspath(labels)!r}"
         labels = read_table(labels, what="labels table", dtype={id_column: str})
     _check_columns(labels, [id_column, label_column, *extra_columns], what)
-    ids = _id_strings(labels[id_column])
+    ids = id_strings(labels[id_column])
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0])
         raise SourceError(f"{what} has a row without {id_column} (row {row + 2} of the file)")
@@ -279,7 +279,7 @@ def long_table_source(curves, labels=None, *, columns=None, label_column="label"
     _check_columns(frame, [src_cols[c] for c in required], what, hint)
 
     n = len(frame)
-    ids = _id_strings(frame[src_cols["object_id"]]).to_numpy(dtype=object)
+    ids = id_strings(frame[src_cols["object_id"]]).to_numpy(dtype=object)
     if src_cols["band"] in frame.columns:
         band_vals = np.array([None if pd.isna(v) else _label_str(v)
                               for v in frame[src_cols["band"]].astype(object).to_numpy()], dtype=object)
@@ -301,13 +301,15 @@ def long_table_source(curves, labels=None, *, columns=None, label_column="label"
                        str(sorted(set(band_vals[other].astype(str)))[:5]))
         keep &= ~other
 
-    def numeric(name):
-        col = frame[src_cols[name]]
-        return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-
-    time = numeric("time")[keep]
-    mag = numeric("mag")[keep]
-    err = numeric("mag_err")[keep] if has_errors else None
+    values = {}
+    for name in ["time", "mag"] + (["mag_err"] if has_errors else []):
+        # a cell that is not a number ("19.5x") is its own reason, counted with its row
+        values[name], bad = to_numbers(frame[src_cols[name]].to_numpy(), src_cols[name], report,
+                                       what, rows=np.arange(n) + 2)
+        keep &= ~bad
+    time = values["time"][keep]
+    mag = values["mag"][keep]
+    err = values["mag_err"][keep] if has_errors else None
     ids_k, bands_k = ids[keep], band_vals[keep]
     oid_codes, oid_uniques = pd.factorize(ids_k, sort=True)
     band_codes, band_uniques = pd.factorize(bands_k, sort=True)

@@ -39,6 +39,32 @@ PROGRESS_DIR = ".progress"
 PLAN_FILE = "plan.json"
 
 
+class EmptyDatasetError(ValueError):
+    """A conversion that would write no object: an error, never an empty dataset with exit 0."""
+
+
+def _input_name(source):
+    files = (source.description or {}).get("files") or []
+    if files:
+        return files[0].get("path", "the input")
+    folder = (source.description or {}).get("folder") or (source.description or {}).get("path")
+    return folder or f"the {(source.description or {}).get('type', 'input')}"
+
+
+def empty_source_message(source, report):
+    """Why nothing is left, with counts (label mismatch, every row dropped, no rows)."""
+    where = _input_name(source)
+    unlabelled = report.objects.get("curve_without_label", 0)
+    orphan_labels = report.objects.get("label_without_curve", 0)
+    if unlabelled and orphan_labels:
+        return (f"0 of {orphan_labels:,} label ids match the {unlabelled:,} objects in {where}; ids are "
+                "compared as text, exactly as written (check the id column, or --keep-unlabelled)")
+    lines = report.lines()
+    if lines:
+        return f"no object is left to write from {where}: " + "; ".join(lines)
+    return f"{where} holds no objects (no data rows)"
+
+
 class ResumeError(ValueError):
     """The output folder cannot be resumed or overwritten as asked."""
 
@@ -326,6 +352,8 @@ class Conversion:
                  rules=None, label_map=None, name=None, extra_metadata=None):
         self.source = source
         self.out_dir = os.fspath(output_dir)
+        if not source.items:
+            raise EmptyDatasetError(empty_source_message(source, source.report))
         if source.kind != "light_curve":
             rules = CleaningRules()
         elif rules is None:
@@ -389,6 +417,9 @@ class Conversion:
                 unlabelled_total += 1
             else:
                 classes_total[lab] += 1
+        if not all_ids:
+            raise EmptyDatasetError(empty_source_message(source, report) + "; nothing was written to "
+                                    f"{os.path.join(self.out_dir, METADATA_FILE)}")
         bands = sorted({b for s in per_split.values() for b in s["bands"]} - {""})
         is_lc = source.kind == "light_curve"
         meta = {
