@@ -117,6 +117,17 @@ def test_v1_embed_float64_times_differ_from_the_originals_float32(v1_model, v1_r
     assert 1e-3 < np.abs(exact - legacy).max() < 0.2
 
 
+def test_v1_embed_jd_mjd_and_small_days_alike(v1_model, v1_ref):
+    """JD-scale times (~2.45e6) embed like the same curve in small days (the original: 2.5 apart)."""
+    raw = v1_ref["raw_lc437"].astype(np.float64)
+    small = raw - [np.floor(raw[:, 0].min()), 0, 0]
+    ref = v1_model.embed([small], verbose=0)[0]
+    for origin in (2_450_000.0, 55_000.0):
+        assert np.abs(v1_model.embed([small + [origin, 0, 0]], verbose=0)[0] - ref).max() < 1e-3
+    legacy = v1_model.embed([small + [2_450_000.0, 0, 0]], verbose=0, time_precision="float32")[0]
+    assert np.abs(legacy - ref).max() > 0.5
+
+
 def test_v1_from_unpacked_folder(tmp_path, v1_ref):
     with zipfile.ZipFile(require_shared("weights", "astromer", "macho_a0.zip")) as zf:
         zf.extractall(tmp_path)

@@ -249,3 +249,12 @@ def test_cli_tiny_classes_give_a_clear_split_error(survey, model_dir, tmp_path):
                        "--model", model_dir, "--epochs", "1", "--quiet")
     assert code == 2 and err.count("\n") == 1
     assert "cannot hold out a stratified 20% test set from 5 labelled objects (objects per class: cep=2, rr=3" in err
+
+
+def test_astropt_nan_image_is_an_error_naming_the_image():
+    model = astromer.AstroPT(num_layers=1, num_heads=2, embed_dim=16, block_size=16, patch_size=4, num_channels=3)
+    images = np.random.default_rng(0).uniform(0, 1, size=(3, 16, 16, 3)).astype("float32")
+    assert np.isfinite(model.embed(images)).all()
+    images[1, 5, 5, 0] = np.nan
+    with pytest.raises(NonFiniteOutputError, match=r"the embedding of 1 input\(s\) contains NaN or inf: image 1"):
+        model.embed(images)

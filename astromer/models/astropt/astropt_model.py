@@ -12,7 +12,7 @@ from astromer.layers.patch_tokenizers import PatchDecoder, PatchEncoder
 from astromer.layers.position_embedding import LearnedPositionEmbedding
 from astromer.layers.spiral import SpiralPatcher
 from astromer.models.astropt.architectures import architecture
-from astromer.models.batched_inference import predict_in_batches
+from astromer.models.batched_inference import predict_in_batches, require_finite
 
 POOLINGS = ("mean", "none", "last", "exp_decay")
 
@@ -365,7 +365,9 @@ class AstroPT(keras.Model):
             )
             for i in range(0, images.shape[0], 1024)
         ]
-        return np.concatenate(parts, axis=0)
+        out = np.concatenate(parts, axis=0)
+        require_finite(out, [f"image {i}" for i in range(len(out))], "embedding")
+        return out
 
     def generate(self, tokens, new_tokens, temperature=0.0, seed=None):
         """Roll out ``new_tokens`` patches after ``tokens`` ``(B, T, P)``.
