@@ -258,3 +258,19 @@ def test_astropt_nan_image_is_an_error_naming_the_image():
     images[1, 5, 5, 0] = np.nan
     with pytest.raises(NonFiniteOutputError, match=r"the embedding of 1 input\(s\) contains NaN or inf: image 1"):
         model.embed(images)
+
+
+def test_evaluate_reader_keeps_ids_and_refuses_labels_that_match_nothing(survey, tmp_path):
+    from astromer.evaluation.fewshot import load_labelled_folder
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "lightcurves.csv").write_bytes((survey / "lightcurves.csv").read_bytes())
+    labels = pd.read_csv(survey / "labels.csv", dtype={"object_id": str})
+    labels.assign(split=["train", "test", "train", "test", "train"]).to_csv(folder / "labels.csv", index=False)
+    data = load_labelled_folder(folder)
+    assert sorted(data.labels.index) == ["00001", "00002", "00003", "00004", "00005"]
+    assert data.test_ids == ["00002", "00004"]
+    labels.assign(object_id=["1", "2", "3", "4", "5"]).to_csv(folder / "labels.csv", index=False)
+    with pytest.raises(ValueError, match="0 of 5 label ids in .* match the 5 objects in"):
+        load_labelled_folder(folder)

@@ -55,20 +55,27 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         raise FileNotFoundError(f"{folder} has no lightcurves.csv.gz, lightcurves.csv or lightcurves.parquet")
-    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    from astromer.records.sources import id_strings, read_table
+
+    table = read_table(path, what="light-curve table", dtype={"object_id": str})
     labels_path = folder / "labels.csv"
     if not labels_path.is_file():
         raise FileNotFoundError(f"{labels_path} not found")
-    labels = pd.read_csv(labels_path)
+    labels = read_table(labels_path, what="labels table", dtype={"object_id": str})
     for col in ("object_id", label_column):
         if col not in labels.columns:
             raise ValueError(f"{labels_path} lacks column {col!r}; columns: {list(labels.columns)}")
-    labels["object_id"] = labels["object_id"].astype(str)
-    table["object_id"] = table["object_id"].astype(str)
+    if "object_id" not in table.columns:
+        raise ValueError(f"{path} lacks column 'object_id'; columns: {list(table.columns)}")
+    labels["object_id"] = id_strings(labels["object_id"])  # ids as text, exactly as written
+    table["object_id"] = id_strings(table["object_id"])
     if classes is not None:
         labels = labels[labels[label_column].astype(str).isin([str(c) for c in classes])]
-    have_curves = set(table["object_id"])
+    have_curves = set(table["object_id"].dropna())
     dropped = labels[~labels["object_id"].isin(have_curves)]
+    if len(dropped) == len(labels):
+        raise ValueError(f"0 of {len(labels):,} label ids in {labels_path} match the {len(have_curves):,} objects "
+                         f"in {path}; ids are compared as text, exactly as written")
     if len(dropped):
         print(f"[evaluate] {len(dropped)} labelled objects have no light curve and are skipped")
     labels = labels[labels["object_id"].isin(have_curves)]
@@ -79,8 +86,14 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
     else:
         from sklearn.model_selection import train_test_split
 
-        _, test = train_test_split(labels["object_id"].tolist(), test_size=test_fraction,
-                                   stratify=series.values, random_state=seed)
+        try:
+            _, test = train_test_split(labels["object_id"].tolist(), test_size=test_fraction,
+                                       stratify=series.values, random_state=seed)
+        except ValueError as exc:
+            sizes = ", ".join(f"{k}={v}" for k, v in series.value_counts().sort_index().items())
+            raise ValueError(f"cannot hold out a stratified {test_fraction:.0%} test set from {len(series)} labelled "
+                             f"objects in {folder} (objects per class: {sizes}; scikit-learn: {exc}); label more "
+                             f"objects per class or give a '{split_column}' column with 'test' rows") from None
     test_set = set(test)
     pool = [o for o in labels["object_id"] if o not in test_set]
     return LabelledSet(table=table, labels=series, test_ids=list(test), pool_ids=pool)
