@@ -42,9 +42,9 @@ class LightCurveClassifier(keras.Model):
         if self.class_names is not None and len(self.class_names) != self.num_classes:
             raise ValueError(f"{len(self.class_names)} class_names for {self.num_classes} classes.")
         self.train_encoder = bool(train_encoder)
-        self.encoder.trainable = self.train_encoder
+        _set_trainable(self.encoder, self.train_encoder)
         # The reconstruction head takes no part in classification.
-        self.encoder.head.trainable = False
+        _set_trainable(self.encoder.head, False)
         self.classification_head = ClassificationHead(
             num_classes, head=head, hidden_units=hidden_units, dropout=dropout, name="classification_head"
         )
@@ -55,8 +55,8 @@ class LightCurveClassifier(keras.Model):
     def set_encoder_trainable(self, trainable):
         """Switch between scenario a (frozen) and b (fine-tuned); compile again afterwards."""
         self.train_encoder = bool(trainable)
-        self.encoder.trainable = self.train_encoder
-        self.encoder.head.trainable = False
+        _set_trainable(self.encoder, self.train_encoder)
+        _set_trainable(self.encoder.head, False)
 
     def features(self, inputs, training=False):
         """The pooled encoder features the head consumes (see ``heads.pooled_features``)."""
@@ -115,6 +115,18 @@ class LightCurveClassifier(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _set_trainable(layer, value):
+    """``layer.trainable = value``, down to every sublayer and variable.
+
+    On TensorFlow, Keras skips an attribute assignment whose value ``is`` the current one, and so
+    the propagation to the sublayers: an encoder deserialised with ``trainable=False`` (a saved
+    scenario-a classifier) kept trainable sublayers, and the loaded classifier trained its
+    encoder. Going through the other value first always propagates.
+    """
+    layer.trainable = not value
+    layer.trainable = value
 
 
 def aggregate_logits(logits, groups):
