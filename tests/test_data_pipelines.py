@@ -22,7 +22,7 @@ W = 32
 def curve(n, seed=0):
     rng = np.random.default_rng(seed)
     t = 49000.0 + np.sort(rng.uniform(0, 2800, n))
-    mags = 12.0 + 0.25 * np.arange(n, dtype=np.float64)  # consecutive obs differ by exactly 0.25
+    mags = 5.0 + 0.25 * np.arange(n, dtype=np.float64)  # consecutive obs differ by exactly 0.25 (within [-30, 40])
     return np.stack([t, mags, 0.05 + rng.uniform(0, 0.05, n)], axis=1)
 
 

@@ -34,7 +34,7 @@ def v1_ref():
 
 
 def _embedding_error(model, ref):
-    emb = model.embed([ref["raw_lc150"]], verbose=0)[0]
+    emb = model.embed([ref["raw_lc150"]], verbose=0, time_precision="float32")[0]  # the original's arithmetic
     return np.abs(emb - ref["embedding"][0, :150])
 
 
