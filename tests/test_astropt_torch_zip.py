@@ -203,3 +203,89 @@ def test_overwriting_a_tensor_is_refused(tmp_path):
         zf.writestr("archive/data/0", np.zeros(3, "float32").tobytes())
     with pytest.raises(UnsafeCheckpointError, match="overwrite a tensor"):
         load_torch_checkpoint(path)
+
+
+# ----------------------------------------------------------------------------- allocation limits
+def _refused_without_allocating(path):
+    """The UnsafeCheckpointError message of loading ``path``; fails if loading traced 16 MiB or more."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnsafeCheckpointError) as info:
+            load_torch_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, peak
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return message[len(f"{path}: "):]
+
+
+def test_memo_index_cannot_allocate(tmp_path):
+    """A 9-byte pickle whose LONG_BINPUT index is 1e8: the C unpickler would allocate 1.6 GB for its memo."""
+    import struct
+
+    payload = b"\x80\x02N" + b"r" + struct.pack("<I", 100_000_000) + b"."
+    path = write_torch_zip(tmp_path / "memo.pt", None, pickle_bytes=payload)
+    assert _refused_without_allocating(path) == (
+        "The pickle (9 bytes) uses memo index 100,000,000: unpickling it would allocate 1,600,000,000 bytes for "
+        "the memo; refusing to load it."
+    )
+
+
+def test_tensor_view_cannot_claim_more_than_its_storage(tmp_path):
+    """One stored float viewed with stride 0 as 400 million: numpy() would have allocated 1.6 GB."""
+    huge = np.broadcast_to(np.float32(0), (400_000_000,))  # a shape only, no memory
+    path = write_torch_zip(tmp_path / "view.pt", {"w": Tensor(huge, storage=np.zeros(1, "float32"), stride=(0,))})
+    assert _refused_without_allocating(path) == (
+        "A tensor of shape (400000000,) (stride (0,), offset 0: 400,000,000 elements, reaching element 1) claims "
+        "more than its storage '0' holds (1 elements)."
+    )
+    bad = write_torch_zip(tmp_path / "negative.pt", {"w": Tensor(np.zeros(3, "float32"), stride=(-1,))})
+    assert _refused_without_allocating(bad) == (
+        "A tensor has an invalid view of storage '0': offset 0, shape (3,), stride (-1,) (non-negative integers, "
+        "at most 32 dimensions, one stride per dimension)."
+    )
+
+
+def test_storage_cannot_claim_more_than_the_archive_holds(tmp_path):
+    huge = np.broadcast_to(np.float32(0), (400_000_000,))
+    buf = io.BytesIO()
+    _Pickler(buf).dump({"w": Tensor(huge, storage=huge)})  # persistent id: 400,000,000 floats
+    path = tmp_path / "storage.pt"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("archive/data.pkl", buf.getvalue())
+        zf.writestr("archive/data/0", np.zeros(1, "float32").tobytes())  # the archive holds 4 bytes
+    assert _refused_without_allocating(path) == (
+        "Storage '0' claims 400,000,000 elements of torch.FloatStorage (1,600,000,000 bytes) but the archive "
+        "holds 4 bytes for it."
+    )
+
+
+def test_builtins_cannot_allocate_from_a_size(tmp_path):
+    import struct
+
+    sized = b"\x80\x02c__builtin__\nbytearray\nJ" + struct.pack("<i", 1_600_000_000) + b"\x85R."
+    path = write_torch_zip(tmp_path / "bytearray.pt", None, pickle_bytes=sized)
+    assert _refused_without_allocating(path) == (
+        "Refusing to load this checkpoint: its pickle calls builtins.bytearray(1600000000), which would allocate "
+        "memory the file does not hold."
+    )
+    ranged = pickle.dumps({"x": _Call(list, range(10**9))}, protocol=2)
+    path = write_torch_zip(tmp_path / "range.pt", None, pickle_bytes=ranged)
+    assert _refused_without_allocating(path).startswith("Refusing to load this checkpoint: its pickle calls "
+                                                        "builtins.list(range(0, 1000000000)), which would allocate")
+
+
+def test_oversized_pickle_is_not_read(tmp_path, monkeypatch):
+    from astromer.presets.converters import torch_zip
+
+    path = write_torch_zip(tmp_path / "big.pt", {"note": "x" * 5000})
+    size = zipfile.ZipFile(path).getinfo("archive/data.pkl").file_size
+    monkeypatch.setattr(torch_zip, "MAX_PICKLE_BYTES", 1000)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        load_torch_checkpoint(path)
+    assert str(info.value) == (f"{path}: archive/data.pkl would expand to {size:,} bytes, more than the 1,000 "
+                               "allowed; refusing to read it.")

@@ -22,7 +22,7 @@ import numpy as np
 
 from astromer.models.astropt.architectures import FAMILIES
 from astromer.models.astropt.astropt_model import AstroPT
-from astromer.presets.converters.torch_zip import is_torch_zip, load_torch_checkpoint
+from astromer.presets.converters.torch_zip import MAX_PICKLE_BYTES, is_torch_zip, load_torch_checkpoint, read_member
 from astromer.presets.converters.weights import assign_weights
 
 PREFIX = "_orig_mod."
@@ -42,7 +42,7 @@ def _pickle_mentions_gpt(path):
     try:
         with zipfile.ZipFile(path) as zf:
             name = next(n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1)
-            data = zf.read(name)
+            data = read_member(zf, name, MAX_PICKLE_BYTES, path)  # an oversized pickle is refused, not read
     except (StopIteration, zipfile.BadZipFile, OSError, KeyError):
         return False
     return b"transformer.h.0.attn.c_attn.weight" in data and (b"lm_head" in data or b"decoders." in data)

@@ -23,11 +23,25 @@ they give a :class:`PickledObject` holding the pickled fields, nothing more.
 
 Tensors come back as :class:`TorchTensor` (lazy: bytes are read when
 ``numpy()`` is called), so optimizer states are never materialised.
+
+Nothing in the file may make the reader allocate more than the archive holds.
+Before unpickling, every memo index of the pickle is checked against the
+pickle's length (the C unpickler sizes its memo by the largest index: a
+9-byte pickle could otherwise take gigabytes); a storage may not claim more
+bytes than its ``data/<key>`` member records, a tensor view not more elements
+than its storage, and sizes, strides and offsets are checked when the tensor
+is rebuilt, before anything is allocated; builtins that would allocate by
+a size or a ``range`` argument (``bytearray(10**9)``, ``list(range(10**9))``)
+are refused; ``data.pkl`` may not exceed :data:`MAX_PICKLE_BYTES`. Every
+refusal is an :class:`UnsafeCheckpointError` naming the file.
 """
 
 import _compat_pickle
 import collections
+import io
+import math
 import pickle
+import pickletools
 import zipfile
 from pathlib import Path
 
@@ -40,6 +54,12 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
 
 class UnsupportedCheckpointError(ValueError):
     """The file is not a checkpoint this reader understands (e.g. torch's legacy format)."""
+
+
+# data.pkl holds no tensor bytes (those are separate members): the 2.1B-parameter astroPT
+# checkpoint's pickle, optimizer state included, is well under a megabyte.
+MAX_PICKLE_BYTES = 256 << 20
+_MAX_DIMS = 32
 
 
 # ----------------------------------------------------------------------------- tensors
@@ -118,7 +138,7 @@ class TorchTensor:
         span = self.offset + sum((n - 1) * s for n, s in zip(self.shape, self.stride) if n > 0) + 1
         if any(n == 0 for n in self.shape):
             return np.zeros(self.shape, dtype=flat.dtype)
-        if span > flat.size or self.offset < 0 or min(self.stride) < 0:
+        if span > flat.size or self.offset < 0 or min(self.stride) < 0 or math.prod(self.shape) > flat.size:
             raise UnsupportedCheckpointError(
                 f"Tensor view (offset {self.offset}, shape {self.shape}, stride {self.stride}) "
                 f"runs past its storage of {flat.size} elements; the checkpoint is corrupted."
@@ -136,9 +156,32 @@ class TorchTensor:
         return f"TorchTensor(shape={self.shape}, dtype={self.dtype})"
 
 
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
+    """A :class:`TorchTensor` view, validated before anything is allocated: integer sizes, strides and
+    offset, not negative, and the view inside its storage with no more elements than the storage."""
     if not isinstance(storage, Storage):
         raise UnsafeCheckpointError("A tensor rebuild received something other than a tensor storage.")
+    size = tuple(size) if isinstance(size, list) else size
+    stride = tuple(stride) if isinstance(stride, list) else stride
+    if not (isinstance(size, tuple) and isinstance(stride, tuple) and len(size) == len(stride) <= _MAX_DIMS
+            and all(_is_int(n) and n >= 0 for n in size + stride) and _is_int(storage_offset)
+            and storage_offset >= 0):
+        raise UnsafeCheckpointError(
+            f"A tensor has an invalid view of storage {storage.key!r}: offset {storage_offset!r}, shape {size!r}, "
+            f"stride {stride!r} (non-negative integers, at most {_MAX_DIMS} dimensions, one stride per dimension)."
+        )
+    numel = math.prod(size)
+    if numel:
+        span = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+        if numel > storage.numel or span > storage.numel:
+            raise UnsafeCheckpointError(
+                f"A tensor of shape {size} (stride {stride}, offset {storage_offset}: {numel:,} elements, reaching "
+                f"element {span:,}) claims more than its storage {storage.key!r} holds ({storage.numel:,} elements)."
+            )
     return TorchTensor(storage, storage_offset, size, stride)
 
 
@@ -150,6 +193,24 @@ def _rebuild_from_type_v2(func, new_type, args, state):
     if func is not _rebuild_tensor:
         raise UnsafeCheckpointError("_rebuild_from_type_v2 asked to call a non-tensor function.")
     return func(*args)
+
+
+def _bounded(name, func):
+    """``func`` (a builtin) refusing the arguments by which a few pickle bytes allocate without bound:
+    a ``range`` to expand, or a size for ``bytes``/``bytearray``. torch.save never writes either."""
+
+    def build(*args, **kwargs):
+        for arg in (*args, *kwargs.values()):
+            if isinstance(arg, range) or (name in ("bytes", "bytearray") and _is_int(arg)):
+                shown = repr(arg) if len(repr(arg)) < 40 else repr(arg)[:37] + "..."
+                raise UnsafeCheckpointError(
+                    f"Refusing to load this checkpoint: its pickle calls builtins.{name}({shown}), which would "
+                    "allocate memory the file does not hold."
+                )
+        return func(*args, **kwargs)
+
+    build.__name__ = name
+    return build
 
 
 # ----------------------------------------------------------------------------- numpy / bytes
@@ -199,13 +260,13 @@ def _codecs_encode(text, encoding="utf-8"):
 _NUMPY_ARRAY_MARKER = object()
 
 _ALLOWED = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("collections", "OrderedDict"): _bounded("OrderedDict", collections.OrderedDict),
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
-    ("torch", "Size"): tuple,
+    ("torch", "Size"): _bounded("Size", tuple),
     ("_codecs", "encode"): _codecs_encode,
     ("numpy", "dtype"): _NumpyDType,
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
@@ -215,7 +276,7 @@ _ALLOWED = {
     ("numpy", "ndarray"): _NUMPY_ARRAY_MARKER,
 }
 _BUILTINS = {
-    name: getattr(__import__("builtins"), name)
+    name: _bounded(name, getattr(__import__("builtins"), name))
     for name in ("set", "frozenset", "bytearray", "bytes", "complex", "slice", "range", "tuple", "list",
                  "dict", "int", "float", "bool", "str")
 }
@@ -309,9 +370,14 @@ class SafeTorchUnpickler(pickle.Unpickler):
         _, storage_type, key, _location, numel = pid
         if not isinstance(storage_type, StorageType):
             raise UnsafeCheckpointError(f"Persistent id names {storage_type!r}, not a torch storage type.")
+        if not (_is_int(numel) and numel >= 0) or not isinstance(key, (str, int)):
+            raise UnsafeCheckpointError(f"Persistent id {pid!r}: the storage key or size is not valid.")
         key = str(key)
         if key not in self.storages:
+            self.reader.check_storage(key, storage_type, numel)
             self.storages[key] = Storage(self.reader, key, storage_type, numel)
+        elif self.storages[key].numel != numel or self.storages[key].storage_type is not storage_type:
+            raise UnsafeCheckpointError(f"Storage {key!r} is named twice with different types or sizes.")
         return self.storages[key]
 
 
@@ -350,33 +416,84 @@ class TorchZipReader:
             self.big_endian = self.zip.read(self.root + "byteorder").strip() == b"big"
 
     def read_pickle_bytes(self):
-        return self.zip.read(self.root + "data.pkl")
+        return read_member(self.zip, self.root + "data.pkl", MAX_PICKLE_BYTES, self.path)
+
+    @staticmethod
+    def _itemsize(storage_type):
+        return 2 if storage_type.dtype == "bfloat16" else np.dtype(storage_type.dtype).itemsize
+
+    def check_storage(self, key, storage_type, numel):
+        """Before any allocation: the member ``data/<key>`` exists and records at least the claimed bytes."""
+        try:
+            info = self.zip.getinfo(f"{self.root}data/{key}")
+        except KeyError as exc:
+            raise UnsupportedCheckpointError(f"{self.path}: tensor storage {key!r} is missing.") from exc
+        claimed = numel * self._itemsize(storage_type)
+        if claimed > info.file_size:
+            raise UnsafeCheckpointError(
+                f"Storage {key!r} claims {numel:,} elements of {storage_type} ({claimed:,} bytes) but the archive "
+                f"holds {info.file_size:,} bytes for it."
+            )
 
     def read_storage(self, key, dtype, numel):
+        itemsize = 2 if dtype == "bfloat16" else np.dtype(dtype).itemsize
+        nbytes = numel * itemsize
         try:
-            raw = self.zip.read(f"{self.root}data/{key}")
+            with self.zip.open(f"{self.root}data/{key}") as f:
+                raw = f.read(nbytes)  # streamed: never more than the storage's own size
         except KeyError as exc:
             raise UnsupportedCheckpointError(f"{self.path}: tensor storage {key!r} is missing.") from exc
         except zipfile.BadZipFile as exc:
             raise UnsupportedCheckpointError(f"{self.path}: tensor storage {key!r} is corrupted ({exc}).") from exc
+        if len(raw) < nbytes:
+            raise UnsupportedCheckpointError(f"{self.path}: tensor storage {key!r} is truncated.")
         if dtype == "bfloat16":
             u16 = np.frombuffer(raw, dtype=">u2" if self.big_endian else "<u2", count=numel)
             return (u16.astype(np.uint32) << 16).view(np.float32)
         dt = np.dtype(dtype)
         if self.big_endian:
             dt = dt.newbyteorder(">")
-        if len(raw) < numel * dt.itemsize:
-            raise UnsupportedCheckpointError(f"{self.path}: tensor storage {key!r} is truncated.")
         return np.frombuffer(raw, dtype=dt, count=numel).astype(dt.newbyteorder("="))
 
     def load(self):
-        import io
-
-        unpickler = SafeTorchUnpickler(io.BytesIO(self.read_pickle_bytes()), self)
-        return _unwrap_numpy(unpickler.load())
+        data = self.read_pickle_bytes()
+        try:
+            check_memo_indices(data, self.path)
+            unpickler = SafeTorchUnpickler(io.BytesIO(data), self)
+            return _unwrap_numpy(unpickler.load())
+        except UnsafeCheckpointError as exc:
+            raise UnsafeCheckpointError(f"{self.path}: {exc}") from exc
 
     def close(self):
         self.zip.close()
+
+
+def read_member(zf, name, limit, path):
+    """The bytes of zip member ``name``, refused (UnsafeCheckpointError naming ``path``) when its header
+    records more than ``limit`` bytes, and read so that no more than ``limit`` are ever decompressed."""
+    info = zf.getinfo(name)
+    if info.file_size > limit:
+        raise UnsafeCheckpointError(f"{path}: {name} would expand to {info.file_size:,} bytes, more than the "
+                                    f"{limit:,} allowed; refusing to read it.")
+    with zf.open(info) as f:
+        return f.read(limit)
+
+
+_MEMO_OPCODES = {"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"}
+
+
+def check_memo_indices(data, path="the checkpoint"):
+    """Refuse a pickle whose memo indices exceed its length (before unpickling: the C unpickler
+    allocates its memo up to twice the largest index, 16 bytes per slot)."""
+    try:
+        for opcode, arg, _pos in pickletools.genops(data):
+            if opcode.name in _MEMO_OPCODES and int(arg) > len(data):
+                raise UnsafeCheckpointError(
+                    f"The pickle ({len(data):,} bytes) uses memo index {int(arg):,}: unpickling it would allocate "
+                    f"{16 * int(arg):,} bytes for the memo; refusing to load it."
+                )
+    except (ValueError, TypeError) as exc:
+        raise UnsupportedCheckpointError(f"{path}: its pickle is malformed ({exc}).") from exc
 
 
 def load_torch_checkpoint(path):
