@@ -1,6 +1,7 @@
 """``astromer.load_preset``: build a model from a preset handle."""
 
 import os
+import tempfile
 import urllib.parse
 import warnings
 import zipfile
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from astromer.presets import download as dl
 from astromer.presets.converters import astromer_original, astropt_original
-from astromer.presets.detect import ExtractedArchive, detect_folder
+from astromer.presets.detect import ExtractedArchive, check_zip_headers, detect_folder, known_formats, zip_limits
 from astromer.presets.preset_format import (
     CorruptedPresetError,
     is_saved_preset,
@@ -26,13 +27,48 @@ CONVERTERS = {
 }
 
 
-def _convert_folder(folder):
-    fmt, where = detect_folder(folder)
+def _convert_folder(folder, name=None):
+    fmt, where = detect_folder(folder, name=name)
     return CONVERTERS[fmt](where)
 
 
+# A .keras file is read whole by Keras (its model.weights.h5 into memory or a temporary file). Keras
+# writes it uncompressed, so its headers may claim at most KERAS_EXPANSION times the file's size
+# (or the zip limit, if larger) before anything is read: a small file cannot claim gigabytes.
+KERAS_EXPANSION = 20
+
+
+def is_keras_file(path):
+    """True for a Keras ``.keras`` archive (``model.save``): a zip with config.json, metadata.json and model weights."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return {"config.json", "metadata.json"} <= names and any(n.startswith("model.weights.") for n in names)
+
+
+def load_keras_file(path):
+    """``keras.saving.load_model`` of a ``.keras`` file, its headers checked first (see KERAS_EXPANSION)."""
+    import keras
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as zf:
+        check_zip_headers(zf, path, max_bytes=max(KERAS_EXPANSION * path.stat().st_size, zip_limits()[0]))
+    try:
+        if path.suffix == ".keras":
+            return keras.saving.load_model(path)
+        with tempfile.TemporaryDirectory(prefix="astromer-") as tmp:  # Keras goes by the file name's suffix
+            alias = Path(tmp) / "model.keras"
+            alias.symlink_to(path.resolve())
+            return keras.saving.load_model(alias)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise CorruptedPresetError(f"Cannot load {path} as a Keras model: {exc}") from exc
+
+
 def convert_original(path):
-    """Build a model from an original archive (.zip) or folder, recognised by its content."""
+    """Build a model from a local file or folder, recognised by its content: our preset folder, a
+    ``.keras`` file, or an original archive (.zip), folder or astroPT checkpoint."""
     path = Path(path)
     if astropt_original.is_astropt_checkpoint(path):  # a torch .pt (a zip too), or its folder
         return astropt_original.load_astropt_checkpoint(path)
@@ -40,10 +76,12 @@ def convert_original(path):
         if is_saved_preset(path):
             return load_saved_preset(path)
         return _convert_folder(path)
+    if is_keras_file(path):
+        return load_keras_file(path)
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is a file but not a zip archive; pass an original archive (.zip) or a folder.")
+        raise ValueError(f"{path} is neither a zip archive nor a model file we recognise. {known_formats()}")
     with ExtractedArchive(path) as folder:
-        return _convert_folder(folder)
+        return _convert_folder(folder, name=path)
 
 
 def _converted_dir(name):
@@ -55,12 +93,12 @@ def _load_named(name, progress=True):
     source = spec["source"]
     target = _converted_dir(name)
     if target.is_dir():
-        recorded = (read_metadata(target).get("source") or {}).get("sha256")
-        if recorded == source.get("sha256"):
-            try:
+        try:
+            recorded = (read_metadata(target).get("source") or {}).get("sha256")
+            if recorded == source.get("sha256"):
                 return load_saved_preset(target)
-            except CorruptedPresetError as exc:
-                warnings.warn(f"{exc} Converting preset {name!r} again.", UserWarning, stacklevel=3)
+        except CorruptedPresetError as exc:
+            warnings.warn(f"{exc} Converting preset {name!r} again.", UserWarning, stacklevel=3)
     archive = dl.fetch_archive(source, preset_name=name, progress=progress)
     model = convert_original(archive)
     save_preset(model, target, source=dict(source, converter=spec["converter"], preset=name))
@@ -95,12 +133,10 @@ def _load_hf(handle, progress=True):
     if len(parts) > 2:
         return load_preset(_remote_file(_hf_url(repo, "/".join(parts[2:])), progress), progress=progress)
     files = {}
-    for name in ("config.json", "model.weights.h5", "metadata.json"):
+    for name in ("config.json", "model.weights.h5", "metadata.json"):  # metadata.json: the checksums
         try:
             files[name] = _remote_file(_hf_url(repo, name), progress)
         except Exception as exc:
-            if name == "metadata.json":
-                continue
             raise FileNotFoundError(f"Cannot fetch {name} of {handle}: {exc}") from exc
     return load_saved_preset(files["config.json"].parent)
 
@@ -114,7 +150,9 @@ def load_preset(handle, progress=True):
       from the cache, ``ASTROMER_MIRROR`` or its URL (sha256-verified), converted
       once, and the converted preset is cached in ``$ASTROMER_HOME/presets/NAME``
       so later calls load it directly;
-    - a local folder in our preset format (``config.json`` + ``model.weights.h5``);
+    - a local folder in our preset format (``config.json`` + ``model.weights.h5``, checked
+      against the sha256 in its ``metadata.json``; a folder without them is refused);
+    - a Keras ``.keras`` file (``model.save``) of any of the package's models;
     - a local original archive (``.zip``) or folder, recognised by content:
       Astromer 1 TF checkpoint (``conf.json`` + ``weights.index``), Astromer 1
       legacy h5 (``conf.json`` + ``weights.h5``), Astromer 2 (``config.toml`` +
@@ -134,7 +172,7 @@ def load_preset(handle, progress=True):
         return _load_named(handle, progress)
     raise FileNotFoundError(
         f"{handle!r} is neither a preset name ({', '.join(sorted(all_presets()))}) nor an existing "
-        "file or folder, nor an hf:// or https:// address."
+        f"file or folder, nor an hf:// or https:// address. {known_formats()}"
     )
 
 

@@ -21,6 +21,10 @@ class CorruptedPresetError(ValueError):
     """A saved preset's files do not match the checksums in its metadata.json."""
 
 
+class UnverifiedPresetError(CorruptedPresetError):
+    """A preset folder without the checksums (metadata.json) that would show its files are intact."""
+
+
 def is_saved_preset(folder):
     folder = Path(folder)
     return (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
@@ -69,15 +73,33 @@ def read_metadata(folder):
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text())
+        metadata = json.loads(path.read_text())
     except ValueError as exc:
         raise CorruptedPresetError(f"{path} is not valid JSON ({exc}).") from exc
+    if not isinstance(metadata, dict):
+        raise CorruptedPresetError(f"{path} holds a JSON {type(metadata).__name__}, not the metadata object.")
+    return metadata
 
 
 def verify_saved_preset(folder):
-    """Raise CorruptedPresetError if a file's sha256 differs from metadata.json's record."""
+    """Raise CorruptedPresetError if a file's sha256 differs from metadata.json's record, and
+    UnverifiedPresetError if metadata.json (which ``save_preset`` always writes) is missing or
+    records no checksum for config.json or model.weights.h5: such a folder is never loaded unchecked."""
     folder = Path(folder)
-    for name, expected in read_metadata(folder).get("files", {}).items():
+    remedy = (f"re-create it with astromer.save_preset(model, {str(folder)!r}) from the model that wrote it, or, "
+              "if you trust its files, load it with astromer.presets.load_saved_preset(folder, verify=False)")
+    if not (folder / METADATA_FILE).is_file():
+        raise UnverifiedPresetError(
+            f"Preset {folder} has no {METADATA_FILE}, so its files' checksums are unknown and corrupted weights "
+            f"would load silently; {remedy}."
+        )
+    recorded = read_metadata(folder).get("files") or {}
+    unrecorded = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if not recorded.get(name)]
+    if unrecorded:
+        raise UnverifiedPresetError(
+            f"Preset {folder}: {METADATA_FILE} records no sha256 for {' and '.join(unrecorded)}; {remedy}."
+        )
+    for name, expected in recorded.items():
         path = folder / name
         if not path.is_file():
             raise CorruptedPresetError(f"Preset {folder} lacks {name}.")
@@ -89,7 +111,11 @@ def verify_saved_preset(folder):
 
 
 def load_saved_preset(folder, verify=True):
-    """Build the model from ``config.json`` and load ``model.weights.h5``."""
+    """Build the model from ``config.json`` and load ``model.weights.h5``.
+
+    With ``verify`` (the default) both files must match the sha256 recorded in ``metadata.json``;
+    a folder without those records is refused (:class:`UnverifiedPresetError`).
+    """
     folder = Path(folder)
     if verify:
         verify_saved_preset(folder)
