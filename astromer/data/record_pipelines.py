@@ -29,7 +29,9 @@ rerandomize_each_iteration=True)`` and feed stateless random ops.
 
 from __future__ import annotations
 
+import functools
 import glob
+import inspect
 import os
 from pathlib import Path
 
@@ -87,8 +89,10 @@ def record_files(path_or_files, split=None, kind="light_curve"):
             files = None
             if lister is not None:
                 try:
-                    files = [str(f) for f in lister(path, split=split)]
-                except (FileNotFoundError, ValueError):  # not a folder the reader knows
+                    files = lister(path, split=split)
+                except (FileNotFoundError, ValueError) as exc:  # not a folder the reader knows
+                    if isinstance(exc, getattr(reader, "CorruptShardError", ())):
+                        raise  # a listed shard is missing or truncated: never fall back to globbing
                     files = None
             if not files:
                 files = _glob_records(path, split)
@@ -105,6 +109,30 @@ def record_files(path_or_files, split=None, kind="light_curve"):
     if missing:
         raise FileNotFoundError(f"record file(s) not found: {missing[:3]}")
     return files
+
+
+def _reports_bad_shards(kind="light_curve"):
+    """Decorator of the record pipelines: the dataset they return, iterated in Python,
+    raises :class:`astromer.records.reader.CorruptShardError` naming a damaged shard
+    instead of TensorFlow's ``DataLossError`` (see ``reader.reporting_bad_shards``)."""
+
+    def decorate(pipeline):
+        signature = inspect.signature(pipeline)
+
+        @functools.wraps(pipeline)
+        def wrapper(*args, **kwargs):
+            ds = pipeline(*args, **kwargs)
+            reader = _reader()
+            if reader is None or not hasattr(reader, "reporting_bad_shards"):
+                return ds
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            where, split = bound.arguments["path_or_files"], bound.arguments["split"]
+            return reader.reporting_bad_shards(ds, lambda: record_files(where, split, kind))
+
+        return wrapper
+
+    return decorate
 
 
 def _compression(files):
@@ -233,6 +261,7 @@ def _info(c, bounds, start, window_size):
     }
 
 
+@_reports_bad_shards()
 def pretraining_records(
     path_or_files,
     *,
@@ -302,6 +331,7 @@ def pretraining_records(
     return ds.batch(int(batch_size), drop_remainder=False).prefetch(tf.data.AUTOTUNE)
 
 
+@_reports_bad_shards()
 def inference_records(
     path_or_files,
     *,
@@ -344,6 +374,7 @@ def inference_records(
     return ds.batch(int(batch_size), drop_remainder=False).prefetch(tf.data.AUTOTUNE)
 
 
+@_reports_bad_shards()
 def classification_records(
     path_or_files,
     *,
@@ -449,7 +480,11 @@ def light_curve_counts(path_or_files, *, split=None, min_observations=5, window_
                   repeat=False)
     ds = ds.map(lambda s: tf.shape(parse_light_curve(s)["mag"], out_type=tf.int64)[0],
                 num_parallel_calls=tf.data.AUTOTUNE)
-    lengths = np.concatenate([b for b in ds.batch(4096).as_numpy_iterator()] or [np.zeros(0)])
+    reader = _reader()
+    ds = ds.batch(4096)
+    if reader is not None and hasattr(reader, "reporting_bad_shards"):
+        ds = reader.reporting_bad_shards(ds, files)
+    lengths = np.concatenate([b for b in ds.as_numpy_iterator()] or [np.zeros(0)])
     lengths = lengths.astype(np.int64)
     kept = lengths[lengths >= int(min_observations)]
     W = int(window_size)
@@ -494,6 +529,7 @@ def centre_crop(image, crop):
     return tf.image.crop_to_bounding_box(image, (shape[0] - h) // 2, (shape[1] - w) // 2, h, w)
 
 
+@_reports_bad_shards("image")
 def image_records(
     path_or_files,
     *,

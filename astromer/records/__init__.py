@@ -15,6 +15,8 @@ See ``records/README.md`` for the schema, the folder layout and the cleaning rul
 
 from astromer.data.cleaning import CleaningRules, Report
 from astromer.records.reader import (
+    CorruptShardError,
+    MissingShardError,
     image_files,
     light_curve_files,
     read_images,
@@ -46,6 +48,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "UNLABELLED",
     "CleaningRules",
+    "CorruptShardError",
+    "MissingShardError",
     "Report",
     "assign_splits",
     "build",

@@ -17,6 +17,7 @@ layout as :func:`astromer.records.schema.parse_light_curve`.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -36,6 +37,22 @@ from astromer.records.schema import (
 
 METADATA_FILE = "metadata.json"
 FORMAT_NAME = "astromer-records"
+
+
+class CorruptShardError(OSError):
+    """A shard of a record dataset is truncated, corrupt or unreadable.
+
+    The message is one line naming the shard file and suggesting
+    ``astromer records verify DIR``; ``shard`` is the file's path.
+    """
+
+    def __init__(self, message, shard=None):
+        super().__init__(message)
+        self.shard = shard
+
+
+class MissingShardError(CorruptShardError, FileNotFoundError):
+    """A shard listed in ``metadata.json`` does not exist."""
 
 
 def read_metadata(directory) -> dict:
@@ -76,32 +93,238 @@ def _split_names(meta, split):
     return wanted
 
 
-def _shard_files(directory, kind, split):
+class ShardList(list):
+    """Shard paths (plain ``str``) of a record dataset, with what metadata.json says of them:
+    ``directory`` (the dataset folder), ``records`` and ``sizes`` (per shard, same order)."""
+
+    def __init__(self, files, directory=None, records=None, sizes=None):
+        super().__init__(files)
+        self.directory = directory
+        self.records = records
+        self.sizes = sizes
+
+
+def _verify_hint(directory):
+    if directory is None:
+        return "run `astromer records verify DIR` on its dataset folder to check every shard"
+    return f"run `astromer records verify {directory}` to check every shard"
+
+
+def _dataset_folder(path):
+    """The dataset folder above a shard (its split folder's parent), if it has metadata.json."""
+    for folder in (os.path.dirname(path), os.path.dirname(os.path.dirname(path))):
+        if folder and os.path.isfile(os.path.join(folder, METADATA_FILE)):
+            return folder
+    return None
+
+
+def _check_shards(directory, listed):
+    """The per-open check: every listed shard exists and has the size metadata.json records.
+
+    One ``os.stat`` per shard (no reading): a missing shard raises
+    :class:`MissingShardError`, a truncated or grown one :class:`CorruptShardError`;
+    the message names the first bad shard and counts the others.
+    """
+    bad = []
+    for path, shard in listed:
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            bad.append(MissingShardError(
+                f"records shard {path} is missing (listed in {os.path.join(directory, METADATA_FILE)})",
+                path))
+            continue
+        expected = shard.get("bytes")
+        if expected is not None and size != expected:
+            bad.append(CorruptShardError(
+                f"records shard {path} has {size} bytes, metadata.json says {expected} "
+                "(truncated or modified)", path))
+    if bad:
+        first = bad[0]
+        more = f" (and {len(bad) - 1} more bad shard(s))" if len(bad) > 1 else ""
+        raise type(first)(f"{first}{more}; {_verify_hint(directory)}", first.shard)
+
+
+def _shard_files(directory, kind, split, check=True):
     directory = os.fspath(directory)
     meta = read_metadata(directory)
     if meta.get("kind") != kind:
         raise ValueError(
             f"{directory!r} holds {meta.get('kind')!r} records, not {kind!r} records"
         )
-    files = []
-    for name in _split_names(meta, split):
-        for shard in meta["splits"][name]["shards"]:
-            files.append(os.path.join(directory, shard["file"]))
-    return files
+    listed = [(os.path.join(directory, shard["file"]), shard)
+              for name in _split_names(meta, split) for shard in meta["splits"][name]["shards"]]
+    if check:
+        _check_shards(directory, listed)
+    return ShardList([p for p, _ in listed], directory,
+                     [s.get("records") for _, s in listed], [s.get("bytes") for _, s in listed])
 
 
-def light_curve_files(directory, split=None) -> list:
+def light_curve_files(directory, split=None, *, check=True) -> list:
     """Shard paths of a light-curve dataset, in the writer's order.
 
     ``split``: a split name, a list of names, or None for all splits (in the
-    order metadata.json lists them).
+    order metadata.json lists them). ``check``: first check that every shard
+    exists with the size metadata.json records (one ``os.stat`` each), raising
+    :class:`MissingShardError` / :class:`CorruptShardError` naming the shard.
     """
-    return _shard_files(directory, LIGHT_CURVE_KIND, split)
+    return _shard_files(directory, LIGHT_CURVE_KIND, split, check)
 
 
-def image_files(directory, split=None) -> list:
+def image_files(directory, split=None, *, check=True) -> list:
     """Shard paths of an image dataset (see :func:`light_curve_files`)."""
-    return _shard_files(directory, IMAGE_KIND, split)
+    return _shard_files(directory, IMAGE_KIND, split, check)
+
+
+# ----------------------------------------------------------------------------------------------
+# Naming the shard behind a read error
+# ----------------------------------------------------------------------------------------------
+
+#: TensorFlow errors that a damaged or vanished shard raises during iteration.
+READ_ERRORS = (tf.errors.DataLossError, tf.errors.NotFoundError)
+
+
+def tf_error_text(exc) -> str:
+    """TensorFlow's own reason, without its ``{{function_node ...}}`` and ``[Op:...]`` wrapping."""
+    text = " ".join(str(getattr(exc, "message", exc)).split())
+    if text.startswith("{{function_node") and "}}" in text:
+        text = text[text.index("}}") + 2:].strip()
+    for marker in (" [Op:", " [[{{node"):
+        if marker in text:
+            text = text[:text.index(marker)]
+    text = text.replace("' failed with ", ": ")  # "truncated record at 2187' failed with Read less ..."
+    return text.strip() or type(exc).__name__
+
+
+def _compression_of(path):
+    return "GZIP" if path.endswith(".gz") else "ZLIB" if path.endswith(".zlib") else ""
+
+
+def find_bad_shard(files):
+    """The first shard of ``files`` that is missing, has the wrong size or count, or does not read.
+
+    ``files``: a :class:`ShardList` (sizes and record counts from metadata.json
+    are checked too) or plain paths. Reads the shards' raw records (no parsing)
+    until one fails, so call it only after a read error. Returns a
+    :class:`CorruptShardError` (not raised) or None when every shard reads.
+    """
+    directory = getattr(files, "directory", None)
+    records = getattr(files, "records", None) or [None] * len(files)
+    sizes = getattr(files, "sizes", None) or [None] * len(files)
+    for path, expected_records, expected_size in zip(files, records, sizes):
+        path = os.fspath(path)
+        hint = _verify_hint(directory or _dataset_folder(path))
+        if not os.path.isfile(path):
+            return MissingShardError(f"records shard {path} is missing; {hint}", path)
+        size = os.path.getsize(path)
+        if expected_size is not None and size != expected_size:
+            return CorruptShardError(f"records shard {path} has {size} bytes, metadata.json says "
+                                     f"{expected_size} (truncated or modified); {hint}", path)
+        count = 0
+        try:
+            ds = tf.data.TFRecordDataset(path, compression_type=_compression_of(path))
+            for batch in ds.batch(4096):
+                count += int(batch.shape[0])
+        except tf.errors.OpError as exc:
+            return CorruptShardError(f"records shard {path} is corrupt ({tf_error_text(exc)}); {hint}",
+                                     path)
+        if expected_records is not None and count != expected_records:
+            return CorruptShardError(f"records shard {path} holds {count} records, metadata.json says "
+                                     f"{expected_records}; {hint}", path)
+    return None
+
+
+def shard_error(exc, files):
+    """The :class:`CorruptShardError` behind a TensorFlow read error ``exc``, or None.
+
+    ``files``: the shard paths read, or a callable returning them (called only
+    now; a listing that itself finds a missing or truncated shard gives that
+    error, a listing that fails otherwise gives None).
+    """
+    if not isinstance(exc, READ_ERRORS):
+        return None
+    if callable(files):
+        try:
+            files = files()
+        except CorruptShardError as listing_error:
+            return listing_error
+        except Exception:  # noqa: BLE001 - cannot tell: TensorFlow's own error stands
+            return None
+    return find_bad_shard(files)
+
+
+try:  # Python iteration that names a bad shard; the dataset itself is unchanged.
+    from tensorflow.python.data.ops import dataset_ops as _dataset_ops
+    from tensorflow.python.data.ops import iterator_ops as _iterator_ops
+except ImportError:  # pragma: no cover - a TensorFlow without these modules: plain datasets
+    _dataset_ops = _iterator_ops = None
+
+
+if _iterator_ops is not None:
+    class _ShardErrorIterator(_iterator_ops.OwnedIterator):
+        """An ordinary tf.data iterator whose eager ``next`` turns a read error into
+        :class:`CorruptShardError` (inside ``tf.function`` it is a plain iterator)."""
+
+        def __init__(self, dataset, files):
+            super().__init__(dataset)
+            self._shard_files_for_errors = files
+
+        def _next_internal(self):
+            if not tf.executing_eagerly():
+                return super()._next_internal()
+            try:
+                return super()._next_internal()
+            except READ_ERRORS as exc:
+                error = shard_error(exc, self._shard_files_for_errors)
+                if error is None:
+                    raise
+                raise error from None
+
+    class _ShardErrorDataset(_dataset_ops.UnaryUnchangedStructureDataset):
+        """The same dataset (same graph, same elements); only its eager iterators differ."""
+
+        def __init__(self, dataset, files):
+            self._input_dataset = dataset
+            self._shard_files_for_errors = files
+            super().__init__(dataset, dataset._variant_tensor)
+
+        def __iter__(self):
+            if tf.executing_eagerly():
+                return _ShardErrorIterator(self, self._shard_files_for_errors)
+            return super().__iter__()
+
+
+def reporting_bad_shards(dataset, files):
+    """``dataset`` whose Python iteration (``for``, ``as_numpy_iterator()``, Keras on JAX)
+    raises :class:`CorruptShardError` naming the damaged shard instead of TensorFlow's
+    ``DataLossError``/``NotFoundError``.
+
+    ``files``: the shard paths the dataset reads, or a callable returning them
+    (called only after an error). Datasets derived from the result
+    (``.map``, ``.take``, ...) and graph-mode consumers (Keras ``fit`` on the
+    TensorFlow backend) see TensorFlow's own errors.
+    """
+    if _iterator_ops is None or isinstance(dataset, _ShardErrorDataset):
+        return dataset
+    return _ShardErrorDataset(dataset, files)
+
+
+@contextlib.contextmanager
+def naming_bad_shards(files):
+    """Context manager: a TensorFlow read error inside becomes :class:`CorruptShardError`
+    naming the shard (for loops over derived datasets, or Keras ``fit`` on the TensorFlow
+    backend, whose graph-mode iterator :func:`reporting_bad_shards` cannot reach).
+
+    ``files``: the shard paths read, or a callable returning them (e.g.
+    ``lambda: light_curve_files(directory, split)``), called only after an error.
+    """
+    try:
+        yield
+    except READ_ERRORS as exc:
+        error = shard_error(exc, files)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _dataset(files, parse, num_parallel_reads, deterministic):
@@ -112,8 +335,9 @@ def _dataset(files, parse, num_parallel_reads, deterministic):
     )
     options = tf.data.Options()
     options.deterministic = deterministic
-    return ds.with_options(options).map(parse, num_parallel_calls=tf.data.AUTOTUNE,
-                                        deterministic=deterministic)
+    ds = ds.with_options(options).map(parse, num_parallel_calls=tf.data.AUTOTUNE,
+                                      deterministic=deterministic)
+    return reporting_bad_shards(ds, files)
 
 
 def read_light_curves(directory, split=None, *, num_parallel_reads=None, deterministic=True):
@@ -123,13 +347,21 @@ def read_light_curves(directory, split=None, *, num_parallel_reads=None, determi
     ``length`` (int64), ``time`` (float64 days), ``mag``, ``err`` (float32).
     Records of one object (its bands, sorted by band name) are consecutive in
     one shard; :func:`read_objects` groups them.
+
+    A missing shard, or one whose size differs from metadata.json, fails here
+    (:class:`MissingShardError`, :class:`CorruptShardError`); a shard that
+    fails its CRC check while iterated in Python raises
+    :class:`CorruptShardError`. Both name the shard and suggest
+    ``astromer records verify DIR``.
     """
     return _dataset(light_curve_files(directory, split), parse_light_curve,
                     num_parallel_reads, deterministic)
 
 
 def read_images(directory, split=None, *, num_parallel_reads=None, deterministic=True):
-    """``tf.data.Dataset`` of :func:`parse_image` dicts (``image`` still encoded)."""
+    """``tf.data.Dataset`` of :func:`parse_image` dicts (``image`` still encoded).
+
+    Shards are checked as in :func:`read_light_curves`."""
     return _dataset(image_files(directory, split), parse_image, num_parallel_reads, deterministic)
 
 
@@ -192,8 +424,11 @@ def _expand_files(files):
 
 def _first_record(files):
     for f in files:
-        for raw in tf.data.TFRecordDataset([f]).take(1):
-            return tf.train.SequenceExample.FromString(raw.numpy())
+        try:
+            for raw in tf.data.TFRecordDataset([f]).take(1):
+                return tf.train.SequenceExample.FromString(raw.numpy())
+        except READ_ERRORS as exc:
+            raise (shard_error(exc, [f]) or exc) from None
     return None
 
 
@@ -234,7 +469,8 @@ def _original_dataset(files, context_spec, sequence_names, mapping, band):
         out["err"] = sequence[err_key].flat_values
         return out
 
-    return tf.data.TFRecordDataset(files).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = tf.data.TFRecordDataset(files).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    return reporting_bad_shards(ds, files)
 
 
 def read_original_v1_records(files, *, band=""):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from astromer.records.reader import METADATA_FILE, read_metadata
+from astromer.records.reader import METADATA_FILE, read_metadata, reporting_bad_shards, tf_error_text
 from astromer.records.schema import IMAGE_KIND, parse_image, parse_light_curve
 from astromer.records.writer import sha256_file, summary_lines
 
@@ -49,6 +49,7 @@ def _parse_all(path, kind):
             ordered = tf.reduce_all(rec["time"][1:] >= rec["time"][:-1])
             return same, ordered, rec["object_id"]
 
+    errors = (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError)
     n = 0
     ds = tf.data.TFRecordDataset([path]).map(check).batch(1024)
     try:
@@ -59,9 +60,15 @@ def _parse_all(path, kind):
                 if not ordered[i]:
                     return n + i, f"record {n + i} ({ids[i].decode()}): times not sorted"
             n += len(same)
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return n, f"unreadable after {n} records ({type(exc).__name__}: {first[:160]})"
+    except errors as exc:
+        # A batch fails as a whole: count again one record at a time for the exact position.
+        good = n
+        try:
+            for _ in tf.data.TFRecordDataset([path]).skip(n).map(check):
+                good += 1
+        except errors:
+            pass
+        return good, f"unreadable after {good} records ({type(exc).__name__}: {tf_error_text(exc)[:160]})"
     return n, None
 
 
@@ -132,7 +139,8 @@ def inspect_lines(path, rows=3) -> list:
         first_split = next(iter(meta["splits"]))
         files = [os.path.join(path, s["file"]) for s in meta["splits"][first_split]["shards"]]
         parse = parse_image if meta["kind"] == IMAGE_KIND else parse_light_curve
-        for rec in tf.data.TFRecordDataset(files).map(parse).take(rows).as_numpy_iterator():
+        ds = reporting_bad_shards(tf.data.TFRecordDataset(files).map(parse).take(rows), files)
+        for rec in ds.as_numpy_iterator():
             if meta["kind"] == IMAGE_KIND:
                 lines.append(
                     f"  {rec['object_id'].decode()}: {rec['format'].decode()} "
