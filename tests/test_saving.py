@@ -3,6 +3,7 @@ and are accepted wherever a model or preset is (load_preset, from_preset, the CL
 
 import ast
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -169,3 +170,82 @@ def test_import_astromer_stays_light():
     code = "import sys, astromer; print(sorted(m for m in ('keras', 'tensorflow', 'jax') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+# ----------------------------------------------------------------------------- .keras wherever a model or preset is
+def test_keras_files_load_as_presets(saved, tmp_path):
+    folder, paths = saved
+    x = dict(np.load(folder / "x.npz"))
+    encoder = astromer.Astromer.from_preset(paths["astromer"])
+    np.testing.assert_array_equal(np.asarray(encoder(x)), np.load(folder / "astromer.npy"))
+    classifier = astromer.load_preset(paths["classifier_a"])
+    assert isinstance(classifier, astromer.LightCurveClassifier) and classifier.class_names == ["x", "y", "z"]
+    np.testing.assert_array_equal(np.asarray(classifier(x)), np.load(folder / "classifier_a.npy"))
+    pt = astromer.AstroPT.from_preset(paths["astropt"])
+    images = np.load(folder / "images.npy")
+    np.testing.assert_array_equal(np.asarray(pt(pt.tokenize(images))), np.load(folder / "astropt.npy"))
+    with pytest.raises(TypeError, match=r"holds a LightCurveClassifier, not an Astromer\.$"):
+        astromer.Astromer.from_preset(paths["classifier_a"])
+    renamed = tmp_path / "encoder.bin"  # recognised by content, not by name
+    renamed.write_bytes(paths["astromer"].read_bytes())
+    np.testing.assert_array_equal(np.asarray(astromer.load_preset(renamed)(x)), np.load(folder / "astromer.npy"))
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    from astromer.data.synthetic import write_simulated_survey
+
+    return write_simulated_survey(tmp_path_factory.mktemp("survey"), 36, seed=2, max_observations=80)
+
+
+def _astromer_command():
+    script = os.path.join(os.path.dirname(sys.executable), "astromer")
+    return [script] if os.path.isfile(script) else [sys.executable, "-m", "astromer"]
+
+
+def _run_cli(argv, cwd):
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_classify_prints_a_reuse_command_that_works(survey, tmp_path):
+    """Train with --model x.keras in one process, then run the printed command as printed in another."""
+    encoder = astromer.Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=40)
+    encoder.save(tmp_path / "encoder.keras")
+    out = _run_cli([*_astromer_command(), "classify", str(survey), "-o", "my classifier", "--model", "encoder.keras",
+                    "--epochs", "1", "--quiet"], cwd=tmp_path)  # a relative output folder with a space
+    assert out.returncode == 0, out.stderr[-3000:]
+    (command,) = re.findall(r"\(reuse: (astromer classify NEW_DATA .* -o OUT)\)$", out.stdout, flags=re.M)
+    assert command == "astromer classify NEW_DATA --classifier 'my classifier/classifier.keras' -o OUT"
+    head, _ = command.rsplit(" -o OUT", 1)
+    argv = shlex.split(head.replace("NEW_DATA", shlex.quote(str(survey / "lightcurves.csv.gz")))) + ["-o", "predicted"]
+    assert argv[0] == "astromer"
+    again = _run_cli([*_astromer_command(), *argv[1:]], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    import pandas as pd
+
+    predictions = pd.read_csv(tmp_path / "predicted" / "predictions.csv")
+    assert len(predictions) == 36 and {"p_cepheid", "p_non_variable"} <= set(predictions.columns)
+
+
+def test_cli_takes_keras_files_and_preset_folders(survey, tmp_path):
+    import contextlib
+    import io
+
+    import pandas as pd
+
+    from astromer.cli.main import main
+
+    encoder = astromer.Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=40)
+    encoder.save(tmp_path / "encoder.keras")
+    classifier = astromer.LightCurveClassifier(encoder, 6, hidden_units=(8,), class_names=[
+        "cepheid", "eclipsing_binary", "long_period_variable", "non_variable", "rr_lyrae_ab", "rr_lyrae_c"])
+    folder = astromer.save_preset(classifier, tmp_path / "classifier_preset")
+    for argv in (["embed", survey, "-o", tmp_path / "e.parquet", "--preset", tmp_path / "encoder.keras", "--quiet"],
+                 ["classify", survey / "lightcurves.csv.gz", "-o", tmp_path / "p", "--classifier", folder]):
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = main([str(a) for a in argv])
+        assert code == 0, err.getvalue()
+    assert len(pd.read_parquet(tmp_path / "e.parquet")) == 36
+    assert len(pd.read_csv(tmp_path / "p" / "predictions.csv")) == 36

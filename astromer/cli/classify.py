@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import shlex
 from pathlib import Path
 
 
@@ -76,9 +77,9 @@ def _run(args):
     out = Path(args.output)
     curves, labels = read_light_curves_input(args.input, labels=args.labels, label_column=args.label_column)
     if args.classifier:
-        if not os.path.isfile(args.classifier):
+        if not os.path.exists(args.classifier):
             raise FileNotFoundError(f"classifier {args.classifier!r} does not exist")
-        classifier = keras.saving.load_model(args.classifier)
+        classifier = astromer.load_preset(args.classifier, progress=False)  # a .keras file or a preset folder
         if not isinstance(classifier, astromer.LightCurveClassifier):
             raise CLIError(f"{args.classifier} is not a LightCurveClassifier")
         if args.split and labels is not None and "split" in labels.columns:
@@ -121,8 +122,8 @@ def _run(args):
            {"input": args.input, "scenario": args.scenario, "head": args.head,
             "encoder": args.model or args.preset, "train_objects": len(ids["train"]),
             "val_objects": len(ids["val"]), "test_objects": len(ids["test"]), "classes": class_names})
-    print(f"[classify] saved the classifier to {out}/classifier.keras "
-          f"(reuse: astromer classify NEW_DATA --classifier {out}/classifier.keras -o OUT)")
+    saved = shlex.quote(str(out / "classifier.keras"))
+    print(f"[classify] saved the classifier to {saved} (reuse: astromer classify NEW_DATA --classifier {saved} -o OUT)")
     return 0
 
 
