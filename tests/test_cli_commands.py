@@ -29,7 +29,7 @@ def run(*args):
 def test_top_level_help_groups_commands_with_examples():
     code, out, _ = run("--help")
     assert code == 0 and out.startswith("usage: astromer")
-    for heading in ("Getting started:", "Models:", "Data and weights:", "examples:"):
+    for heading in ("Getting started:", "Models:", "Data and weights:", "Examples:"):
         assert heading in out
     for name in COMMAND_MODULES:
         assert f"\n  {name} " in out

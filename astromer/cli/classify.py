@@ -138,28 +138,40 @@ def register(subparsers):
                     "metrics.json and confusion.png. Splits: a records folder's train/val/test, a 'split' column "
                     "of the labels table ('test'), or a stratified 20% test set. With --classifier, only predict. "
                     "For the few-shot benchmark with folds and baselines use 'astromer evaluate'.",
-        epilog="examples:\n"
+        epilog="Examples:\n"
                "  astromer classify my_records -o clf --preset astromer_v1 --scenario a\n"
                "  astromer classify ../shared/data/eros1 -o clf --scenario b --shots 100 --epochs 10\n"
                "  astromer classify new_curves.csv -o predicted --classifier clf/classifier.keras")
     p.add_argument("input", help="records folder, folder with lightcurves.csv.gz + labels.csv, or a long table")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     p.add_argument("--labels", metavar="TABLE", help="labels table (object_id,label[,split]) for a table input")
-    p.add_argument("--label-column", default="label", help="default: %(default)s")
+    p.add_argument("--label-column", default="label", metavar="NAME",
+                   help="label column of the labels table (default: %(default)s)")
     p.add_argument("--classifier", metavar="FILE", help="predict with this trained classifier.keras (no training)")
-    p.add_argument("--split", metavar="NAME", help="with --classifier: only this split")
+    p.add_argument("--split", metavar="NAME",
+                   help="with --classifier: only the objects of this split (of a records folder, or a 'split' "
+                        "column of --labels; default: every object)")
     g = p.add_argument_group("training")
     g.add_argument("--preset", default="astromer_v1", metavar="NAME", help="encoder preset (default: %(default)s)")
     g.add_argument("--model", metavar="DIR", help="encoder preset folder instead (e.g. from 'astromer pretrain')")
-    g.add_argument("--scenario", choices=("a", "b", "c"), default="a", help="default: %(default)s")
-    g.add_argument("--head", choices=("skip", "mean", "max"), default="skip", help="default: %(default)s")
-    g.add_argument("--shots", type=int, default=None, metavar="N", help="use only N training objects per class")
-    g.add_argument("--epochs", type=int, default=50, help="classification epochs (default: %(default)s)")
-    g.add_argument("--reconstruction-epochs", type=int, default=2, help="scenario c (default: %(default)s)")
-    g.add_argument("--learning-rate", type=float, default=1e-3, help="head learning rate (default: %(default)s)")
-    g.add_argument("--encoder-learning-rate", type=float, default=1e-4,
+    g.add_argument("--scenario", choices=("a", "b", "c"), default="a",
+                   help="a: frozen encoder, head only; b: encoder fine-tuned; c: reconstruction on the unlabelled "
+                        "curves first, then a (default: %(default)s)")
+    g.add_argument("--head", choices=("skip", "mean", "max"), default="skip",
+                   help="skip: weighted mean over every block (Astromer 2); mean, max: pooled last block "
+                        "(default: %(default)s)")
+    g.add_argument("--shots", type=int, default=None, metavar="N",
+                   help="use only N training objects per class (default: every training object)")
+    g.add_argument("--epochs", type=int, default=50, metavar="N", help="classification epochs (default: %(default)s)")
+    g.add_argument("--reconstruction-epochs", type=int, default=2, metavar="N",
+                   help="scenario c reconstruction epochs (default: %(default)s)")
+    g.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR",
+                   help="head learning rate (default: %(default)s)")
+    g.add_argument("--encoder-learning-rate", type=float, default=1e-4, metavar="LR",
                    help="scenario b encoder learning rate (default: %(default)s)")
-    g.add_argument("--patience", type=int, default=10, help="early-stopping patience (default: %(default)s)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--patience", type=int, default=10, metavar="N",
+                   help="early-stopping patience in epochs (default: %(default)s)")
+    g.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the splits, the shots and training (default: %(default)s)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_run)

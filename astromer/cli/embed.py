@@ -83,7 +83,7 @@ def register(subparsers):
                     "or kept per observation. Input: a records folder, a folder with lightcurves.csv.gz, or a "
                     "long table (object_id,[band,]time,mag[,mag_err]). Output: .parquet (columns object_id, "
                     "[band,] n_obs, [label,] emb_0..emb_{d-1}) or .npz (arrays embeddings, object_id, ...).",
-        epilog="examples:\n"
+        epilog="Examples:\n"
                "  astromer embed my_records -o embeddings.parquet --preset astromer_v1\n"
                "  astromer embed lightcurves.csv.gz -o emb.npz --model my_model --level curve\n"
                "  astromer embed my_records --split test -o test.parquet --preset astromer_v1")
@@ -91,13 +91,14 @@ def register(subparsers):
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output .parquet or .npz")
     p.add_argument("--preset", default="astromer_v1", metavar="NAME",
                    help="preset name (default: %(default)s; see 'astromer presets list')")
-    p.add_argument("--model", metavar="DIR", help="a preset folder (e.g. from 'astromer pretrain') instead")
+    p.add_argument("--model", metavar="DIR",
+                   help="a preset folder (e.g. from 'astromer pretrain') or original checkpoint instead of --preset")
     p.add_argument("--level", choices=LEVELS, default="object", help="rows per object, curve or observation "
                    "(default: %(default)s)")
-    p.add_argument("--split", metavar="NAME", help="only this split of a records folder")
-    p.add_argument("--bands", metavar="LIST", help="only these bands, e.g. r or g,r")
+    p.add_argument("--split", metavar="NAME", help="only this split of a records folder (default: every split)")
+    p.add_argument("--bands", metavar="LIST", help="only these bands, e.g. r or g,r (default: every band)")
     p.add_argument("--labels", metavar="TABLE", help="labels table to carry along (object_id,label)")
-    p.add_argument("--batch-size", type=int, default=256, help="windows per batch (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="windows per batch (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)

@@ -35,25 +35,40 @@ def register(subparsers):
         description="Run the Astromer 2 few-shot protocol (k folds x N labelled objects per class, fixed test "
         "set) for scenarios a (frozen encoder), b (fine-tuned), c (reconstruction then frozen) and the GRU and "
         "random-forest baselines; writes a results table (CSV, Markdown) and a plot of macro F1.",
+        epilog="Examples:\n"
+               "  astromer evaluate ../shared/data/eros1 -o eros1_report\n"
+               "  astromer evaluate ../shared/data/eros1 -o quick --shots 20 --folds 1 --methods a,rf\n"
+               "  astromer evaluate my_survey -o report --preset astromer_v2 --classes RRab RRc Cep",
     )
     p.add_argument("data", help="folder with lightcurves.csv.gz (object_id,band,time,mag,mag_err) and labels.csv")
-    p.add_argument("--output", "-o", required=True, help="output folder for the report")
-    p.add_argument("--preset", default="astromer_v1", help="encoder preset (default: astromer_v1)")
-    p.add_argument("--methods", default="a,b,c,gru,rf", help="comma list of a,b,c,gru,rf (default: all)")
-    p.add_argument("--shots", default="20,100,500", help="samples per class (default: 20,100,500)")
-    p.add_argument("--folds", type=int, default=3, help="folds (default: 3)")
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder for the report")
+    p.add_argument("--preset", default="astromer_v1", metavar="NAME",
+                   help="encoder preset (default: %(default)s; see 'astromer presets list')")
+    p.add_argument("--methods", default="a,b,c,gru,rf", metavar="LIST",
+                   help="comma list of a,b,c,gru,rf (default: %(default)s, i.e. all)")
+    p.add_argument("--shots", default="20,100,500", metavar="LIST",
+                   help="labelled objects per class, comma list (default: %(default)s)")
+    p.add_argument("--folds", type=int, default=3, metavar="N", help="folds (default: %(default)s)")
     p.add_argument("--head", default="skip", choices=["skip", "mean", "max"], help="classification head")
-    p.add_argument("--epochs", type=int, default=200, help="head epochs for a and c (early stopping)")
-    p.add_argument("--finetune-epochs", type=int, default=10, help="epochs for scenario b")
-    p.add_argument("--reconstruction-epochs", type=int, default=2, help="reconstruction epochs for scenario c")
-    p.add_argument("--gru-epochs", type=int, default=60, help="epochs for the GRU baseline (early stopping)")
-    p.add_argument("--patience", type=int, default=20, help="early-stopping patience on validation loss")
-    p.add_argument("--learning-rate", type=float, default=3e-4, help="head / GRU learning rate")
-    p.add_argument("--label-column", default="label")
-    p.add_argument("--split-column", default="split", help="column marking the test set ('test')")
-    p.add_argument("--classes", nargs="*", default=None, help="keep only these classes")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--title", default=None)
+    p.add_argument("--epochs", type=int, default=200, metavar="N",
+                   help="head epochs for scenarios a and c, with early stopping")
+    p.add_argument("--finetune-epochs", type=int, default=10, metavar="N", help="epochs for scenario b")
+    p.add_argument("--reconstruction-epochs", type=int, default=2, metavar="N",
+                   help="reconstruction epochs for scenario c")
+    p.add_argument("--gru-epochs", type=int, default=60, metavar="N",
+                   help="epochs for the GRU baseline, with early stopping")
+    p.add_argument("--patience", type=int, default=20, metavar="N",
+                   help="early-stopping patience on validation loss")
+    p.add_argument("--learning-rate", type=float, default=3e-4, metavar="LR", help="head / GRU learning rate")
+    p.add_argument("--label-column", default="label", metavar="NAME", help="label column of labels.csv")
+    p.add_argument("--split-column", default="split", metavar="NAME",
+                   help="column of labels.csv marking the test set with 'test'; without that column, a "
+                        "stratified 20%% test set")
+    p.add_argument("--classes", nargs="*", default=None, metavar="NAME",
+                   help="keep only these classes (default: every class)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the test set, folds and training")
+    p.add_argument("--title", default=None,
+                   help="title of the report (default: 'Few-shot classification: DATA')")
     p.add_argument("--command-line", default=None, help=argparse_suppress())
     p.set_defaults(func=_run)
 

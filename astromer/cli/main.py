@@ -25,7 +25,7 @@ COMMAND_GROUPS = (
     ("Data and weights", ("records", "presets")),
 )
 
-EPILOG = """examples:
+EPILOG = """Examples:
   astromer quickstart                                # the main job: simulate, pretrain, classify, report
   astromer presets list                              # published weights
   astromer records convert lightcurves.csv --labels labels.csv -o my_records
@@ -42,8 +42,51 @@ class CLIError(Exception):
     """An error reported to the user as one line, without a traceback."""
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """The help layout of every astromer (sub)command.
+
+    Descriptions and epilogs: a paragraph (blank-line separated) with an
+    indented line is printed as written (the "Examples:" blocks, command
+    lists); other paragraphs are wrapped to the terminal width.
+    An option's help gets "(default: X)" appended when X is a real value:
+    not when the help already states its default (it mentions "default"),
+    nor for None (nothing given means "not used" or a default chosen in code,
+    which the help then states), False (flags), empty lists or suppressed values.
+    """
+
+    def _fill_text(self, text, width, indent):
+        blocks = []
+        for block in text.split("\n\n"):
+            lines = block.splitlines()
+            if any(line[:1].isspace() for line in lines):
+                blocks.append("\n".join(indent + line for line in lines))
+            else:
+                blocks.append(super()._fill_text(block, width, indent))
+        return "\n\n".join(blocks)
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text.lower() or not action.option_strings or action.nargs == 0
+                or default is None or default is False or default is argparse.SUPPRESS
+                or (isinstance(default, (list, tuple)) and not default)):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+
+# argparse's stock formatters become HelpFormatter, so that every sub-command shows defaults alike.
+_STOCK_FORMATTERS = (argparse.HelpFormatter, argparse.RawDescriptionHelpFormatter,
+                     argparse.ArgumentDefaultsHelpFormatter)
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with one-line usage errors: ``astromer CMD: error: ... (see 'astromer CMD --help')``."""
+    """argparse with one-line usage errors: ``astromer CMD: error: ... (see 'astromer CMD --help')``,
+    and :class:`HelpFormatter` for every (sub)command."""
+
+    def __init__(self, *args, formatter_class=HelpFormatter, **kwargs):
+        if formatter_class in _STOCK_FORMATTERS:
+            formatter_class = HelpFormatter
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -68,7 +111,6 @@ def _command_list(subparsers):
 def build_parser():
     parser = ArgumentParser(
         prog="astromer",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"astromer {astromer.__version__}")

@@ -47,17 +47,34 @@ def _convert(args):
 def register(subparsers):
     parser = subparsers.add_parser(
         "presets", help="list, download and convert pretrained weights",
-        description="Named presets of published weights, and conversion of original checkpoints.",
+        description="Named presets of published weights, and conversion of original checkpoints. Presets are "
+                    "cached in $ASTROMER_HOME (default ~/.cache/astromer); ASTROMER_MIRROR is a folder of "
+                    "archives tried before the network, ASTROMER_OFFLINE=1 never uses the network.",
+        epilog="Examples:\n"
+               "  astromer presets list\n"
+               "  astromer presets download astromer_v1\n"
+               "  astromer presets convert macho_a0.zip my_preset",
     )
-    sub = parser.add_subparsers(dest="presets_command", metavar="ACTION", required=True)
+    sub = parser.add_subparsers(dest="presets_command", metavar="ACTION", required=True,
+                                help="run 'astromer presets ACTION --help' for its options")
 
-    p = sub.add_parser("list", help="show every preset with its source and licence")
+    p = sub.add_parser(
+        "list", help="show every preset with its source and licence",
+        description="Every named preset: name, model class, licence and the URL of its original archive.",
+        epilog="Examples:\n"
+               "  astromer presets list\n"
+               "  astromer presets list --verbose   # with descriptions and citations")
     p.add_argument("-v", "--verbose", action="store_true", help="also show descriptions and citations")
     p.set_defaults(func=_list)
 
     p = sub.add_parser(
         "download", help="fetch a preset's archive (cache, ASTROMER_MIRROR, then its URL) and convert it",
-        description="Fetch and convert a named preset into $ASTROMER_HOME/presets/NAME; prints that folder.",
+        description="Fetch and convert a named preset into $ASTROMER_HOME/presets/NAME; prints that folder. "
+                    "The archive comes from the cache, then ASTROMER_MIRROR, then its URL, and is checked "
+                    "against its sha256.",
+        epilog="Examples:\n"
+               "  astromer presets download astromer_v1\n"
+               "  ASTROMER_MIRROR=../shared/weights/astromer astromer presets download astromer_v2 -q",
     )
     p.add_argument("name", help="preset name (see 'astromer presets list')")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -65,9 +82,14 @@ def register(subparsers):
 
     p = sub.add_parser(
         "convert", help="convert an original archive or folder into a preset folder",
-        description="Convert an original Astromer checkpoint (.zip or folder, recognised by content) "
-        "into our preset format (config.json, model.weights.h5, metadata.json).",
+        description="Convert an original checkpoint, recognised by content (an Astromer 1 or 2 .zip or folder, "
+        "an astroPT .pt file or its folder), into our preset format (config.json, model.weights.h5, "
+        "metadata.json).",
+        epilog="Examples:\n"
+               "  astromer presets convert macho_a0.zip astromer_v1_local\n"
+               "  astromer presets convert ../shared/reference/astropt_v2 my_astropt\n"
+               "  astromer pretrain my_records -o tuned --model astromer_v1_local",
     )
-    p.add_argument("archive", help="original archive (.zip) or folder")
+    p.add_argument("archive", help="original archive (.zip, .pt) or folder")
     p.add_argument("out_dir", help="output preset folder (replaced atomically if it exists)")
     p.set_defaults(func=_convert)

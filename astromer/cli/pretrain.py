@@ -69,7 +69,7 @@ def register(subparsers):
                     "records folder (its train split; val for validation) or a long table "
                     "(object_id,[band,]time,mag,mag_err). Starts from a new model or continues a preset. "
                     "Writes a preset folder (config.json, model.weights.h5) with history.csv and training.png.",
-        epilog="examples:\n"
+        epilog="Examples:\n"
                "  astromer pretrain my_records -o my_model --epochs 20\n"
                "  astromer pretrain lightcurves.csv.gz -o my_model --architecture astromer_v1 --minutes 30\n"
                "  astromer pretrain my_records -o tuned --preset astromer_v1 --learning-rate 1e-4")
@@ -81,16 +81,23 @@ def register(subparsers):
                         "an original architecture (default: %(default)s)")
     g.add_argument("--preset", metavar="NAME", help="continue training a named preset instead")
     g.add_argument("--model", metavar="DIR", help="continue training a preset folder or original checkpoint")
-    g.add_argument("--window-size", type=int, default=None, help="window of a new model")
+    g.add_argument("--window-size", type=int, default=None, metavar="N",
+                   help="window of a new model (default: 100 for 'small', 200 for the others; a preset "
+                        "keeps its own)")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=20, help="epochs (default: %(default)s)")
-    g.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
-    g.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
-    g.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
+    g.add_argument("--epochs", type=int, default=20, metavar="N", help="epochs (default: %(default)s)")
+    g.add_argument("--minutes", type=float, default=None, metavar="M",
+                   help="stop after this many minutes (default: no time limit)")
+    g.add_argument("--batch-size", type=int, default=64, metavar="N",
+                   help="windows per batch (default: %(default)s)")
+    g.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR",
+                   help="Adam learning rate (default: %(default)s)")
     g.add_argument("--masking", choices=("v1", "v2"), default="v2", help="masking variant (default: %(default)s)")
-    g.add_argument("--probed", type=float, default=0.5, help="probed fraction (default: %(default)s)")
-    g.add_argument("--val-fraction", type=float, default=0.1,
+    g.add_argument("--probed", type=float, default=0.5, metavar="F",
+                   help="fraction of each window's observations probed by the loss (default: %(default)s)")
+    g.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
                    help="validation objects held out of a table input (default: %(default)s)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the validation hold-out, weights, windows and masks (default: %(default)s)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)

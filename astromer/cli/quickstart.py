@@ -238,7 +238,7 @@ def register(subparsers):
                     "then frozen) with 20 labelled curves per class, and write a report folder: results.md "
                     "and results.json, and figures of a masked reconstruction, attention, the embedding map, "
                     "training curves and F1 by scenario. Needs no network.",
-        epilog="examples:\n"
+        epilog="Examples:\n"
                "  astromer quickstart                          # about 6-10 min on 2 CPU cores\n"
                "  astromer quickstart -o my_report --minutes 2 --folds 1\n"
                "  astromer quickstart --preset astromer_v1     # published weights instead of pretraining\n"
@@ -251,21 +251,30 @@ def register(subparsers):
                    "(train/val/test splits, as 'astromer records convert' writes)")
     p.add_argument("--objects", type=int, default=PARSER_DEFAULTS["objects"], metavar="N",
                    help="simulated objects, in equal shares of 6 classes (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=PARSER_DEFAULTS["epochs"], help="pretraining epochs (default: %(default)s)")
-    p.add_argument("--minutes", type=float, default=4.0,
+    p.add_argument("--epochs", type=int, default=PARSER_DEFAULTS["epochs"], metavar="N",
+                   help="pretraining epochs (default: %(default)s)")
+    p.add_argument("--minutes", type=float, default=4.0, metavar="M",
                    help="pretraining time limit in minutes (default: %(default)s)")
-    p.add_argument("--window-size", type=int, default=100, help="window of the new model (default: %(default)s)")
+    p.add_argument("--window-size", type=int, default=100, metavar="N",
+                   help="window of the new model (default: %(default)s)")
     p.add_argument("--shots", type=int, default=PARSER_DEFAULTS["shots"], metavar="N",
                    help="labelled curves per class (default: %(default)s)")
-    p.add_argument("--folds", type=int, default=PARSER_DEFAULTS["folds"], help="folds (default: %(default)s)")
-    p.add_argument("--methods", default="a,b,c", help="comma list of a,b,c,gru,rf (default: %(default)s)")
-    p.add_argument("--head-epochs", type=int, default=PARSER_DEFAULTS["head_epochs"], help=argparse.SUPPRESS)
-    p.add_argument("--finetune-epochs", type=int, default=PARSER_DEFAULTS["finetune_epochs"],
+    p.add_argument("--folds", type=int, default=PARSER_DEFAULTS["folds"], metavar="N",
+                   help="folds (default: %(default)s)")
+    p.add_argument("--methods", default="a,b,c", metavar="LIST", help="comma list of a,b,c,gru,rf (default: %(default)s)")
+    p.add_argument("--head-epochs", type=int, default=PARSER_DEFAULTS["head_epochs"], metavar="N",
+                   help="classification-head epochs of scenarios a and c, with early stopping (default: %(default)s)")
+    p.add_argument("--finetune-epochs", type=int, default=PARSER_DEFAULTS["finetune_epochs"], metavar="N",
                    help="scenario b epochs (default: %(default)s)")
     p.add_argument("--reconstruction-epochs", type=int, default=PARSER_DEFAULTS["reconstruction_epochs"],
-                   help="scenario c reconstruction epochs (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=PARSER_DEFAULTS["patience"], help=argparse.SUPPRESS)
-    p.add_argument("--seed", type=int, default=0, help="seed of the simulation, splits and training (default: 0)")
-    p.add_argument("--tiny", action="store_true", help="a small, fast run to check the installation")
+                   metavar="N", help="scenario c reconstruction epochs (default: %(default)s)")
+    p.add_argument("--patience", type=int, default=PARSER_DEFAULTS["patience"], metavar="N",
+                   help="early-stopping patience in epochs (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the simulation, splits and training (default: %(default)s)")
+    p.add_argument("--tiny", action="store_true",
+                   help="a small, fast run to check the installation: "
+                        + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in TINY.items())
+                        + " (where not given)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)

@@ -163,13 +163,18 @@ def _list(args):
     return 0
 
 
-def _add_output_options(p):
+def _add_output_options(p, recipe=False):
+    """``recipe``: the options of ``build``, whose unset --splits/--seed/--shard-size come from the recipe."""
+    unset = (("the recipe's",) * 3 if recipe else ("0.8,0.1,0.1", "0", "1000"))
     p.add_argument("--output", "-o", required=True, metavar="DIR", help="dataset folder to write")
     p.add_argument("--splits", default=None, metavar="SPEC",
                    help='"0.8,0.1,0.1" (stratified train/val/test), "column:NAME", '
-                        '"fewshot:folds=3,spc=20/100/500,test=100,val=0.25" or "none"')
-    p.add_argument("--seed", type=int, default=None, help="seed of the splits and shard order")
-    p.add_argument("--shard-size", type=int, default=None, metavar="N", help="objects per shard")
+                        '"fewshot:folds=3,spc=20/100/500,test=100,val=0.25" or "none" '
+                        f"(default: {unset[0]})")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help=f"seed of the splits and shard order (default: {unset[1]})")
+    p.add_argument("--shard-size", type=int, default=None, metavar="N",
+                   help=f"objects per shard (default: {unset[2]})")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="parallel processes (output identical to one worker)")
     p.add_argument("--resume", action="store_true",
@@ -178,7 +183,8 @@ def _add_output_options(p):
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--beam-runner", metavar="RUNNER",
                    help="run as an Apache Beam pipeline on this runner (DirectRunner, DataflowRunner, "
-                        "SparkRunner, FlinkRunner; needs astromer-keras[beam])")
+                        "SparkRunner, FlinkRunner; needs astromer-keras[beam]; default: the local writer "
+                        "with --workers processes)")
     p.add_argument("--beam-option", action="append", default=[], metavar="--FLAG=VALUE",
                    help="extra Beam pipeline option, repeatable (e.g. --beam-option=--project=P)")
 
@@ -186,39 +192,66 @@ def _add_output_options(p):
 def register(subparsers):
     parser = subparsers.add_parser(
         "records", help="convert survey data to sharded TFRecords; inspect, verify, build recipes",
-        description="Sharded TFRecord datasets (schema v1, see records/README.md).")
-    sub = parser.add_subparsers(dest="records_command", title="sub-commands", metavar="SUBCOMMAND")
+        description="Sharded, checksummed TFRecord datasets of light curves or images (schema, folder layout "
+                    "and cleaning rules: records/README.md).",
+        epilog="Examples:\n"
+               "  astromer records convert lightcurves.csv --labels labels.csv -o my_records\n"
+               "  astromer records build eros1 --source-dir ../shared/data/eros1 -o eros1_records\n"
+               "  astromer records verify eros1_records\n"
+               "  astromer records inspect eros1_records --rows 5\n"
+               "  astromer records list")
+    sub = parser.add_subparsers(dest="records_command", title="sub-commands", metavar="SUBCOMMAND",
+                                help="run 'astromer records SUBCOMMAND --help' for its options")
     parser.set_defaults(func=lambda args: (parser.print_help(), 0)[1])
 
     p = sub.add_parser(
         "convert", help="convert a long table, a raw per-object folder or an image folder",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Convert INPUT into DIR: a long table (CSV, CSV.GZ or Parquet with columns "
                     "object_id,band,time,mag,mag_err), a folder of per-object files with a metadata "
-                    "CSV (ID,Class,Band,Path), or an image folder with a labels table.")
-    p.add_argument("input", help="table file or folder")
-    p.add_argument("--format", choices=("auto", "long", "raw", "images"), default="auto")
-    p.add_argument("--labels", metavar="TABLE", help="labels table (object_id,label[,...])")
-    p.add_argument("--label-column", default="label")
-    p.add_argument("--id-column", default=None, help="id column of the labels table (default object_id)")
+                    "CSV (ID,Class,Band,Path), or an image folder with a labels table. Every dropped or "
+                    "repaired row, curve and object is counted and printed.",
+        epilog="Examples:\n"
+               "  astromer records convert lightcurves.csv --labels labels.csv -o my_records\n"
+               "  astromer records convert survey.parquet --labels labels.csv -o my_records \\\n"
+               "      --columns object_id=ID,time=mjd,mag_err=errmag --shard-size 500 --workers 4\n"
+               "  astromer records convert raw_folder -o my_records --metadata meta.csv --bands b,r\n"
+               "  astromer records convert images/ --labels labels.csv -o gz_records --target-columns redshift\n"
+               "  astromer records convert lightcurves.csv --labels labels.csv -o my_records --resume")
+    p.add_argument("input", help="a long table (.csv, .csv.gz, .parquet), a raw per-object folder or an "
+                                 "image folder")
+    p.add_argument("--format", choices=("auto", "long", "raw", "images"), default="auto",
+                   help="layout of INPUT; auto: a file is a long table, a folder with metadata.csv (or "
+                        "--metadata) a raw folder, a folder of images an image folder")
+    p.add_argument("--labels", metavar="TABLE",
+                   help="labels table (object_id,label[,...]) of a long table or an image folder")
+    p.add_argument("--label-column", default="label", metavar="NAME", help="label column of the labels table")
+    p.add_argument("--id-column", default="object_id", metavar="NAME", help="id column of the labels table")
     p.add_argument("--columns", metavar="MAP",
-                   help="rename map for the long table, e.g. object_id=ID,time=mjd,mag_err=errmag")
-    p.add_argument("--metadata", metavar="CSV", help="metadata CSV of a raw folder (default metadata.csv)")
-    p.add_argument("--sep", help="separator of raw per-object files (default: sniffed)")
-    p.add_argument("--bands", metavar="LIST", help="keep only these bands, e.g. b,r")
+                   help="rename map for the long table, e.g. object_id=ID,time=mjd,mag_err=errmag "
+                        "(default: no renaming)")
+    p.add_argument("--metadata", metavar="CSV",
+                   help="metadata CSV of a raw folder, relative to it (default: metadata.csv)")
+    p.add_argument("--sep", help="separator of raw per-object files (default: sniffed: whitespace, comma "
+                                 "or semicolon)")
+    p.add_argument("--bands", metavar="LIST", help="keep only these bands, e.g. b,r (default: every band)")
     p.add_argument("--keep-unlabelled", action="store_true",
                    help="keep curves missing from the labels table (label -1) instead of dropping them")
     p.add_argument("--no-errors", action="store_true", help="the table has no mag_err column (err = 0)")
-    p.add_argument("--target-columns", metavar="LIST", help="numeric label columns stored as image targets")
-    p.add_argument("--name", help="dataset name for the metadata (default: folder name)")
+    p.add_argument("--target-columns", metavar="LIST",
+                   help="numeric label columns stored as image targets, e.g. redshift,mass (default: none)")
+    p.add_argument("--name", help="dataset name for the metadata (default: the output folder's name)")
     g = p.add_argument_group("cleaning rules (every drop is counted)")
-    g.add_argument("--min-observations", type=int, default=1)
-    g.add_argument("--max-err", type=float, default=None, help="drop rows with a larger error")
+    g.add_argument("--min-observations", type=int, default=1, metavar="N",
+                   help="drop a curve (object and band) left with fewer observations")
+    g.add_argument("--max-err", type=float, default=None, metavar="X",
+                   help="drop rows with a larger error (default: no limit)")
     g.add_argument("--err-sentinels", metavar="LIST",
                    help="error values meaning missing (default: 99, 99.9, 99.99, 99.999, 999, ..., -99, -999, ...; "
                         "'none' turns the rule off)")
-    g.add_argument("--mag-min", type=float, default=None)
-    g.add_argument("--mag-max", type=float, default=None)
+    g.add_argument("--mag-min", type=float, default=None, metavar="MAG",
+                   help="drop rows with a smaller (brighter) magnitude (default: no limit)")
+    g.add_argument("--mag-max", type=float, default=None, metavar="MAG",
+                   help="drop rows with a larger (fainter) magnitude (default: no limit)")
     g.add_argument("--mag-sentinels", metavar="LIST",
                    help="magnitude values meaning missing (default: the same list as --err-sentinels; 'none': off)")
     g.add_argument("--absurd-mag", metavar="LOW,HIGH",
@@ -226,29 +259,63 @@ def register(subparsers):
     g.add_argument("--absurd-max-err", metavar="X",
                    help="errors above X mag are absurd and dropped (default: 10; 'none': off)")
     g.add_argument("--duplicates", choices=("keep", "drop_exact", "first"), default="drop_exact",
-                   help="rows with equal times")
+                   help="rows of a curve with equal times: keep them all, drop_exact (drop a row equal in "
+                        "time, magnitude and error to an earlier one) or first (keep the first at each time)")
     _add_output_options(p)
     p.set_defaults(func=_convert)
 
-    p = sub.add_parser("inspect", help="schema, counts, label map, drops and a few records")
+    p = sub.add_parser(
+        "inspect", help="schema, counts, label map, drops and a few records",
+        description="Describe a record dataset folder (schema version, label map, counts per split and "
+                    "class, everything dropped, its first records) or any single TFRecord file, e.g. an "
+                    "original Astromer record (the keys and types of its first records).",
+        epilog="Examples:\n"
+               "  astromer records inspect eros1_records\n"
+               "  astromer records inspect eros1_records --rows 10\n"
+               "  astromer records inspect eros1_records/train/train-00000-of-00003.tfrecord")
     p.add_argument("path", help="dataset folder (or a single .tfrecord file)")
-    p.add_argument("--rows", type=int, default=3, help="records to show")
+    p.add_argument("--rows", type=int, default=3, metavar="N", help="records to show")
     p.set_defaults(func=_inspect)
 
-    p = sub.add_parser("verify", help="check checksums, parse every record, name corrupt shards")
+    p = sub.add_parser(
+        "verify", help="check checksums, parse every record, name corrupt shards",
+        description="Check every shard listed in DIR/metadata.json: its size and sha256, then parse every "
+                    "record (lengths, time order). Names each missing, truncated or corrupt shard; the exit "
+                    "status is 1 when any is found.",
+        epilog="Examples:\n"
+               "  astromer records verify eros1_records\n"
+               "  astromer records verify eros1_records --no-parse   # sizes and checksums only")
     p.add_argument("directory", help="dataset folder")
-    p.add_argument("--no-parse", action="store_true", help="checksums only")
+    p.add_argument("--no-parse", action="store_true",
+                   help="check sizes and checksums only, without parsing the records (faster)")
     p.set_defaults(func=_verify)
 
-    p = sub.add_parser("build", help="run a recipe records/NAME.toml (download or --source-dir)")
+    p = sub.add_parser(
+        "build", help="run a recipe records/NAME.toml (download or --source-dir)",
+        description="Build a public data set from its recipe records/NAME.toml: with --source-dir, the first "
+                    "layout whose files are all found there; otherwise the first downloadable layout, "
+                    "fetched once (sha256 checked when known). Splits, seed and shard size default to the "
+                    "recipe's.",
+        epilog="Examples:\n"
+               "  astromer records build eros1 --source-dir ../shared/data/eros1 -o eros1_records\n"
+               "  astromer records build macho_samples --layout mjd_files --source-dir DIR -o macho_records\n"
+               "  astromer records build eros1 --source-dir ../shared/data/eros1 -o eros1_fewshot \\\n"
+               "      --splits fewshot:folds=3,spc=20/100,test=100")
     p.add_argument("name", help="recipe name (see `astromer records list`) or a .toml path")
-    p.add_argument("--source-dir", metavar="DIR", help="local copy of the source files (no download)")
-    p.add_argument("--layout", help="which of the recipe's layouts to use")
+    p.add_argument("--source-dir", metavar="DIR",
+                   help="local copy of the source files (default: download them)")
+    p.add_argument("--layout", metavar="NAME",
+                   help="which of the recipe's layouts to use (default: the first that fits)")
     p.add_argument("--download-dir", metavar="DIR",
-                   help="where downloads go (default ~/.cache/astromer/records/NAME)")
-    _add_output_options(p)
+                   help="where downloads go (default: ~/.cache/astromer/records/NAME)")
+    _add_output_options(p, recipe=True)
     p.set_defaults(func=_build)
 
-    p = sub.add_parser("list", help="list the dataset recipes")
+    p = sub.add_parser(
+        "list", help="list the dataset recipes",
+        description="The recipes in records/ that 'astromer records build NAME' runs: name, kind and title.",
+        epilog="Examples:\n"
+               "  astromer records list\n"
+               "  astromer records build eros1 --source-dir ../shared/data/eros1 -o eros1_records")
     p.set_defaults(func=_list)
     return parser
