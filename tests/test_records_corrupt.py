@@ -217,3 +217,12 @@ def test_image_readers_name_the_shard(image_dataset, tmp_path, mode):
     folder, _, expected = damage(image_dataset, tmp_path, mode, shard="all/all-00001-of-00003.tfrecord")
     _raises(lambda: records.read_images(folder), expected, mode)
     _raises(lambda: image_records(folder, image_size=8, batch_size=2), expected, mode)
+
+
+def test_cli_pretrain_names_a_validation_shard_that_fails_inside_fit(intact, tmp_path):
+    """The val split is only read inside Keras fit (graph mode on TensorFlow)."""
+    val_shard = sorted(os.listdir(os.path.join(intact, "val")))[0]
+    folder, _, expected = damage(intact, tmp_path, "bit_flip", shard=f"val/{val_shard}")
+    code, _, err = _cli("pretrain", folder, "-o", tmp_path / "out", "--window-size", "20", "--epochs", "1", "-q")
+    assert code == 2
+    assert err == f"astromer pretrain: error: {expected}\n"

@@ -284,7 +284,18 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     bar = progress_bar(steps * epochs, None if max_minutes is None else 60.0 * max_minutes, quiet=quiet)
     start = time.time()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[bar], verbose=0)
+    import contextlib
+
+    from astromer.records.reader import light_curve_files, naming_bad_shards
+
+    guard = contextlib.nullcontext()
+    if isinstance(train, (str, Path)):  # Keras' graph-mode reading on TF: name a shard that fails mid-fit
+        folders = {str(train): ["train"]}
+        if isinstance(validation, (str, Path)):
+            folders.setdefault(str(validation), []).append("val")
+        guard = naming_bad_shards(lambda: [f for d, s in folders.items() for f in light_curve_files(d, s)])
+    with guard:
+        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[bar], verbose=0)
     seconds = time.time() - start
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))

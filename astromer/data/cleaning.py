@@ -54,6 +54,9 @@ DUPLICATE_POLICIES = ("keep", "drop_exact", "first")
 # Values that surveys and pipelines use for "missing" (magnitudes and errors).
 DEFAULT_SENTINELS = (99.0, 99.9, 99.99, 99.999, 999.0, 999.9, 999.99, 999.999, 9999.0, 9999.99, 99999.0,
                      -99.0, -99.9, -99.99, -99.999, -999.0, -9999.0, -99999.0)
+# Text that means "missing" (pandas' default NA spellings, compared in lower case).
+MISSING_TEXT = frozenset({"", "nan", "-nan", "+nan", "na", "n/a", "#n/a", "#na", "<na>", "null", "none", "-1.#ind",
+                          "1.#ind", "-1.#qnan", "1.#qnan", "#n/a n/a"})
 # No astronomical source is brighter than the Sun (-26.7) or fainter than ~32 mag.
 ABSURD_MAG = (-30.0, 40.0)
 ABSURD_MAX_ERR = 10.0
@@ -183,8 +186,9 @@ def to_numbers(values, column, report: Report, label, rows=None):
     Returns ``(array, not_a_number_mask)``. A non-numeric cell (``"19.5x"``)
     becomes NaN; it is counted once under ``not_a_number`` with an example
     naming the value, the column and the row (``rows``: the row labels to
-    show, default positions). Missing cells (None, NaN, "") stay NaN and are
-    left to the non-finite rules.
+    show, default positions). Missing cells (None, NaN, and the usual text
+    spellings of "missing" such as "", "NA", "n/a", "null", "nan", as pandas
+    reads them) stay NaN and are left to the non-finite rules.
     """
     try:
         arr = np.asarray(values, dtype=np.float64)
@@ -195,7 +199,7 @@ def to_numbers(values, column, report: Report, label, rows=None):
 
     raw = pd.Series(np.asarray(values, dtype=object).ravel())
     arr = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    missing = raw.isna().to_numpy() | raw.map(lambda v: isinstance(v, str) and v.strip() == "").to_numpy()
+    missing = raw.isna().to_numpy() | raw.map(lambda v: isinstance(v, str) and v.strip().lower() in MISSING_TEXT).to_numpy()
     bad = np.isnan(arr) & ~missing
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
