@@ -274,3 +274,14 @@ def test_evaluate_reader_keeps_ids_and_refuses_labels_that_match_nothing(survey,
     labels.assign(object_id=["1", "2", "3", "4", "5"]).to_csv(folder / "labels.csv", index=False)
     with pytest.raises(ValueError, match="0 of 5 label ids in .* match the 5 objects in"):
         load_labelled_folder(folder)
+
+
+@pytest.mark.parametrize("command", ["embed", "convert"])
+def test_cli_missing_column_is_one_line_naming_it(command, model_dir, tmp_path):
+    pd.DataFrame({"object_id": ["a"], "time": [1.0], "magnitude": [15.0]}).to_csv(tmp_path / "t.csv", index=False)
+    if command == "embed":
+        code, _, err = run("embed", tmp_path / "t.csv", "-o", tmp_path / "e.parquet", "--model", model_dir)
+    else:
+        code, _, err = run("records", "convert", tmp_path / "t.csv", "-o", tmp_path / "r", "--no-errors", "-q")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "['mag']" in err and "magnitude" in err, err
