@@ -1,0 +1,115 @@
+"""``AstromerEmbedder``: Astromer embeddings as a scikit-learn transformer.
+
+Combine the pretrained encoder with any estimator, in a ``Pipeline``, with
+``clone``, grid search and cross-validation::
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    probe = make_pipeline(astromer.AstromerEmbedder("astromer_v1"), LogisticRegression(max_iter=1000))
+    probe.fit(train_curves, train_labels)
+    probe.predict(test_curves)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+POOLINGS = ("object", "curve")
+
+
+class AstromerEmbedder(TransformerMixin, BaseEstimator):
+    """Pooled Astromer embeddings of light curves, one row per sample.
+
+    Args:
+        preset: what :func:`astromer.load_preset` takes (a preset name, a preset
+            folder, a ``.keras`` file or an original archive); loaded by ``fit``.
+        batch_size: windows per batch.
+        pooling: ``"object"`` (default): one row per object; for a long
+            DataFrame with a ``band`` column its bands are combined by ``how``;
+            ``"curve"``: one row per curve (per object and band).
+        bands: with ``pooling="object"``, the bands (and their order) to combine
+            (default: the sorted bands seen by ``fit``).
+        how: ``"concatenate"`` the bands' vectors (zeros for a missing band) or
+            take their ``"mean"``.
+        time_precision: see :meth:`astromer.Astromer.embed`.
+
+    ``X`` is what :meth:`astromer.Astromer.embed` takes: a list of ``(n, 2|3)``
+    arrays (one sample each) or a long DataFrame (one sample per object, in
+    order of first appearance). Cleaning follows the package's one policy; a
+    sample that cleaning would drop entirely is an error naming it (a
+    transformer must return one row per sample). ``fit`` ignores ``y``.
+    """
+
+    def __init__(self, preset="astromer_v1", batch_size=256, pooling="object", bands=None, how="concatenate",
+                 time_precision="float64"):
+        self.preset = preset
+        self.batch_size = batch_size
+        self.pooling = pooling
+        self.bands = bands
+        self.how = how
+        self.time_precision = time_precision
+
+    def fit(self, X, y=None):
+        """Load the encoder (and, for DataFrames with bands, note the band order)."""
+        import astromer
+
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.how not in ("concatenate", "mean"):
+            raise ValueError(f"how must be 'concatenate' or 'mean', got {self.how!r}")
+        model = self.preset if isinstance(self.preset, astromer.Astromer) else \
+            astromer.load_preset(self.preset, progress=False)
+        if not isinstance(model, astromer.Astromer):
+            raise TypeError(f"preset {self.preset!r} holds a {type(model).__name__}, not an Astromer light-curve model")
+        self.model_ = model
+        self.bands_ = list(self.bands) if self.bands is not None else _bands_of(X)
+        self.n_features_out_ = model.width * (len(self.bands_) if self._concatenates() else 1)
+        return self
+
+    def _concatenates(self):
+        return self.pooling == "object" and self.how == "concatenate" and bool(self.bands_)
+
+    def transform(self, X):
+        """``(n_samples, d)`` float32 embeddings (``d`` = width, times the bands when concatenated)."""
+        check_is_fitted(self, "model_")
+        result = self.model_.embed(X, batch_size=self.batch_size, verbose=0, time_precision=self.time_precision)
+        expected = _samples(X)
+        if self.pooling == "curve" or not self.bands_:
+            if result.dropped:
+                raise ValueError(f"{len(result.dropped)} sample(s) have no usable observation after cleaning "
+                                 f"(e.g. {result.dropped[:5]}); remove them before transform")
+            return result.pooled
+        objects, vectors = result.object_vectors(bands=self.bands_, how=self.how)
+        missing = [o for o in expected if o not in set(objects)] if expected is not None else []
+        if missing:
+            raise ValueError(f"{len(missing)} object(s) have no usable observation after cleaning "
+                             f"(e.g. {missing[:5]}); remove them before transform")
+        return vectors
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "model_")
+        if self._concatenates():
+            return np.array([f"{b}_emb_{k}" for b in self.bands_ for k in range(self.model_.width)], dtype=object)
+        return np.array([f"emb_{k}" for k in range(self.model_.width)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # samples are light curves, not rows of numbers
+        tags.non_deterministic = False
+        return tags
+
+
+def _bands_of(X):
+    if hasattr(X, "columns") and "band" in X.columns:
+        return sorted(str(b) for b in X["band"].dropna().unique())
+    return []
+
+
+def _samples(X):
+    """Object ids in order of first appearance for a DataFrame input (None for lists)."""
+    if hasattr(X, "columns") and "object_id" in X.columns:
+        return list(dict.fromkeys(X["object_id"].dropna().tolist()))
+    return None

@@ -1,0 +1,72 @@
+"""astromer.AstromerEmbedder: a scikit-learn transformer (clone, Pipeline, get_params)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+import astromer
+
+
+def star(n, seed, period):
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0, 300, n))
+    return np.stack([t, 15 + 0.5 * np.sin(2 * np.pi * t / period) + rng.normal(0, 0.02, n), np.full(n, 0.02)], 1)
+
+
+@pytest.fixture(scope="module")
+def preset_dir(tmp_path_factory):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = astromer.Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=32, dropout=0.0)
+    model.embed([star(10, 0, 1.0)], verbose=0)
+    folder = tmp_path_factory.mktemp("emb") / "tiny"
+    astromer.save_preset(model, folder)
+    return str(folder)
+
+
+def test_clone_get_params_and_not_fitted(preset_dir):
+    emb = astromer.AstromerEmbedder(preset_dir, batch_size=16)
+    copy = clone(emb)
+    assert copy.get_params() == emb.get_params() and copy is not emb
+    assert copy.get_params()["preset"] == preset_dir and copy.get_params()["batch_size"] == 16
+    with pytest.raises(NotFittedError):
+        emb.transform([star(20, 1, 2.0)])
+
+
+def test_pipeline_with_an_estimator_and_same_vectors_as_embed(preset_dir):
+    curves = [star(40, k, 0.5 if k % 2 else 7.0) for k in range(12)]
+    y = np.array([k % 2 for k in range(12)])
+    probe = make_pipeline(astromer.AstromerEmbedder(preset_dir), LogisticRegression(max_iter=500))
+    probe.fit(curves, y)
+    assert probe.predict(curves).shape == (12,)
+    emb = probe[0]
+    X = emb.transform(curves)
+    assert X.shape == (12, emb.model_.width) and np.isfinite(X).all()
+    np.testing.assert_array_equal(X, emb.model_.embed(curves, verbose=0).pooled)
+    assert list(emb.get_feature_names_out()[:2]) == ["emb_0", "emb_1"]
+
+
+def test_dataframe_bands_concatenated_per_object(preset_dir):
+    rows = [(f"o{k}", band, t, m, e) for k in range(3) for band in ("g", "r")
+            for t, m, e in star(25, 10 * k + (band == "r"), 3.0)]
+    table = pd.DataFrame(rows, columns=["object_id", "band", "time", "mag", "mag_err"])
+    emb = astromer.AstromerEmbedder(preset_dir).fit(table)
+    X = emb.transform(table)
+    d = emb.model_.width
+    assert emb.bands_ == ["g", "r"] and X.shape == (3, 2 * d) and emb.n_features_out_ == 2 * d
+    per_curve = astromer.AstromerEmbedder(preset_dir, pooling="curve").fit(table).transform(table)
+    np.testing.assert_array_equal(X[0, :d], per_curve[0])   # o0 g
+    np.testing.assert_array_equal(X[0, d:], per_curve[1])   # o0 r
+    assert emb.get_feature_names_out()[d] == "r_emb_0"
+
+
+def test_a_sample_that_cleaning_drops_is_an_error(preset_dir):
+    emb = astromer.AstromerEmbedder(preset_dir).fit(None)
+    with pytest.raises(ValueError, match=r"1 sample\(s\) have no usable observation after cleaning \(e.g. \[1\]\)"), \
+            pytest.warns(UserWarning):
+        emb.transform([star(20, 0, 1.0), np.full((5, 3), np.nan)])
