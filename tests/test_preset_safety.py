@@ -257,13 +257,14 @@ def test_not_recognised_messages_list_every_format(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     not_astropt = write_torch_zip(tmp_path / "other.pt", {"a": 1})
+    unknown = "holds no Astromer checkpoint we recognise, nor any other model. Known formats:"
     cases = {
         (astromer.load_preset, text): f"{text} is neither a zip archive nor a model file we recognise. Known formats:",
         (astromer.presets.convert_original, text): f"{text} is neither a zip archive nor a model file",
-        (astromer.load_preset, other_zip): f"{other_zip} holds no model we recognise. Known formats:",
-        (astromer.load_preset, empty): f"{empty} holds no model we recognise. Known formats:",
-        (detect.detect_folder, empty): f"{empty} holds no model we recognise.",
-        (astromer.load_preset, not_astropt): f"{not_astropt} holds no model we recognise.",
+        (astromer.load_preset, other_zip): f"{other_zip} {unknown}",
+        (astromer.load_preset, empty): f"{empty} {unknown}",
+        (detect.detect_folder, empty): f"{empty} {unknown}",
+        (astromer.load_preset, not_astropt): f"{not_astropt} {unknown}",
     }
     for (load, handle), start in cases.items():
         with pytest.raises(ValueError) as info:

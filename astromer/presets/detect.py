@@ -45,7 +45,8 @@ def detect_folder(folder, name=None):
     found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     shown = found[:10] + ([f"... {len(found) - 10} more"] if len(found) > 10 else [])
     raise ValueError(
-        f"{name or folder} holds no model we recognise. {known_formats()} Files found: {shown or 'none'}."
+        f"{name or folder} holds no Astromer checkpoint we recognise, nor any other model. {known_formats()} "
+        f"Files found: {shown or 'none'}."
     )
 
 
@@ -72,7 +73,8 @@ def _limit(value, env, default):
     try:
         number = int(float(text))
     except ValueError:
-        raise ValueError(f"{env}={text!r} is not a number (a limit in {'bytes' if 'BYTES' in env else 'members'}).") from None
+        unit = "bytes" if "BYTES" in env else "members"
+        raise ValueError(f"{env}={text!r} is not a number (a limit in {unit}).") from None
     if number < 0:
         raise ValueError(f"{env}={text!r} must not be negative.")
     return number
