@@ -285,3 +285,39 @@ def test_cli_missing_column_is_one_line_naming_it(command, model_dir, tmp_path):
         code, _, err = run("records", "convert", tmp_path / "t.csv", "-o", tmp_path / "r", "--no-errors", "-q")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "['mag']" in err and "magnitude" in err, err
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_recipe_archives_refuse_bombs_before_extracting(kind, tmp_path, monkeypatch):
+    import tarfile
+    import zipfile
+
+    from astromer.presets.detect import ArchiveTooLargeError
+    from astromer.records.recipes import _extract
+
+    monkeypatch.setenv("ASTROMER_ZIP_MAX_BYTES", "1000")  # the data cap is then 100x the archive's size
+    archive = tmp_path / f"bomb.{kind}"
+    if kind == "zip":
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("zeros.bin", bytes(20_000_000))
+    else:
+        (tmp_path / "zeros.bin").write_bytes(bytes(20_000_000))
+        with tarfile.open(archive, "w:gz") as tf_:
+            tf_.add(tmp_path / "zeros.bin", arcname="zeros.bin")
+    assert archive.stat().st_size < 100_000
+    with pytest.raises(ArchiveTooLargeError, match="refusing to extract it"):
+        _extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out" / "zeros.bin").exists()
+
+
+def test_recipe_tar_with_a_path_outside_is_refused(tmp_path):
+    import tarfile
+
+    from astromer.records.recipes import RecipeError, _extract
+
+    (tmp_path / "a.txt").write_text("x")
+    with tarfile.open(tmp_path / "evil.tar", "w") as tf_:
+        tf_.add(tmp_path / "a.txt", arcname="../escaped.txt")
+    with pytest.raises(RecipeError, match=r"evil.tar has an unsafe member \('../escaped.txt' would be extracted"):
+        _extract(tmp_path / "evil.tar", tmp_path / "out")
+    assert not (tmp_path / "escaped.txt").exists()

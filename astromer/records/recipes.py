@@ -147,19 +147,50 @@ def download(url, dest, sha256=None, progress=True):
     return dest
 
 
+# Data archives are larger than weight archives: the caps scale with the archive (a real data set
+# compresses a few times; a zip bomb a thousand times), never below the preset loader's caps.
+DATA_EXPANSION_FACTOR = 100
+DATA_MAX_MEMBERS = 1_000_000
+
+
+def archive_limits(archive):
+    """``(max_bytes, max_members)`` for a downloaded data archive (see :func:`_extract`)."""
+    from astromer.presets.detect import zip_limits
+
+    max_bytes, max_members = zip_limits()
+    return (max(max_bytes, DATA_EXPANSION_FACTOR * os.path.getsize(archive)),
+            max(max_members, DATA_MAX_MEMBERS))
+
+
 def _extract(archive, into):
+    """Unpack a recipe's zip or tar archive with the package's archive checks: size and member caps
+    from the headers before anything is written (and while streaming, for zips), no absolute or
+    ``..`` paths, no links out of the folder (tar ``filter="data"``)."""
     import tarfile
     import zipfile
+
+    from astromer.presets.detect import ArchiveTooLargeError, safe_extract
 
     marker = Path(into) / f".extracted-{Path(archive).name}"
     if marker.exists():
         return
+    max_bytes, max_members = archive_limits(archive)
     if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as z:
-            z.extractall(into)
+        safe_extract(archive, into, max_bytes=max_bytes, max_members=max_members)
     else:
-        with tarfile.open(archive) as t:
-            t.extractall(into, filter="data")
+        try:
+            with tarfile.open(archive) as t:
+                members = t.getmembers()
+                total = sum(m.size for m in members if m.isfile())
+                if len(members) > max_members or total > max_bytes:
+                    raise ArchiveTooLargeError(
+                        f"{archive} has {len(members):,} members expanding to {total:,} bytes, more than the "
+                        f"limits ({max_members:,} members, {max_bytes:,} bytes); refusing to extract it.")
+                t.extractall(into, members=members, filter="data")
+        except tarfile.FilterError as exc:
+            raise RecipeError(f"{archive} has an unsafe member ({exc}); refusing to extract it") from None
+        except tarfile.TarError as exc:
+            raise RecipeError(f"{archive} is not a readable zip or tar archive ({exc}); delete it and run again") from None
     marker.touch()
 
 
