@@ -153,7 +153,7 @@ def register(subparsers):
                         "column of --labels; default: every object)")
     g = p.add_argument_group("training")
     g.add_argument("--preset", default="astromer_v1", metavar="NAME", help="encoder preset (default: %(default)s)")
-    g.add_argument("--model", metavar="DIR", help="encoder preset folder instead (e.g. from 'astromer pretrain')")
+    g.add_argument("--model", metavar="DIR", help="encoder preset folder, .keras file or original checkpoint instead (e.g. from 'astromer pretrain')")
     g.add_argument("--scenario", choices=("a", "b", "c"), default="a",
                    help="a: frozen encoder, head only; b: encoder fine-tuned; c: reconstruction on the unlabelled "
                         "curves first, then a (default: %(default)s)")

@@ -92,7 +92,7 @@ def register(subparsers):
     p.add_argument("--preset", default="astromer_v1", metavar="NAME",
                    help="preset name (default: %(default)s; see 'astromer presets list')")
     p.add_argument("--model", metavar="DIR",
-                   help="a preset folder (e.g. from 'astromer pretrain') or original checkpoint instead of --preset")
+                   help="a preset folder (e.g. from 'astromer pretrain'), a .keras file or an original checkpoint instead of --preset")
     p.add_argument("--level", choices=LEVELS, default="object", help="rows per object, curve or observation "
                    "(default: %(default)s)")
     p.add_argument("--split", metavar="NAME", help="only this split of a records folder (default: every split)")

@@ -80,7 +80,7 @@ def register(subparsers):
                    help="new model: 'small' (2 blocks, width 64, window 100), 'modern' (pre-LN, width 256) or "
                         "an original architecture (default: %(default)s)")
     g.add_argument("--preset", metavar="NAME", help="continue training a named preset instead")
-    g.add_argument("--model", metavar="DIR", help="continue training a preset folder or original checkpoint")
+    g.add_argument("--model", metavar="DIR", help="continue training a preset folder, .keras file or original checkpoint")
     g.add_argument("--window-size", type=int, default=None, metavar="N",
                    help="window of a new model (default: 100 for 'small', 200 for the others; a preset "
                         "keeps its own)")
