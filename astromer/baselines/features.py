@@ -1,4 +1,7 @@
-"""A classic baseline: standard variability features and a scikit-learn random forest."""
+"""A classic baseline: 16 standard variability features per band, and the scikit-learn
+classifiers of the feature baselines (a class-balanced random forest and a class-balanced
+histogram gradient-boosting classifier), used on these features and on the light-curve package's
+(:mod:`astromer.baselines.lc_features`)."""
 
 import numpy as np
 from scipy import signal, stats
@@ -59,9 +62,42 @@ def object_features(prepared, bands=None):
     return objects, np.nan_to_num(X, nan=0.0), names
 
 
-def random_forest(seed=0, n_estimators=300):
-    """The baseline classifier: a balanced random forest."""
+def random_forest(seed=0, n_estimators=300, n_jobs=-1):
+    """The baseline classifier: a balanced random forest (``n_jobs`` threads; -1: every core)."""
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(n_estimators=n_estimators, class_weight="balanced", random_state=seed,
-                                  n_jobs=-1)
+                                  n_jobs=n_jobs)
+
+
+def gradient_boosting(seed=0, max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=5,
+                      l2_regularization=1.0):
+    """A class-balanced ``HistGradientBoostingClassifier``. NaN features are handled natively
+    (each split learns which side missing values go). The settings were chosen a priori for
+    training sets of 80-2,000 objects (small leaves, a slow learning rate, no early stopping, so
+    nothing is held out of the few labelled objects), not tuned on any test set. Its threads
+    are OpenMP's: limit them with ``threadpoolctl`` (the few-shot harness does, from ``n_jobs``)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=max_iter, learning_rate=learning_rate, max_leaf_nodes=max_leaf_nodes,
+        min_samples_leaf=min_samples_leaf, l2_regularization=l2_regularization, class_weight="balanced",
+        early_stopping=False, random_state=seed)
+
+
+FEATURE_CLASSIFIERS = ("rf", "hgb")
+
+
+def feature_classifier(kind, seed=0, n_jobs=-1, **params):
+    """``"rf"``: median imputation of NaN features (fitted on the training rows), then
+    :func:`random_forest`; ``"hgb"``: :func:`gradient_boosting` (missing values native).
+    ``params`` go to :func:`random_forest` / :func:`gradient_boosting`."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    if kind == "rf":
+        return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                             random_forest(seed=seed, n_jobs=n_jobs, **params))
+    if kind == "hgb":
+        return gradient_boosting(seed=seed, **params)
+    raise ValueError(f"unknown feature classifier {kind!r}; choose from {FEATURE_CLASSIFIERS}")
