@@ -8,6 +8,8 @@ from astromer import Astromer
 from astromer.baselines import FEATURE_NAMES, RawGRUClassifier, object_features, variability_features
 from astromer.data import prepare_light_curves
 from astromer.evaluation import FewShotEvaluation, LabelledSet, fewshot_splits, summarise, write_report
+from astromer.evaluation.fewshot import SUMMARY_COLUMNS
+from astromer.data.synthetic import simulate_light_curves
 from conftest import require_shared
 
 
@@ -37,10 +39,44 @@ def test_fewshot_splits_are_balanced_disjoint_and_seeded():
     assert [(s["fold"], s["shots"]) for s in splits] == [(0, 5), (0, 20), (1, 5), (1, 20)]
     s = splits[0]
     assert labels[s["train"]].value_counts().to_dict() == {"x": 5, "y": 5}
-    assert not set(s["train"]) & set(s["val"])
-    assert labels[splits[1]["train"]].value_counts()["y"] == 7  # capped: 12 - 5 validation
+    assert s["train_per_class"] == {"x": 5, "y": 5} and s["val_per_class"] == {"x": 5, "y": 5}
+    assert not set(s["train"]) & set(s["val"]) and s["notes"] == []
     assert splits[0]["train"] != splits[2]["train"]  # folds differ
+    assert set(splits[0]["train"]) <= set(splits[1]["train"])  # nested within a fold
     assert fewshot_splits(labels, pool, (5,), 1, seed=1)[0] == splits[0]
+
+
+def test_a_class_smaller_than_shots_plus_validation_trains_first_and_is_recorded():
+    labels = pd.Series(["x"] * 30 + ["y"] * 12 + ["z"] * 3, index=[f"o{i:02d}" for i in range(45)])
+    test = ["o00", "o01", "o30"]
+    pool = [o for o in labels.index if o not in test]
+    s = fewshot_splits(labels, pool, shots=(20,), folds=1, seed=0)[0]
+    # x: 28 in the pool -> 20 train + 5 val (3 unused); y: 11 -> all 11 train, none left for
+    # validation; z: 3 -> 3 train
+    assert s["train_per_class"] == {"x": 20, "y": 11, "z": 3}
+    assert s["val_per_class"] == {"x": 5, "y": 0, "z": 0}
+    assert labels[s["train"]].value_counts().to_dict() == {"x": 20, "y": 11, "z": 3}
+    assert not set(s["train"] + s["val"]) & set(test)
+    assert s["notes"] == [
+        "fold 0, 20 per class: class 'y' has 11 objects in the pool, fewer than 20 + 5 validation; train 11, val 0",
+        "fold 0, 20 per class: class 'z' has 3 objects in the pool, fewer than 20 + 5 validation; train 3, val 0"]
+
+
+def test_evaluate_and_records_convert_draw_the_same_folds():
+    from astromer.records import assign_splits
+
+    labels = {f"o{k:03d}": ["x", "y", "z"][k % 3] for k in range(150)}
+    labels.update({f"s{k}": "small" for k in range(7)})
+    plan = assign_splits(labels, "fewshot:folds=2,spc=5/40,test=0,val=0.25", seed=4)
+    ours = fewshot_splits(pd.Series(labels), list(labels), shots=(5, 40), folds=2, seed=4,
+                          val_per_class=lambda n: -(-n // 4))
+    for s in ours:
+        key = f"fold{s['fold']}_spc{s['shots']}"
+        assert sorted(plan.splits[f"{key}_train"]) == sorted(s["train"])
+        assert sorted(plan.splits[f"{key}_val"]) == sorted(s["val"])
+    assert ours[1]["train_per_class"] == {"small": 7, "x": 40, "y": 40, "z": 40}
+    assert ours[1]["val_per_class"] == {"small": 0, "x": 10, "y": 10, "z": 10}
+    assert "class 'small' has 7 objects in the pool" in " ".join(plan.notes)
 
 
 def test_gru_baseline_masks_padding():
@@ -72,15 +108,24 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     def encoder():
         return Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=200, dropout=0.0)
 
-    evaluation = FewShotEvaluation(tiny_eros, encoder, methods=["rf", "a", "c", "gru", "b"], shots=[3], folds=1,
-                                   epochs=2, finetune_epochs=1, reconstruction_epochs=1, gru_epochs=1, patience=1)
+    evaluation = FewShotEvaluation(tiny_eros, encoder, methods=["rf", "hgb_lc", "a", "c", "gru", "b"], shots=[3],
+                                   folds=1, epochs=2, finetune_epochs=1, reconstruction_epochs=1, gru_epochs=1,
+                                   patience=1, n_jobs=1)
     results = evaluation.run()
-    assert set(results["method"]) == {"rf", "a", "b", "c", "gru"}
+    assert set(results["method"]) == {"rf", "hgb_lc", "a", "b", "c", "gru"}
     obj = results[results["level"] == "object"]
-    assert len(obj) == 5 and obj["macro_f1"].between(0, 1).all()
+    assert len(obj) == 6 and obj["macro_f1"].between(0, 1).all()
     assert set(results[results["level"] == "window"]["method"]) == {"a", "b", "c", "gru"}
+    # 10 pool objects per class: 3 train, 5 validation for the Keras methods; features use no validation
+    assert set(obj["train_per_class"]) == {'{"mira": 3, "rr_lyrae": 3}'}
+    assert obj.set_index("method")["val_per_class"].to_dict() == {
+        **dict.fromkeys(["a", "b", "c", "gru"], '{"mira": 5, "rr_lyrae": 5}'),
+        "rf": '{"mira": 0, "rr_lyrae": 0}', "hgb_lc": '{"mira": 0, "rr_lyrae": 0}'}
+    assert (obj["test_per_class"] == '{"mira": 4, "rr_lyrae": 4}').all() and (obj["n_test"] == 8).all()
     summary = summarise(results)
-    assert {"macro_f1_mean", "macro_f1_std", "accuracy_mean"} <= set(summary.columns)
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    assert summary.set_index("method")["family"].to_dict() == {
+        "a": "astromer", "b": "astromer", "c": "astromer", "gru": "raw", "rf": "features", "hgb_lc": "features"}
     out = write_report(results, tmp_path / "report", "astromer evaluate ...")
     assert sorted(p.name for p in out.iterdir()) == ["f1_vs_shots.png", "results.csv", "results.md", "summary.csv"]
     assert "astromer evaluate ..." in (out / "results.md").read_text()
@@ -91,3 +136,88 @@ def test_evaluate_cli_errors(tmp_path):
     from astromer.cli.main import main
 
     assert main(["evaluate", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+
+
+def _simulated_set(n=48, seed=0):
+    curves, labels = simulate_light_curves(n, classes=("rr_lyrae_ab", "cepheid", "long_period_variable"), seed=seed,
+                                           min_observations=30, max_observations=60)
+    ids = labels["object_id"].tolist()
+    test = ids[::4]
+    return LabelledSet(table=curves, labels=labels.set_index("object_id")["label"], test_ids=test,
+                       pool_ids=[i for i in ids if i not in test])
+
+
+def test_summary_columns_and_families():
+    rows = [{"method": m, "shots": 20, "fold": f, "level": "object", "macro_f1": 0.5 + 0.1 * f, "accuracy": 0.6,
+             "min_train_per_class": 20 - f, "seconds": 1.0} for m in ("a", "gru", "rf_lc", "hgb") for f in range(3)]
+    summary = summarise(pd.DataFrame(rows))
+    assert list(summary.columns) == ["method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",
+                                     "accuracy_std", "min_train_per_class", "folds", "seconds_mean"]
+    assert summary["method"].tolist() == ["a", "gru", "hgb", "rf_lc"]  # METHODS order
+    assert summary["family"].tolist() == ["astromer", "raw", "features", "features"]
+    assert summary["macro_f1_mean"].tolist() == pytest.approx([0.6] * 4)
+    assert summary["macro_f1_std"].tolist() == pytest.approx([0.1] * 4)
+    assert summary["min_train_per_class"].tolist() == [18] * 4 and summary["folds"].tolist() == [3] * 4
+    old = summarise(pd.DataFrame(rows).drop(columns=["min_train_per_class"]))  # results of older versions
+    assert old["min_train_per_class"].isna().all() and old["family"].tolist() == summary["family"].tolist()
+
+
+def test_results_are_written_per_split_and_resume_skips_finished_rows(tmp_path, monkeypatch, capsys):
+    import astromer.baselines as baselines
+
+    data = _simulated_set()
+    real = baselines.feature_classifier
+    fits = []
+
+    def counting(kind, **kwargs):
+        fits.append(kind)
+        if len(fits) == 3 and crash:
+            raise KeyboardInterrupt  # interrupted during the third split
+        return real(kind, **kwargs)
+
+    monkeypatch.setattr(baselines, "feature_classifier", counting)
+    out = tmp_path / "report"
+    kwargs = dict(shots=[3, 5], folds=2, n_jobs=1, output=out)
+    crash = True
+    with pytest.raises(KeyboardInterrupt):
+        FewShotEvaluation(data, None, methods=["hgb"], **kwargs).run()
+    kept = pd.read_csv(out / "results.csv")
+    assert kept[["method", "shots", "fold"]].values.tolist() == [["hgb", 3, 0], ["hgb", 5, 0]]
+
+    crash, fits[:] = False, []
+    results = FewShotEvaluation(data, None, methods=["hgb", "rf"], resume=True, **kwargs).run()
+    assert fits == ["rf"] * 4 + ["hgb", "hgb"]  # the 2 finished hgb splits were not refitted
+    assert "2 finished (method, shots, fold)" in capsys.readouterr().out
+    assert len(results) == 8 and not results.duplicated(["method", "shots", "fold"]).any()
+    on_disk = pd.read_csv(out / "results.csv")
+    assert len(on_disk) == 8
+    pd.testing.assert_frame_equal(on_disk.iloc[:2], kept)  # earlier rows unchanged
+
+    fits[:] = []
+    FewShotEvaluation(data, None, methods=["hgb", "rf"], resume=True, **kwargs).run()
+    assert fits == []  # everything finished
+    with pytest.raises(ValueError, match="drawn differently"):
+        FewShotEvaluation(data, None, methods=["hgb"], resume=True, seed=1, **kwargs).run()
+
+
+def test_evaluate_cli_features_only(tmp_path, capsys):
+    from astromer.cli.main import main
+
+    data = _simulated_set(n=60)
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    data.table.to_csv(folder / "lightcurves.csv", index=False)
+    data.labels.rename("label").reset_index().to_csv(folder / "labels.csv", index=False)  # no split column
+    out = tmp_path / "report"
+    args = ["evaluate", str(folder), "-o", str(out), "--methods", "rf,hgb_lc", "--shots", "4,30", "--folds", "1",
+            "--jobs", "1", "--test-fraction", "0.5", "--preset", "no_such_preset_is_loaded"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "class 'cepheid' has 10 objects in the pool, fewer than 30 + 7 validation; train 10, val 0" in text
+    results = pd.read_csv(out / "results.csv")
+    assert set(results["n_test"]) == {30} and set(results["n_train"]) == {12, 30}
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    assert summary["min_train_per_class"].tolist() == [4, 10, 4, 10]
+    report = (out / "results.md").read_text()
+    assert "Machine: " in report and "| 30 | 0 | cepheid 10, long_period_variable 10, rr_lyrae_ab 10 |" in report

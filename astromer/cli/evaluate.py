@@ -2,14 +2,19 @@
 
 import shlex
 import sys
+import time
 
 
 def _run(args):
     import astromer
     from astromer.evaluation import FewShotEvaluation, load_labelled_folder, write_report
 
+    if not 0 < args.test_fraction < 1:
+        raise ValueError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}")
+    if args.jobs is not None and args.jobs == 0:
+        raise ValueError("--jobs must be a positive number of threads, or -1 for every core")
     data = load_labelled_folder(args.data, label_column=args.label_column, split_column=args.split_column,
-                                classes=args.classes, seed=args.seed)
+                                classes=args.classes, seed=args.seed, test_fraction=args.test_fraction)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     shots = [int(s) for s in args.shots.split(",")]
     print(f"[evaluate] {len(data.pool_ids)} training-pool and {len(data.test_ids)} test objects; "
@@ -18,12 +23,26 @@ def _run(args):
         data, lambda: astromer.load_preset(args.preset, progress=False), methods=methods, shots=shots,
         folds=args.folds, head=args.head, epochs=args.epochs, finetune_epochs=args.finetune_epochs,
         reconstruction_epochs=args.reconstruction_epochs, gru_epochs=args.gru_epochs, seed=args.seed,
-        patience=args.patience, learning_rate=args.learning_rate,
+        patience=args.patience, learning_rate=args.learning_rate, output=args.output, resume=args.resume,
+        n_jobs=None if args.jobs in (None, -1) else args.jobs,
     )
+    start = time.time()
     results = evaluation.run()
+    seconds = time.time() - start
     command = "astromer " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if args.command_line is None \
         else args.command_line
-    out = write_report(results, args.output, command, title=args.title or f"Few-shot classification: {args.data}")
+    pool = data.labels.loc[data.pool_ids].value_counts().sort_index()
+    test = data.labels.loc[data.test_ids].value_counts().sort_index()
+    notes = [f"Data: {len(data.pool_ids)} training-pool objects ({', '.join(f'{k} {v}' for k, v in pool.items())}) "
+             f"and {len(data.test_ids)} test objects ({', '.join(f'{k} {v}' for k, v in test.items())}).",
+             f"Wall time of this invocation: {seconds / 60:.1f} min"
+             + (" (with --resume: only the splits it ran, not those kept from results.csv)." if args.resume else ".")]
+    shortfalls = [n for s in evaluation.splits() for n in s["notes"]]
+    if shortfalls:
+        notes += ["", "Classes short of shots + validation (training gets its shots first):", ""]
+        notes += [f"- {n}" for n in shortfalls]
+    out = write_report(results, args.output, command, title=args.title or f"Few-shot classification: {args.data}",
+                       notes=notes)
     print((out / "results.md").read_text())
     print(f"[evaluate] wrote {out}/results.csv, summary.csv, results.md, f1_vs_shots.png")
     return 0
@@ -33,11 +52,17 @@ def register(subparsers):
     p = subparsers.add_parser(
         "evaluate", help="few-shot classification benchmark: Astromer scenarios a/b/c and baselines",
         description="Run the Astromer 2 few-shot protocol (k folds x N labelled objects per class, fixed test "
-        "set) for scenarios a (frozen encoder), b (fine-tuned), c (reconstruction then frozen) and the GRU and "
-        "random-forest baselines; writes a results table (CSV, Markdown) and a plot of macro F1.",
+        "set) for scenarios a (frozen encoder), b (fine-tuned), c (reconstruction then frozen) and the GRU, "
+        "random-forest and gradient-boosting baselines; writes a results table (CSV, Markdown) and a plot of "
+        "macro F1. Training gets its shots per class first (all of a class's pool objects when it has fewer), "
+        "validation what is left; a class short of shots + validation is reported and every row of "
+        "results.csv records the real training/validation counts per class. results.csv is rewritten after "
+        "each split, so an interrupted run keeps what it finished (continue it with --resume).",
         epilog="Examples:\n"
                "  astromer evaluate ../shared/data/eros1 -o eros1_report\n"
                "  astromer evaluate ../shared/data/eros1 -o quick --shots 20 --folds 1 --methods a,rf\n"
+               "  astromer evaluate ../shared/data/eros1 -o features --methods rf,hgb,rf_lc,hgb_lc --jobs 2\n"
+               "  astromer evaluate ../shared/data/eros1 -o eros1_report --resume\n"
                "  astromer evaluate my_survey -o report --preset astromer_v2 --classes RRab RRc Cep",
     )
     p.add_argument("data", help="folder with lightcurves.csv.gz (object_id,band,time,mag,mag_err) and labels.csv")
@@ -45,7 +70,10 @@ def register(subparsers):
     p.add_argument("--preset", default="astromer_v1", metavar="NAME",
                    help="encoder preset (default: %(default)s; see 'astromer presets list')")
     p.add_argument("--methods", default="a,b,c,gru,rf", metavar="LIST",
-                   help="comma list of a,b,c,gru,rf (default: %(default)s, i.e. all)")
+                   help="comma list of: a, b, c (Astromer scenarios), gru (GRU on raw windows), rf / hgb "
+                        "(class-balanced random forest / gradient boosting on 16 variability features per band), "
+                        "rf_lc / hgb_lc (the same on ~34 light-curve package features per band) "
+                        "(default: %(default)s)")
     p.add_argument("--shots", default="20,100,500", metavar="LIST",
                    help="labelled objects per class, comma list (default: %(default)s)")
     p.add_argument("--folds", type=int, default=3, metavar="N", help="folds (default: %(default)s)")
@@ -63,7 +91,15 @@ def register(subparsers):
     p.add_argument("--label-column", default="label", metavar="NAME", help="label column of labels.csv")
     p.add_argument("--split-column", default="split", metavar="NAME",
                    help="column of labels.csv marking the test set with 'test'; without that column, a "
-                        "stratified 20%% test set")
+                        "stratified --test-fraction test set")
+    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+                   help="stratified test fraction drawn with --seed when labels.csv has no --split-column "
+                        "(default: %(default)s; ignored when it has one)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the rows of OUTPUT/results.csv and skip each (method, shots, fold) found there; "
+                        "its folds must be this run's (same data, seed, classes, test set)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="threads for feature extraction and the scikit-learn classifiers (default: every core)")
     p.add_argument("--classes", nargs="*", default=None, metavar="NAME",
                    help="keep only these classes (default: every class)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the test set, folds and training")

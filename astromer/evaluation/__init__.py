@@ -1,7 +1,11 @@
 """Evaluation harness: the few-shot protocol for Astromer scenarios and baselines."""
 
 from astromer.evaluation.fewshot import (
+    FAMILIES,
+    METHOD_FAMILY,
+    METHOD_NAMES,
     METHODS,
+    SUMMARY_COLUMNS,
     FewShotEvaluation,
     LabelledSet,
     fewshot_splits,
@@ -10,5 +14,5 @@ from astromer.evaluation.fewshot import (
     write_report,
 )
 
-__all__ = ["METHODS", "FewShotEvaluation", "LabelledSet", "fewshot_splits", "load_labelled_folder",
-           "summarise", "write_report"]
+__all__ = ["FAMILIES", "METHODS", "METHOD_FAMILY", "METHOD_NAMES", "SUMMARY_COLUMNS", "FewShotEvaluation",
+           "LabelledSet", "fewshot_splits", "load_labelled_folder", "summarise", "write_report"]

@@ -5,8 +5,31 @@ number of samples per class in ``shots``, draw that many training objects per
 class (and a small validation set) from the training pool with a fold-specific
 seed; fit; score macro F1 and accuracy on the test set, per object (window
 logits averaged over the object's windows and bands) and per window.
+
+The folds come from :func:`astromer.records.splits.fewshot_folds`, the same
+splitter as ``astromer records convert --splits fewshot``: training gets its
+shots first (all of a class's pool when it is smaller), validation what is left.
+A class short of shots + validation is reported, and every result row records
+the real training / validation counts per class that the method used.
+
+Methods (``METHODS``; family in ``METHOD_FAMILY``):
+
+- ``a``, ``b``, ``c`` (family ``astromer``): the Astromer 2 scenarios.
+- ``gru`` (``raw``): a GRU on the raw windows.
+- ``rf``, ``hgb`` (``features``): a class-balanced random forest / histogram
+  gradient boosting on the 16 variability features per band of
+  :mod:`astromer.baselines.features`.
+- ``rf_lc``, ``hgb_lc`` (``features``): the same classifiers on the ~34
+  light-curve-package features per band (:mod:`astromer.baselines.lc_features`).
+- family ``hybrid`` is reserved for methods combining embeddings and features.
+
+Feature methods train on the training objects only (``uses_validation`` False):
+each feature set is computed once per run and shared by every split.
 """
 
+import hashlib
+import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,14 +40,26 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 from tqdm.auto import tqdm
 
-METHODS = ("a", "b", "c", "gru", "rf")
+METHODS = ("a", "b", "c", "gru", "rf", "hgb", "rf_lc", "hgb_lc")
 METHOD_NAMES = {
     "a": "Astromer (a) frozen encoder",
     "b": "Astromer (b) head first, then encoder fine-tuned",
     "c": "Astromer (c) reconstruction, then frozen",
     "gru": "GRU on raw windows",
-    "rf": "Random forest on features",
+    "rf": "Random forest on 16 features",
+    "hgb": "Gradient boosting on 16 features",
+    "rf_lc": "Random forest on light-curve features",
+    "hgb_lc": "Gradient boosting on light-curve features",
 }
+FAMILIES = ("astromer", "features", "raw", "hybrid")  # "hybrid": reserved (embeddings + features)
+METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "gru": "raw", "rf": "features",
+                 "hgb": "features", "rf_lc": "features", "hgb_lc": "features"}
+#: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
+FEATURE_METHODS = {"rf": ("basic", "rf"), "hgb": ("basic", "hgb"), "rf_lc": ("light_curve", "rf"),
+                   "hgb_lc": ("light_curve", "hgb")}
+KERAS_METHODS = ("a", "b", "c", "gru")
+SUMMARY_COLUMNS = ("method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",
+                   "accuracy_std", "min_train_per_class", "folds", "seconds_mean")
 
 
 @dataclass
@@ -99,39 +134,60 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
     return LabelledSet(table=table, labels=series, test_ids=list(test), pool_ids=pool)
 
 
+def default_val_per_class(shots):
+    """Validation objects per class wanted for ``shots`` training objects: ``max(5, shots // 4)``."""
+    return max(5, int(shots) // 4)
+
+
 def fewshot_splits(labels, pool_ids, shots=(20, 100, 500), folds=3, seed=0, val_per_class=None):
-    """Training/validation object ids per (fold, shots): ``shots`` per class for training
-    (fewer if the class is smaller), and ``val_per_class`` (default ``max(5, shots // 4)``)
-    disjoint validation objects per class."""
-    pool = labels.loc[list(pool_ids)]
-    splits = []
-    for fold in range(folds):
-        rng = np.random.default_rng([seed, fold])
-        for n in shots:
-            n_val = val_per_class or max(5, n // 4)
-            train, val = [], []
-            for cls in sorted(pool.unique()):
-                ids = np.array(sorted(pool.index[pool == cls]))
-                rng.shuffle(ids)
-                k = min(n, max(len(ids) - n_val, 1))
-                train += ids[:k].tolist()
-                val += ids[k:k + n_val].tolist()
-            splits.append({"fold": fold, "shots": n, "train": train, "val": val})
-    return splits
+    """Training/validation object ids per (fold, shots), by the shared splitter
+    :func:`astromer.records.splits.fewshot_folds`: ``shots`` per class for training (all of a
+    class's pool objects when it has fewer) first, then up to ``val_per_class`` (default
+    ``max(5, shots // 4)``) disjoint validation objects per class from what is left.
+
+    Each split is a dict with ``fold``, ``shots``, ``train``, ``val``, the real counts
+    ``train_per_class`` / ``val_per_class`` and ``notes`` (a line per class short of
+    shots + validation)."""
+    from astromer.records.splits import fewshot_folds
+
+    labels = labels.astype(str)
+    return fewshot_folds(labels, shots=shots, folds=folds, seed=seed, pool_ids=pool_ids,
+                         n_val=default_val_per_class if val_per_class is None else val_per_class,
+                         classes=sorted(labels.unique()))
+
+
+def split_signature(split, test_ids=()):
+    """A short hash of a split's training, validation and test ids (checked by ``resume``)."""
+    text = "\n|\n".join("\n".join(sorted(map(str, ids))) for ids in (split["train"], split["val"], test_ids))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _counts_text(counts):
+    return json.dumps({str(k): int(v) for k, v in sorted(counts.items())})
 
 
 def _scores(method, shots, fold, y_true, y_pred, level, **extra):
-    return {"method": method, "shots": shots, "fold": fold, "level": level,
-            "macro_f1": f1_score(y_true, y_pred, average="macro"),
+    return {"method": method, "family": METHOD_FAMILY.get(method, ""), "shots": shots, "fold": fold,
+            "level": level, "macro_f1": f1_score(y_true, y_pred, average="macro"),
             "accuracy": accuracy_score(y_true, y_pred), **extra}
 
 
 class FewShotEvaluation:
-    """Run the protocol for Astromer scenarios and baselines; see :func:`run`."""
+    """Run the protocol for Astromer scenarios and baselines; see :func:`run`.
+
+    ``output``: a folder; ``results.csv`` there is rewritten after every split, so an
+    interrupted run keeps what it finished. ``resume``: keep the rows already in
+    ``output/results.csv`` and skip each (method, shots, fold) found there (their splits
+    must be the ones this run draws: a different seed, data or test set is an error).
+    ``n_jobs``: threads for the feature extraction and the scikit-learn classifiers (None:
+    every core). ``val_per_class``: validation objects per class wanted (an int, or a
+    function of the shots; default ``max(5, shots // 4)``).
+    """
 
     def __init__(self, data, load_encoder, methods=METHODS, shots=(20, 100, 500), folds=3, head="skip",
                  epochs=200, finetune_epochs=10, reconstruction_epochs=2, batch_size=64, learning_rate=3e-4,
-                 encoder_learning_rate=3e-5, gru_epochs=60, patience=20, seed=0, verbose=0):
+                 encoder_learning_rate=3e-5, gru_epochs=60, patience=20, seed=0, verbose=0, output=None,
+                 resume=False, n_jobs=None, val_per_class=None):
         from astromer.data.light_curves import prepare_light_curves
 
         unknown = set(methods) - set(METHODS)
@@ -142,9 +198,65 @@ class FewShotEvaluation:
         self.epochs, self.finetune_epochs, self.reconstruction_epochs = epochs, finetune_epochs, reconstruction_epochs
         self.batch_size, self.learning_rate, self.encoder_learning_rate = batch_size, learning_rate, encoder_learning_rate
         self.gru_epochs, self.patience, self.seed, self.verbose = gru_epochs, patience, seed, verbose
+        self.output, self.resume, self.n_jobs, self.val_per_class = output, resume, n_jobs, val_per_class
         self.classes = {c: i for i, c in enumerate(data.class_names)}
         self.prepared = prepare_light_curves(data.table, min_observations=1)
         self.results = []
+        self._feature_cache = {}
+        self._sha = {}
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _counts(self, ids):
+        counts = dict.fromkeys(self.classes, 0)
+        for o in ids:
+            counts[self.data.labels[o]] += 1
+        return counts
+
+    def _split_columns(self, split, train_ids, val_ids, test_ids, uses_validation):
+        """What a row records about its split: the objects the method really trained, validated
+        and was tested on (after objects without usable curves are left out)."""
+        train, val, test = self._counts(set(train_ids)), self._counts(set(val_ids)), self._counts(set(test_ids))
+        return {"n_train": sum(train.values()), "n_val": sum(val.values()), "n_test": sum(test.values()),
+                "min_train_per_class": min(train.values()), "train_per_class": _counts_text(train),
+                "val_per_class": _counts_text(val), "test_per_class": _counts_text(test),
+                "uses_validation": bool(uses_validation), "split_sha": self._sha[(split["shots"], split["fold"])]}
+
+    def _record(self, rows):
+        """Keep the rows and, with an output folder, rewrite results.csv at once."""
+        self.results.extend(rows)
+        if self.output is not None:
+            out = Path(self.output)
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = out / "results.csv.tmp"
+            pd.DataFrame(self.results).to_csv(tmp, index=False)
+            os.replace(tmp, out / "results.csv")
+
+    def _previous_results(self, splits):
+        """Rows of an earlier run in ``output/results.csv`` (with ``resume``), checked against
+        this run's splits; returns the set of finished (method, shots, fold)."""
+        path = Path(self.output) / "results.csv" if self.output is not None else None
+        if not self.resume or path is None or not path.is_file():
+            if self.resume:
+                print(f"[evaluate] --resume: no results.csv in {self.output} yet, starting afresh")
+            elif path is not None and path.is_file():
+                print(f"[evaluate] {path} exists and is replaced (use --resume to keep its rows)")
+            return set()
+        previous = pd.read_csv(path)
+        if previous.empty:
+            return set()
+        if "split_sha" not in previous.columns:
+            raise ValueError(f"{path} has no split_sha column (written by an older version), so its folds "
+                             f"cannot be checked against this run's; write to a new folder instead of --resume")
+        for (shots, fold), sha in previous.groupby(["shots", "fold"])["split_sha"].unique().items():
+            mine = self._sha.get((int(shots), int(fold)))
+            if mine is not None and (len(sha) != 1 or sha[0] != mine):
+                raise ValueError(f"{path}: fold {fold} with {shots} per class was drawn differently from this "
+                                 f"run's (another seed, data, class list or test set?); cannot --resume into it")
+        self.results = previous.to_dict("records")
+        done = {(m, int(n), int(f)) for m, n, f in
+                previous.loc[previous["level"] == "object", ["method", "shots", "fold"]].itertuples(index=False)}
+        print(f"[evaluate] --resume: {len(done)} finished (method, shots, fold) in {path} are kept and skipped")
+        return done
 
     # ------------------------------------------------------------------ windows
     def _windows(self, window_size):
@@ -162,14 +274,29 @@ class FewShotEvaluation:
     def _take(x, rows):
         return {k: v[rows] for k, v in x.items()}
 
-    def _object_scores(self, method, split, logits, objects, rows, **extra):
+    def _object_scores(self, method, split, logits, objects, rows, tr, va, **extra):
         from astromer.models.classifier import aggregate_logits
 
         ids, probs = aggregate_logits(logits, list(objects[rows]))
         y_true = [self.classes[self.data.labels[o]] for o in ids]
         y_win = np.array([self.classes[self.data.labels[o]] for o in objects[rows]])
-        self.results.append(_scores(method, split["shots"], split["fold"], y_true, probs.argmax(1), "object", **extra))
-        self.results.append(_scores(method, split["shots"], split["fold"], y_win, logits.argmax(1), "window", **extra))
+        info = self._split_columns(split, objects[tr], objects[va], ids, uses_validation=bool(va.any()))
+        self._record([
+            _scores(method, split["shots"], split["fold"], y_true, probs.argmax(1), "object", **info, **extra),
+            _scores(method, split["shots"], split["fold"], y_win, logits.argmax(1), "window", **info, **extra)])
+
+    def _fit(self, model, x_train, y_train, x_val, y_val, epochs):
+        """Fit with early stopping on the validation loss, or on the training loss when the split
+        has no validation objects (every class used up by training)."""
+        if len(y_val):
+            stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
+            model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs, batch_size=self.batch_size,
+                      callbacks=[stop], verbose=self.verbose)
+        else:
+            stop = keras.callbacks.EarlyStopping(monitor="loss", patience=self.patience, restore_best_weights=True)
+            model.fit(x_train, y_train, epochs=epochs, batch_size=self.batch_size, callbacks=[stop],
+                      verbose=self.verbose)
+        return model
 
     # ------------------------------------------------------------------ Astromer
     def _features(self, encoder, x):
@@ -189,10 +316,7 @@ class FewShotEvaluation:
         model = _head_model(clf, features.shape[1])
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
-        model.fit(features[tr], labels[tr], validation_data=(features[va], labels[va]), epochs=self.epochs,
-                  batch_size=self.batch_size, callbacks=[stop], verbose=self.verbose)
-        return model
+        return self._fit(model, features[tr], labels[tr], features[va], labels[va], self.epochs)
 
     def _run_frozen(self, method, encoder, features, labels, objects, splits, test_rows, bar):
         for split in splits:
@@ -200,7 +324,7 @@ class FewShotEvaluation:
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
             model = self._fit_head(encoder, features, labels, tr, va)
             logits = model.predict(features[test_rows], batch_size=512, verbose=0)
-            self._object_scores(method, split, logits, objects, test_rows, seconds=time.time() - start)
+            self._object_scores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - start)
             bar.update(1)
 
     def _run_finetuned(self, x, features, labels, objects, splits, test_rows, bar):
@@ -219,11 +343,9 @@ class FewShotEvaluation:
             self._fit_head(encoder, features, labels, tr, va, classifier=clf)
             clf.set_encoder_trainable(True)
             clf.compile(optimizer=encoder_lr_optimizer(clf, self.learning_rate, self.encoder_learning_rate))
-            stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
-            clf.fit(self._take(x, tr), labels[tr], validation_data=(self._take(x, va), labels[va]),
-                    epochs=self.finetune_epochs, batch_size=self.batch_size, callbacks=[stop], verbose=self.verbose)
+            self._fit(clf, self._take(x, tr), labels[tr], self._take(x, va), labels[va], self.finetune_epochs)
             logits = clf.predict(self._take(x, test_rows), batch_size=256, verbose=0)
-            self._object_scores("b", split, logits, objects, test_rows, seconds=time.time() - start)
+            self._object_scores("b", split, logits, objects, test_rows, tr, va, seconds=time.time() - start)
             bar.update(1)
 
     # ------------------------------------------------------------------ baselines
@@ -236,45 +358,85 @@ class FewShotEvaluation:
             model = RawGRUClassifier(len(self.classes))
             model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
-            stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
-            model.fit(self._take(x, tr), labels[tr], validation_data=(self._take(x, va), labels[va]),
-                      epochs=self.gru_epochs, batch_size=self.batch_size, callbacks=[stop], verbose=self.verbose)
+            self._fit(model, self._take(x, tr), labels[tr], self._take(x, va), labels[va], self.gru_epochs)
             logits = model.predict(self._take(x, test_rows), batch_size=256, verbose=0)
-            self._object_scores("gru", split, logits, objects, test_rows, seconds=time.time() - start)
+            self._object_scores("gru", split, logits, objects, test_rows, tr, va, seconds=time.time() - start)
             bar.update(1)
 
-    def _run_rf(self, splits, bar):
-        from astromer.baselines import object_features, random_forest
+    def feature_table(self, kind):
+        """``(object_ids, X, column_names, seconds)`` of feature set ``kind`` ("basic": the 16
+        features per band, "light_curve": the light-curve package's), computed once per run."""
+        if kind not in self._feature_cache:
+            from astromer.baselines import object_features, object_lc_features
 
-        ids, X, _ = object_features(self.prepared)
+            start = time.time()
+            if kind == "basic":
+                ids, X, names = object_features(self.prepared)
+            else:
+                ids, X, names = object_lc_features(self.prepared, n_jobs=-1 if self.n_jobs is None else self.n_jobs)
+            seconds = time.time() - start
+            print(f"[evaluate] {kind} features: {X.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
+            self._feature_cache[kind] = (ids, X, names, seconds)
+        return self._feature_cache[kind]
+
+    def _run_features(self, method, splits, bar):
+        from threadpoolctl import threadpool_limits
+
+        from astromer.baselines import feature_classifier
+
+        kind, classifier = FEATURE_METHODS[method]
+        ids, X, _, feature_seconds = self.feature_table(kind)
         row = {o: i for i, o in enumerate(ids)}
         y = np.array([self.classes[self.data.labels[o]] for o in ids])
-        test = np.array([row[o] for o in self.data.test_ids if o in row])
+        test_ids = [o for o in self.data.test_ids if o in row]
+        test = np.array([row[o] for o in test_ids], dtype=int)
+        jobs = -1 if self.n_jobs is None else self.n_jobs
         for split in splits:
             start = time.time()
-            train = np.array([row[o] for o in split["train"] if o in row])
-            forest = random_forest(seed=self.seed).fit(X[train], y[train])
-            pred = forest.predict(X[test])
-            self.results.append(_scores("rf", split["shots"], split["fold"], y[test], pred, "object",
-                                        seconds=time.time() - start))
+            train_ids = [o for o in split["train"] if o in row]
+            train = np.array([row[o] for o in train_ids], dtype=int)
+            model = feature_classifier(classifier, seed=self.seed, n_jobs=jobs)
+            with threadpool_limits(limits=None if self.n_jobs is None or self.n_jobs < 1 else self.n_jobs):
+                model.fit(X[train], y[train])
+                pred = model.predict(X[test])
+            info = self._split_columns(split, train_ids, [], test_ids, uses_validation=False)
+            self._record([_scores(method, split["shots"], split["fold"], y[test], pred, "object", **info,
+                                  seconds=time.time() - start, feature_seconds=feature_seconds)])
             bar.update(1)
 
     # ------------------------------------------------------------------ run
+    def splits(self):
+        """This run's folds (see :func:`fewshot_splits`)."""
+        return fewshot_splits(self.data.labels, self.data.pool_ids, self.shots, self.folds, self.seed,
+                              val_per_class=self.val_per_class)
+
     def run(self):
-        """Run every method on every split; returns the per-split results DataFrame."""
-        splits = fewshot_splits(self.data.labels, self.data.pool_ids, self.shots, self.folds, self.seed)
-        encoder = self.load_encoder()
-        x, labels, objects = self._windows(encoder.window_size)
-        test_rows = np.isin(objects, self.data.test_ids)
-        pretrained = self._features(encoder, x) if {"a", "b"} & set(self.methods) else None
-        with tqdm(total=len(splits) * len(self.methods), desc="few-shot evaluation") as bar:
-            if "rf" in self.methods:
-                bar.set_postfix_str("random forest")
-                self._run_rf(splits, bar)
-            if "a" in self.methods:
+        """Run every method on every split; returns the per-split results DataFrame.
+
+        Classes short of shots + validation are reported (``[evaluate] ...`` lines); with
+        ``output``, results.csv is rewritten after each split."""
+        splits = self.splits()
+        self._sha = {(s["shots"], s["fold"]): split_signature(s, self.data.test_ids) for s in splits}
+        for split in splits:
+            for note in split["notes"]:
+                print(f"[evaluate] {note}")
+        done = self._previous_results(splits)
+        todo = {m: [s for s in splits if (m, s["shots"], s["fold"]) not in done] for m in self.methods}
+        todo = {m: s for m, s in todo.items() if s}
+        with tqdm(total=sum(len(s) for s in todo.values()), desc="few-shot evaluation") as bar:
+            for method in [m for m in FEATURE_METHODS if m in todo]:
+                bar.set_postfix_str(METHOD_NAMES[method])
+                self._run_features(method, todo[method], bar)
+            if not set(KERAS_METHODS) & set(todo):
+                return pd.DataFrame(self.results)
+            encoder = self.load_encoder()
+            x, labels, objects = self._windows(encoder.window_size)
+            test_rows = np.isin(objects, self.data.test_ids)
+            pretrained = self._features(encoder, x) if {"a", "b"} & set(todo) else None
+            if "a" in todo:
                 bar.set_postfix_str("scenario a")
-                self._run_frozen("a", encoder, pretrained, labels, objects, splits, test_rows, bar)
-            if "c" in self.methods:
+                self._run_frozen("a", encoder, pretrained, labels, objects, todo["a"], test_rows, bar)
+            if "c" in todo:
                 bar.set_postfix_str("scenario c: reconstruction fine-tuning")
                 from astromer.models.classifier import reconstruction_finetune
 
@@ -284,31 +446,105 @@ class FewShotEvaluation:
                                         batch_size=self.batch_size, verbose=self.verbose)
                 bar.set_postfix_str("scenario c")
                 features = self._features(adapted, x)
-                self._run_frozen("c", adapted, features, labels, objects, splits, test_rows, bar)
-            if "gru" in self.methods:
+                self._run_frozen("c", adapted, features, labels, objects, todo["c"], test_rows, bar)
+            if "gru" in todo:
                 bar.set_postfix_str("GRU")
-                self._run_gru(x, labels, objects, splits, test_rows, bar)
-            if "b" in self.methods:
+                self._run_gru(x, labels, objects, todo["gru"], test_rows, bar)
+            if "b" in todo:
                 bar.set_postfix_str("scenario b")
-                self._run_finetuned(x, pretrained, labels, objects, splits, test_rows, bar)
+                self._run_finetuned(x, pretrained, labels, objects, todo["b"], test_rows, bar)
         return pd.DataFrame(self.results)
 
 
 def summarise(results, level="object"):
-    """Mean and std over folds of macro F1 and accuracy per method and shots."""
-    table = results[results["level"] == level]
-    grouped = table.groupby(["method", "shots"])[["macro_f1", "accuracy"]].agg(["mean", "std"])
-    grouped.columns = [f"{a}_{b}" for a, b in grouped.columns]
-    return grouped.reset_index()
+    """Per method (in :data:`METHODS` order) and shots: mean and std over folds of macro F1 and accuracy, the method's
+    family, the smallest training count of any class in any fold (``min_train_per_class``:
+    NaN for results written before it was recorded), the number of folds and the mean
+    seconds per split. Columns :data:`SUMMARY_COLUMNS`."""
+    table = results[results["level"] == level].copy()
+    family = table["method"].map(METHOD_FAMILY)
+    table["family"] = table["family"].fillna(family) if "family" in table.columns else family
+    for column in ("min_train_per_class", "seconds", "fold"):
+        if column not in table.columns:
+            table[column] = np.nan
+    grouped = table.groupby(["method", "shots"]).agg(
+        family=("family", "first"), macro_f1_mean=("macro_f1", "mean"), macro_f1_std=("macro_f1", "std"),
+        accuracy_mean=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
+        min_train_per_class=("min_train_per_class", "min"), folds=("fold", "nunique"),
+        seconds_mean=("seconds", "mean"))
+    summary = grouped.reset_index()
+    order = {m: i for i, m in enumerate(METHODS)}
+    summary = summary.sort_values(["method", "shots"], key=lambda c: c.map(order).fillna(len(order))
+                                  if c.name == "method" else c, kind="stable").reset_index(drop=True)
+    summary["min_train_per_class"] = summary["min_train_per_class"].astype("Int64") \
+        if summary["min_train_per_class"].notna().all() else summary["min_train_per_class"]
+    return summary[list(SUMMARY_COLUMNS)]
 
 
 def to_markdown(summary):
-    lines = ["| method | samples per class | macro F1 | accuracy |", "|---|---|---|---|"]
+    lines = ["| method | samples per class | macro F1 | accuracy | min. train per class |", "|---|---|---|---|---|"]
     for _, r in summary.iterrows():
+        low = r.get("min_train_per_class", np.nan)
+        low = "" if pd.isna(low) else str(int(low))
         lines.append(f"| {METHOD_NAMES.get(r['method'], r['method'])} | {int(r['shots'])} | "
                      f"{100 * r['macro_f1_mean']:.1f} ± {100 * np.nan_to_num(r['macro_f1_std']):.1f} | "
-                     f"{100 * r['accuracy_mean']:.1f} ± {100 * np.nan_to_num(r['accuracy_std']):.1f} |")
+                     f"{100 * r['accuracy_mean']:.1f} ± {100 * np.nan_to_num(r['accuracy_std']):.1f} | {low} |")
     return "\n".join(lines)
+
+
+def counts_markdown(results):
+    """The real objects per class of every (shots, fold) split, from the rows' recorded counts
+    (training and validation as the first method listed used them; the test set)."""
+    if "train_per_class" not in results.columns:
+        return ""
+    rows = results[(results["level"] == "object") & results["train_per_class"].notna()]
+    if rows.empty:
+        return ""
+    lines = ["| samples per class | fold | training per class | validation per class | test per class |",
+             "|---|---|---|---|---|"]
+    for (shots, fold), group in rows.groupby(["shots", "fold"]):
+        first = group.iloc[0]
+        val = group.loc[group["uses_validation"].astype(bool), "val_per_class"] \
+            if "uses_validation" in group.columns else group["val_per_class"]
+        train_texts = sorted(set(group["train_per_class"]))
+        train = "; ".join(_plain_counts(t) for t in train_texts)
+        lines.append(f"| {int(shots)} | {int(fold)} | {train} | "
+                     f"{_plain_counts(val.iloc[0]) if len(val) else 'not used'} | "
+                     f"{_plain_counts(first['test_per_class'])} |")
+    return "\n".join(lines)
+
+
+def _plain_counts(text):
+    try:
+        return ", ".join(f"{k} {v}" for k, v in json.loads(text).items())
+    except (TypeError, ValueError):
+        return str(text)
+
+
+def machine_description():
+    """CPU model and count, platform and library versions, for a report."""
+    import platform
+
+    import sklearn
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}", f"scikit-learn {sklearn.__version__}",
+                f"keras {keras.__version__} ({keras.backend.backend()})"]
+    try:
+        import light_curve
+
+        versions.append(f"light-curve {light_curve.__version__}")
+    except ImportError:
+        pass
+    return f"{cpu}, {cores} cores available, {platform.system()} {platform.release()}; " + ", ".join(versions)
 
 
 def plot_f1(summary, path, title="Few-shot classification"):
@@ -338,8 +574,12 @@ def plot_f1(summary, path, title="Few-shot classification"):
     return path
 
 
-def write_report(results, output_dir, command, title="Few-shot classification"):
-    """results.csv (per split), summary.csv, results.md (with the command) and f1_vs_shots.png."""
+def write_report(results, output_dir, command, title="Few-shot classification", notes=None, machine=None):
+    """results.csv (per split), summary.csv, results.md (with the command, the machine, the date,
+    the real objects per class of every split and ``notes``) and f1_vs_shots.png. ``machine``:
+    where the results were computed (default: this machine, :func:`machine_description`)."""
+    import datetime
+
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     results.to_csv(out / "results.csv", index=False)
@@ -347,7 +587,27 @@ def write_report(results, output_dir, command, title="Few-shot classification"):
     summary.to_csv(out / "summary.csv", index=False)
     plot_f1(summary, out / "f1_vs_shots.png", title=title)
     window = summarise(results, level="window")
-    text = [f"# {title}", "", "Command:", "", "```", command, "```", "", "## Per object (test set)", "",
-            to_markdown(summary), "", "## Per window (for comparison with the papers)", "", to_markdown(window), ""]
+    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    text = [f"# {title}", "", "Command:", "", "```", command, "```", "",
+            f"Machine: {machine or machine_description()}. Report written {date}.", ""]
+    if notes:
+        text += [str(n) for n in ([notes] if isinstance(notes, str) else notes)] + [""]
+    text += ["## Per object (test set)", "", "Macro F1 and accuracy in %, mean ± std over folds; min. train per "
+             "class: the fewest training objects of any class in any fold.", "", to_markdown(summary), ""]
+    if "feature_seconds" in results.columns:
+        timing = results.dropna(subset=["feature_seconds"]).groupby("method").agg(
+            features=("feature_seconds", "first"), fit=("seconds", "mean"), splits=("seconds", "size"))
+        if len(timing):
+            text += ["Time: feature extraction once per run (shared by the methods on the same features), "
+                     "then fit + predict per split:", ""]
+            text += [f"- {METHOD_NAMES.get(m, m)}: features {r['features']:.1f} s, {r['fit']:.1f} s per split "
+                     f"({int(r['splits'])} splits)" for m, r in timing.iterrows()] + [""]
+    counts = counts_markdown(results)
+    if counts:
+        text += ["## Objects per class in each split", "", "Real counts, as recorded in results.csv "
+                 "(a class with fewer pool objects than shots + validation gives training all it has first).",
+                 "", counts, ""]
+    if len(window):
+        text += ["## Per window (for comparison with the papers)", "", to_markdown(window), ""]
     (out / "results.md").write_text("\n".join(text))
     return out

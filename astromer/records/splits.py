@@ -239,25 +239,79 @@ def _fewshot(labels, spec, seed, plan):
         pools[cls] = perm[n_test:]
     used = set(test)
     out = {}
-    for fold in range(spec.folds):
-        for n in spec.spc:
-            out[f"fold{fold}_spc{n}_train"], out[f"fold{fold}_spc{n}_val"] = [], []
-        for cls, pool in pools.items():
-            perm = _permuted(pool, seed, "fewshot-fold", fold, cls)
-            for n in spec.spc:
-                n_val = int(math.ceil(spec.val_ratio * n))
-                n_train = min(n, len(perm))
-                val = perm[n_train:n_train + n_val]
-                if n_train < n or len(val) < n_val:
-                    plan.notes.append(
-                        f"fold {fold}, {n} per class: class {cls!r} has {len(pool)} objects outside "
-                        f"the test set; train {n_train}, val {len(val)}")
-                out[f"fold{fold}_spc{n}_train"].extend(perm[:n_train])
-                out[f"fold{fold}_spc{n}_val"].extend(val)
-                used.update(perm[:n_train])
-                used.update(val)
+    pool_labels = {oid: cls for cls, pool in pools.items() for oid in pool}
+    for fold in fewshot_folds(pool_labels, spec.spc, spec.folds, seed, classes=list(pools),
+                              n_val=lambda n: int(math.ceil(spec.val_ratio * n))):
+        key = f"fold{fold['fold']}_spc{fold['shots']}"
+        out[f"{key}_train"], out[f"{key}_val"] = fold["train"], fold["val"]
+        plan.notes.extend(fold["notes"])
+        used.update(fold["train"])
+        used.update(fold["val"])
     plan.splits["test"] = _permuted(test, seed, "order", "test")
     for name, ids in out.items():
         if ids:
             plan.splits[name] = _permuted(ids, seed, "order", name)
     plan.unused.extend(sorted(set(labels) - used - set(unlabelled)))
+
+
+def fewshot_folds(labels, shots=(20, 100, 500), folds=3, seed=0, n_val=None, pool_ids=None, classes=None):
+    """The few-shot folds, shared by ``astromer evaluate`` and ``records convert --splits fewshot``.
+
+    For each fold ``k`` and each class, the class's pool objects are put in a seeded
+    order (``seed``, the fold and the class name; ids sorted first, so the input order
+    does not matter); for each ``n`` in ``shots`` the training set takes the first
+    ``min(n, pool)`` objects of that order and the validation set the next ``n_val(n)``
+    that are left, so training gets its shots first and validation what remains (none
+    when a class has ``n`` objects or fewer). Training sets are nested within a fold
+    (20 within 100 within 500).
+
+    Args:
+        labels: ``{object_id: class}`` (a dict or a pandas Series); ``None`` classes are skipped.
+        shots: training objects per class wanted, in order.
+        folds: number of folds.
+        n_val: validation objects per class wanted: an int, or a function of ``n``
+            (default ``ceil(n / 4)``).
+        pool_ids: draw only from these ids (default: every id in ``labels``).
+        classes: classes to report even when none of their objects is in the pool (count 0).
+
+    Returns a list of dicts in fold-major order (fold 0 for every ``n``, then fold 1, ...)
+    with ``fold``, ``shots``, ``train`` and ``val`` (ids, class by class),
+    ``train_per_class`` and ``val_per_class`` (``{class: count}``, the real counts) and
+    ``notes`` (one line per class that has fewer than ``n`` + validation objects).
+    """
+    items = labels.items() if hasattr(labels, "items") else labels
+    if pool_ids is not None:
+        wanted = set(pool_ids)
+        items = [(o, c) for o, c in items if o in wanted]
+    pools = {cls: [] for cls in (classes or ())}
+    for oid, cls in items:
+        if cls is not None:
+            pools.setdefault(cls, []).append(oid)
+    if n_val is None:
+        def n_val(n):
+            return int(math.ceil(n / 4))
+    elif not callable(n_val):
+        fixed = int(n_val)
+
+        def n_val(n):
+            return fixed
+    result = []
+    for fold in range(int(folds)):
+        order = {cls: _permuted(pool, seed, "fewshot-fold", fold, cls) for cls, pool in sorted(pools.items())}
+        for n in shots:
+            n, want_val = int(n), int(n_val(int(n)))
+            split = {"fold": fold, "shots": n, "train": [], "val": [], "train_per_class": {},
+                     "val_per_class": {}, "notes": []}
+            for cls, perm in order.items():
+                n_train = min(n, len(perm))
+                val = perm[n_train:n_train + want_val]
+                split["train"].extend(perm[:n_train])
+                split["val"].extend(val)
+                split["train_per_class"][cls] = n_train
+                split["val_per_class"][cls] = len(val)
+                if n_train < n or len(val) < want_val:
+                    split["notes"].append(
+                        f"fold {fold}, {n} per class: class {cls!r} has {len(perm)} objects in the pool, fewer "
+                        f"than {n} + {want_val} validation; train {n_train}, val {len(val)}")
+            result.append(split)
+    return result
