@@ -1,12 +1,20 @@
 """Few-shot classification of real EROS-1 variable stars with the astromer_v1 preset.
 
-3 folds x {20, 100, 500} labelled objects per class (mira has fewer than 500 in the
-training pool: all of them are used), fixed test set (the kit's test split, 729 objects),
-scenarios a, b, c and both baselines; writes benchmarks/results/eros1_fewshot/.
+3 folds x {20, 100, 500} labelled objects per class (mira has fewer than 500 + validation
+in the training pool: training gets all of them, validation none, and results.csv says so),
+fixed test set (the kit's test split, 729 objects), scenarios a, b, c and the baselines;
+writes benchmarks/results/eros1_fewshot/.
+
+With ``--features``: only the feature baselines (random forest and gradient boosting on the
+16 basic features and on the light-curve package's features; no encoder is loaded), 2
+threads, into benchmarks/results/eros1_fewshot_features/.
 
 Run from the repository root (uses ../shared as a mirror of the weights):
 
     ASTROMER_MIRROR=../shared/weights/astromer python benchmarks/eros1_fewshot.py
+    python benchmarks/eros1_fewshot.py --features
+
+Further arguments go to ``astromer evaluate`` (e.g. ``--resume`` to continue an interrupted run).
 """
 
 import os
@@ -21,15 +29,28 @@ os.environ.setdefault("ASTROMER_MIRROR", str(SHARED / "weights" / "astromer"))
 from astromer.cli.main import main  # noqa: E402
 
 if __name__ == "__main__":
-    out = ROOT / "benchmarks" / "results" / "eros1_fewshot"
-    argv = [
-        "evaluate", str(SHARED / "data" / "eros1"), "--output", str(out), "--preset", "astromer_v1",
-        "--shots", "20,100,500", "--folds", "3", "--methods", "rf,a,c,gru,b",
-        "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "2", "--gru-epochs", "40",
-        "--title", "EROS-1 (4 classes), astromer_v1 preset",
-    ] + sys.argv[1:]
+    extra = sys.argv[1:]
+    if "--features" in extra:
+        extra = [a for a in extra if a != "--features"]
+        out = ROOT / "benchmarks" / "results" / "eros1_fewshot_features"
+        argv = [
+            "evaluate", str(SHARED / "data" / "eros1"), "--output", str(out), "--shots", "20,100,500",
+            "--folds", "3", "--methods", "rf,hgb,rf_lc,hgb_lc", "--jobs", "2",
+            "--title", "EROS-1 (4 classes), feature baselines",
+        ] + extra
+        script_args = ["--features"] + extra
+    else:
+        out = ROOT / "benchmarks" / "results" / "eros1_fewshot"
+        argv = [
+            "evaluate", str(SHARED / "data" / "eros1"), "--output", str(out), "--preset", "astromer_v1",
+            "--shots", "20,100,500", "--folds", "3", "--methods", "rf,a,c,gru,b",
+            "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "2", "--gru-epochs", "40",
+            "--title", "EROS-1 (4 classes), astromer_v1 preset",
+        ] + extra
+        script_args = extra
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    command = f"KERAS_BACKEND={backend} python benchmarks/eros1_fewshot.py " + " ".join(sys.argv[1:])
+    threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
+    command = f"{threads}KERAS_BACKEND={backend} python benchmarks/eros1_fewshot.py " + " ".join(script_args)
     start = time.time()
     code = main(argv + ["--command-line", command.strip()])
     print(f"[eros1_fewshot] finished in {(time.time() - start) / 60:.1f} min")
