@@ -35,6 +35,10 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         how: ``"concatenate"`` the bands' vectors (zeros for a missing band) or
             take their ``"mean"``.
         time_precision: see :meth:`astromer.Astromer.embed`.
+        statistics: what each curve's vector holds, over its observation rows:
+            ``("mean",)`` (default, the ``pooled`` embedding) or more of ``"mean"``,
+            ``"std"``, ``"max"``, ``"min"`` side by side (``("mean", "std")`` also
+            describes how the representation varies along the curve).
 
     ``X`` is what :meth:`astromer.Astromer.embed` takes: a list of ``(n, 2|3)``
     arrays (one sample each) or a long DataFrame (one sample per object, in
@@ -44,13 +48,14 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, preset="astromer_v1", batch_size=256, pooling="object", bands=None, how="concatenate",
-                 time_precision="float64"):
+                 time_precision="float64", statistics=("mean",)):
         self.preset = preset
         self.batch_size = batch_size
         self.pooling = pooling
         self.bands = bands
         self.how = how
         self.time_precision = time_precision
+        self.statistics = statistics
 
     def fit(self, X, y=None):
         """Load the encoder (and, for DataFrames with bands, note the band order)."""
@@ -66,7 +71,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
             raise TypeError(f"preset {self.preset!r} holds a {type(model).__name__}, not an Astromer light-curve model")
         self.model_ = model
         self.bands_ = list(self.bands) if self.bands is not None else _bands_of(X)
-        self.n_features_out_ = model.width * (len(self.bands_) if self._concatenates() else 1)
+        self.n_features_out_ = model.width * len(self.statistics) * (len(self.bands_) if self._concatenates() else 1)
         return self
 
     def _concatenates(self):
@@ -81,8 +86,9 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
             if result.dropped:
                 raise ValueError(f"{len(result.dropped)} sample(s) have no usable observation after cleaning "
                                  f"(e.g. {result.dropped[:5]}); remove them before transform")
-            return result.pooled
-        objects, vectors = result.object_vectors(bands=self.bands_, how=self.how)
+            return result.statistics(self.statistics)
+        objects, vectors = result.object_vectors(bands=self.bands_, how=self.how,
+                                                 vectors=result.statistics(self.statistics))
         missing = [o for o in expected if o not in set(objects)] if expected is not None else []
         if missing:
             raise ValueError(f"{len(missing)} object(s) have no usable observation after cleaning "
@@ -91,9 +97,11 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "model_")
+        stats = list(self.statistics)
+        names = [f"emb_{k}" if stats == ["mean"] else f"emb_{s}_{k}" for s in stats for k in range(self.model_.width)]
         if self._concatenates():
-            return np.array([f"{b}_emb_{k}" for b in self.bands_ for k in range(self.model_.width)], dtype=object)
-        return np.array([f"emb_{k}" for k in range(self.model_.width)], dtype=object)
+            return np.array([f"{b}_{n}" for b in self.bands_ for n in names], dtype=object)
+        return np.array(names, dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

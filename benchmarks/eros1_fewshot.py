@@ -2,8 +2,10 @@
 
 3 folds x {20, 100, 500} labelled objects per class (mira has fewer than 500 + validation
 in the training pool: training gets all of them, validation none, and results.csv says so),
-fixed test set (the kit's test split, 729 objects), scenarios a, b, c and the baselines;
-writes benchmarks/results/eros1_fewshot/.
+fixed test set (the kit's test split, 729 objects): the feature baselines (old and light-curve
+features, forest and boosting), the embedding probe, the hybrids (features + stacked probe),
+scenarios a, c, b and the GRU; writes benchmarks/results/eros1_fewshot/. A subset of methods
+can be run with ``--methods`` and continued with ``--resume`` (the later ``--methods`` wins).
 
 With ``--features``: only the feature baselines (random forest and gradient boosting on the
 16 basic features and on the light-curve package's features; no encoder is loaded), 2
@@ -43,8 +45,9 @@ if __name__ == "__main__":
         out = ROOT / "benchmarks" / "results" / "eros1_fewshot"
         argv = [
             "evaluate", str(SHARED / "data" / "eros1"), "--output", str(out), "--preset", "astromer_v1",
-            "--shots", "20,100,500", "--folds", "3", "--methods", "rf,a,c,gru,b",
-            "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "2", "--gru-epochs", "40",
+            "--shots", "20,100,500", "--folds", "3",
+            "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,c,b,gru", "--jobs", "2",
+            "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "20", "--gru-epochs", "40",
             "--title", "EROS-1 (4 classes), astromer_v1 preset",
         ] + extra
         script_args = extra

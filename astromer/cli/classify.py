@@ -163,12 +163,14 @@ def register(subparsers):
     g.add_argument("--shots", type=int, default=None, metavar="N",
                    help="use only N training objects per class (default: every training object)")
     g.add_argument("--epochs", type=int, default=50, metavar="N", help="classification epochs (default: %(default)s)")
-    g.add_argument("--reconstruction-epochs", type=int, default=2, metavar="N",
-                   help="scenario c reconstruction epochs (default: %(default)s)")
+    g.add_argument("--reconstruction-epochs", type=int, default=20, metavar="N",
+                   help="scenario c: at most N reconstruction epochs; stops when the masked R2 of 10%% held-out "
+                        "curves has not improved for 2 epochs (default: %(default)s)")
     g.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR",
                    help="head learning rate (default: %(default)s)")
     g.add_argument("--encoder-learning-rate", type=float, default=1e-4, metavar="LR",
-                   help="scenario b encoder learning rate (default: %(default)s)")
+                   help="scenario b: learning rate of the last encoder block, 0.75x per block further down "
+                        "(default: %(default)s)")
     g.add_argument("--patience", type=int, default=10, metavar="N",
                    help="early-stopping patience in epochs (default: %(default)s)")
     g.add_argument("--seed", type=int, default=0, metavar="N",

@@ -23,7 +23,9 @@ def _run(args):
         data, lambda: astromer.load_preset(args.preset, progress=False), methods=methods, shots=shots,
         folds=args.folds, head=args.head, epochs=args.epochs, finetune_epochs=args.finetune_epochs,
         reconstruction_epochs=args.reconstruction_epochs, gru_epochs=args.gru_epochs, seed=args.seed,
-        patience=args.patience, learning_rate=args.learning_rate, output=args.output, resume=args.resume,
+        patience=args.patience, learning_rate=args.learning_rate, encoder_learning_rate=args.encoder_learning_rate,
+        layer_decay=None if args.layer_decay == 1 else args.layer_decay, unfreeze_blocks=args.unfreeze_blocks,
+        weight_decay=args.weight_decay, jitter=args.jitter, output=args.output, resume=args.resume,
         n_jobs=None if args.jobs in (None, -1) else args.jobs,
     )
     start = time.time()
@@ -72,17 +74,33 @@ def register(subparsers):
     p.add_argument("--methods", default="a,b,c,gru,rf", metavar="LIST",
                    help="comma list of: a, b, c (Astromer scenarios), gru (GRU on raw windows), rf / hgb "
                         "(class-balanced random forest / gradient boosting on 16 variability features per band), "
-                        "rf_lc / hgb_lc (the same on ~34 light-curve package features per band) "
-                        "(default: %(default)s)")
+                        "rf_lc / hgb_lc (the same on ~34 light-curve package features per band), probe "
+                        "(logistic probe on the encoder's object embeddings, all bands), hybrid_rf / hybrid_hgb "
+                        "(light-curve features + stacked probe probabilities) (default: %(default)s)")
     p.add_argument("--shots", default="20,100,500", metavar="LIST",
                    help="labelled objects per class, comma list (default: %(default)s)")
     p.add_argument("--folds", type=int, default=3, metavar="N", help="folds (default: %(default)s)")
     p.add_argument("--head", default="skip", choices=["skip", "mean", "max"], help="classification head")
     p.add_argument("--epochs", type=int, default=200, metavar="N",
                    help="head epochs for scenarios a and c, with early stopping")
-    p.add_argument("--finetune-epochs", type=int, default=10, metavar="N", help="epochs for scenario b")
-    p.add_argument("--reconstruction-epochs", type=int, default=2, metavar="N",
-                   help="reconstruction epochs for scenario c")
+    p.add_argument("--finetune-epochs", type=int, default=10, metavar="N",
+                   help="epochs for scenario b (the epoch kept is the one with the best validation macro F1, "
+                   "the warmed-up head before any fine-tuning included)")
+    p.add_argument("--encoder-learning-rate", type=float, default=3e-5, metavar="LR",
+                   help="scenario b: learning rate of the last encoder block (default: %(default)s)")
+    p.add_argument("--layer-decay", type=float, default=0.75, metavar="F",
+                   help="scenario b: each encoder block further down learns F times slower (1: one rate; "
+                   "default: %(default)s)")
+    p.add_argument("--unfreeze-blocks", type=int, default=None, metavar="N",
+                   help="scenario b: fine-tune only the last N encoder blocks (default: all)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, metavar="F",
+                   help="scenario b: AdamW weight decay (default: %(default)s)")
+    p.add_argument("--jitter", type=float, default=1.0, metavar="SIGMA",
+                   help="scenario b: move training magnitudes by N(0, (SIGMA x error)^2) each epoch (0: off; "
+                   "default: %(default)s)")
+    p.add_argument("--reconstruction-epochs", type=int, default=20, metavar="N",
+                   help="scenario c: at most N reconstruction epochs on the training pool; stops when the masked "
+                   "R2 of 10%% held-out curves has not improved for 2 epochs (default: %(default)s)")
     p.add_argument("--gru-epochs", type=int, default=60, metavar="N",
                    help="epochs for the GRU baseline, with early stopping")
     p.add_argument("--patience", type=int, default=20, metavar="N",

@@ -21,9 +21,13 @@ Methods (``METHODS``; family in ``METHOD_FAMILY``):
   :mod:`astromer.baselines.features`.
 - ``rf_lc``, ``hgb_lc`` (``features``): the same classifiers on the ~34
   light-curve-package features per band (:mod:`astromer.baselines.lc_features`).
-- family ``hybrid`` is reserved for methods combining embeddings and features.
+- ``probe`` (``astromer``): a logistic probe (C by cross-validated macro F1 on the training
+  objects) on the pretrained encoder's object embeddings: mean and std over each band's
+  observation embeddings, bands side by side (:func:`astromer.hybrid.embedding_probe`).
+- ``hybrid_rf``, ``hybrid_hgb`` (``hybrid``): :class:`astromer.hybrid.HybridClassifier`, the
+  light-curve features plus out-of-fold probabilities of that probe, into a forest / boosting.
 
-Feature methods train on the training objects only (``uses_validation`` False):
+Feature, probe and hybrid methods train on the training objects only (``uses_validation`` False):
 each feature set is computed once per run and shared by every split.
 """
 
@@ -40,7 +44,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 from tqdm.auto import tqdm
 
-METHODS = ("a", "b", "c", "gru", "rf", "hgb", "rf_lc", "hgb_lc")
+METHODS = ("a", "b", "c", "probe", "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb")
 METHOD_NAMES = {
     "a": "Astromer (a) frozen encoder",
     "b": "Astromer (b) head first, then encoder fine-tuned",
@@ -50,14 +54,22 @@ METHOD_NAMES = {
     "hgb": "Gradient boosting on 16 features",
     "rf_lc": "Random forest on light-curve features",
     "hgb_lc": "Gradient boosting on light-curve features",
+    "probe": "Astromer embeddings (mean + std, all bands), logistic probe",
+    "hybrid_rf": "Hybrid: light-curve features + stacked embedding probe, random forest",
+    "hybrid_hgb": "Hybrid: light-curve features + stacked embedding probe, gradient boosting",
 }
-FAMILIES = ("astromer", "features", "raw", "hybrid")  # "hybrid": reserved (embeddings + features)
-METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "gru": "raw", "rf": "features",
-                 "hgb": "features", "rf_lc": "features", "hgb_lc": "features"}
+FAMILIES = ("astromer", "features", "raw", "hybrid")
+METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "probe": "astromer", "gru": "raw",
+                 "rf": "features", "hgb": "features", "rf_lc": "features", "hgb_lc": "features",
+                 "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid"}
 #: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
 FEATURE_METHODS = {"rf": ("basic", "rf"), "hgb": ("basic", "hgb"), "rf_lc": ("light_curve", "rf"),
                    "hgb_lc": ("light_curve", "hgb")}
 KERAS_METHODS = ("a", "b", "c", "gru")
+#: methods on the pretrained encoder's object embeddings (:mod:`astromer.hybrid`)
+EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb")
+#: mean and std over each curve's observation embeddings, bands side by side
+EMBEDDING_STATISTICS = ("mean", "std")
 SUMMARY_COLUMNS = ("method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",
                    "accuracy_std", "min_train_per_class", "folds", "seconds_mean")
 
@@ -185,9 +197,10 @@ class FewShotEvaluation:
     """
 
     def __init__(self, data, load_encoder, methods=METHODS, shots=(20, 100, 500), folds=3, head="skip",
-                 epochs=200, finetune_epochs=10, reconstruction_epochs=2, batch_size=64, learning_rate=3e-4,
-                 encoder_learning_rate=3e-5, gru_epochs=60, patience=20, seed=0, verbose=0, output=None,
-                 resume=False, n_jobs=None, val_per_class=None):
+                 epochs=200, finetune_epochs=10, reconstruction_epochs=20, batch_size=64, learning_rate=3e-4,
+                 encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4, jitter=1.0,
+                 gru_epochs=60, patience=20, seed=0, verbose=0, output=None, resume=False, n_jobs=None,
+                 val_per_class=None):
         from astromer.data.light_curves import prepare_light_curves
 
         unknown = set(methods) - set(METHODS)
@@ -198,6 +211,8 @@ class FewShotEvaluation:
         self.epochs, self.finetune_epochs, self.reconstruction_epochs = epochs, finetune_epochs, reconstruction_epochs
         self.batch_size, self.learning_rate, self.encoder_learning_rate = batch_size, learning_rate, encoder_learning_rate
         self.gru_epochs, self.patience, self.seed, self.verbose = gru_epochs, patience, seed, verbose
+        self.layer_decay, self.unfreeze_blocks, self.weight_decay, self.jitter = \
+            layer_decay, unfreeze_blocks, weight_decay, jitter
         self.output, self.resume, self.n_jobs, self.val_per_class = output, resume, n_jobs, val_per_class
         self.classes = {c: i for i, c in enumerate(data.class_names)}
         self.prepared = prepare_light_curves(data.table, min_observations=1)
@@ -268,7 +283,8 @@ class FewShotEvaluation:
         objects = np.array([keys[i] for i in windows.object_index])
         labels = np.array([self.classes[self.data.labels[o]] for o in objects])
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
-        return x, labels, objects
+        errors = windows.errors if self.prepared.has_errors else None
+        return x, labels, objects, errors
 
     @staticmethod
     def _take(x, rows):
@@ -288,51 +304,48 @@ class FewShotEvaluation:
     def _fit(self, model, x_train, y_train, x_val, y_val, epochs):
         """Fit with early stopping on the validation loss, or on the training loss when the split
         has no validation objects (every class used up by training)."""
-        if len(y_val):
-            stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
-            model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs, batch_size=self.batch_size,
-                      callbacks=[stop], verbose=self.verbose)
-        else:
-            stop = keras.callbacks.EarlyStopping(monitor="loss", patience=self.patience, restore_best_weights=True)
-            model.fit(x_train, y_train, epochs=epochs, batch_size=self.batch_size, callbacks=[stop],
-                      verbose=self.verbose)
+        from astromer.models.classifier.finetune import _fit_kwargs
+
+        val = (x_val, y_val) if len(y_val) else None
+        model.fit(x_train, y_train, validation_data=val, epochs=epochs, batch_size=self.batch_size,
+                  callbacks=_fit_kwargs(val, self.patience), verbose=self.verbose)
         return model
 
     # ------------------------------------------------------------------ Astromer
     def _features(self, encoder, x):
         from astromer.models.classifier import LightCurveClassifier
-        from astromer.models.classifier.finetune import _feature_model
+        from astromer.models.classifier.finetune import feature_model
 
         probe = LightCurveClassifier(encoder, len(self.classes), head=self.head)
-        return _feature_model(probe).predict(x, batch_size=256, verbose=0)
+        return feature_model(probe).predict(x, batch_size=256, verbose=0)
 
     def _fit_head(self, encoder, features, labels, tr, va, classifier=None):
-        """Fit a head on precomputed pooled features (scenario a, and the warm-up of b)."""
-        from astromer.models.classifier import LightCurveClassifier
-        from astromer.models.classifier.finetune import _head_model
+        """Scenario a (and the warm-up of b) by :func:`astromer.models.classifier.fit_head`."""
+        from astromer.models.classifier import LightCurveClassifier, fit_head, head_model
 
-        keras.utils.set_random_seed(self.seed)
         clf = classifier or LightCurveClassifier(encoder, len(self.classes), head=self.head)
-        model = _head_model(clf, features.shape[1])
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        return self._fit(model, features[tr], labels[tr], features[va], labels[va], self.epochs)
+        fit_head(clf, features[tr], labels[tr], (features[va], labels[va]), epochs=self.epochs,
+                 batch_size=self.batch_size, learning_rate=self.learning_rate, patience=self.patience,
+                 seed=self.seed, verbose=self.verbose)
+        return head_model(clf, features.shape[1])
 
-    def _run_frozen(self, method, encoder, features, labels, objects, splits, test_rows, bar):
+    def _run_frozen(self, method, encoder, features, labels, objects, splits, test_rows, bar, **extra):
         for split in splits:
             start = time.time()
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
             model = self._fit_head(encoder, features, labels, tr, va)
             logits = model.predict(features[test_rows], batch_size=512, verbose=0)
-            self._object_scores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - start)
+            self._object_scores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
+                                **extra)
             bar.update(1)
 
-    def _run_finetuned(self, x, features, labels, objects, splits, test_rows, bar):
-        """Scenario b: the head is first fitted on frozen features (as in a), then encoder and
-        head are fine-tuned together with a lower encoder learning rate ("linear probe, then
-        fine-tune": fine-tuning from a random head on a few dozen curves destroys the encoder).
-        ``features`` are the pretrained encoder's pooled features, shared with scenario a."""
-        from astromer.models.classifier import LightCurveClassifier, encoder_lr_optimizer
+    def _run_finetuned(self, x, errors, features, labels, objects, splits, test_rows, bar):
+        """Scenario b by :func:`astromer.models.classifier.fit_encoder`: the head is first fitted on
+        the frozen features (as in a; ``features`` are shared with a), then encoder and head train
+        together (layer-wise rate decay, jitter within the errors, warm-up + cosine); the weights
+        kept are those with the best validation macro F1 per object, the warmed-up start included.
+        The row records which epoch was kept (``selected_epoch``; 0 = the start)."""
+        from astromer.models.classifier import LightCurveClassifier, fit_encoder
 
         for split in splits:
             start = time.time()
@@ -341,11 +354,17 @@ class FewShotEvaluation:
             clf = LightCurveClassifier(encoder, len(self.classes), head=self.head, train_encoder=False)
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
             self._fit_head(encoder, features, labels, tr, va, classifier=clf)
-            clf.set_encoder_trainable(True)
-            clf.compile(optimizer=encoder_lr_optimizer(clf, self.learning_rate, self.encoder_learning_rate))
-            self._fit(clf, self._take(x, tr), labels[tr], self._take(x, va), labels[va], self.finetune_epochs)
+            history = fit_encoder(
+                clf, self._take(x, tr), labels[tr], (self._take(x, va), labels[va], objects[va]),
+                epochs=self.finetune_epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+                encoder_learning_rate=self.encoder_learning_rate, layer_decay=self.layer_decay,
+                unfreeze_blocks=self.unfreeze_blocks, weight_decay=self.weight_decay,
+                errors=None if errors is None else errors[tr], jitter=self.jitter, seed=self.seed,
+                verbose=self.verbose)
+            selected = history.selection.best_epoch if history.selection is not None else self.finetune_epochs
             logits = clf.predict(self._take(x, test_rows), batch_size=256, verbose=0)
-            self._object_scores("b", split, logits, objects, test_rows, tr, va, seconds=time.time() - start)
+            self._object_scores("b", split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
+                                selected_epoch=selected)
             bar.update(1)
 
     # ------------------------------------------------------------------ baselines
@@ -404,6 +423,56 @@ class FewShotEvaluation:
                                   seconds=time.time() - start, feature_seconds=feature_seconds)])
             bar.update(1)
 
+    def embedding_table(self, encoder):
+        """``(object_ids, E, seconds)``: the encoder's object embeddings (:data:`EMBEDDING_STATISTICS`
+        over each curve's observation rows, bands side by side, zeros for a missing band), once per run."""
+        if "embeddings" not in self._feature_cache:
+            start = time.time()
+            result = encoder.embed(self.data.table, verbose=0)
+            bands = sorted({i[1] for i in result.ids}) if isinstance(result.ids[0], tuple) else None
+            ids, E = result.object_vectors(bands=bands, vectors=result.statistics(EMBEDDING_STATISTICS)) \
+                if bands else (list(result.ids), result.statistics(EMBEDDING_STATISTICS))
+            seconds = time.time() - start
+            print(f"[evaluate] embeddings: {E.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
+            self._feature_cache["embeddings"] = (list(ids), np.asarray(E, dtype=np.float64), seconds)
+        return self._feature_cache["embeddings"]
+
+    def _run_embedding_method(self, method, encoder, splits, bar):
+        """``probe`` on the object embeddings; ``hybrid_*`` on [light-curve features, embeddings]."""
+        from threadpoolctl import threadpool_limits
+
+        from astromer.hybrid import HybridClassifier, embedding_probe
+
+        ids, E, seconds = self.embedding_table(encoder)
+        n_features = 0
+        if method != "probe":
+            f_ids, F, _, f_seconds = self.feature_table("light_curve")
+            f_row = {o: i for i, o in enumerate(f_ids)}
+            keep = [i for i, o in enumerate(ids) if o in f_row]
+            ids, E = [ids[i] for i in keep], np.hstack([F[[f_row[ids[i]] for i in keep]], E[keep]])
+            seconds, n_features = seconds + f_seconds, F.shape[1]
+        row = {o: i for i, o in enumerate(ids)}
+        y = np.array([self.classes[self.data.labels[o]] for o in ids])
+        test_ids = [o for o in self.data.test_ids if o in row]
+        test = np.array([row[o] for o in test_ids], dtype=int)
+        jobs = -1 if self.n_jobs is None else self.n_jobs
+        for split in splits:
+            start = time.time()
+            train_ids = [o for o in split["train"] if o in row]
+            train = np.array([row[o] for o in train_ids], dtype=int)
+            if method == "probe":
+                model = embedding_probe(self.seed, y=y[train])
+            else:
+                model = HybridClassifier(n_features, classifier=method.split("_")[1],
+                                         seed=self.seed, n_jobs=jobs)
+            with threadpool_limits(limits=None if self.n_jobs is None or self.n_jobs < 1 else self.n_jobs):
+                model.fit(E[train], y[train])
+                pred = model.predict(E[test])
+            info = self._split_columns(split, train_ids, [], test_ids, uses_validation=False)
+            self._record([_scores(method, split["shots"], split["fold"], y[test], pred, "object", **info,
+                                  seconds=time.time() - start, feature_seconds=seconds)])
+            bar.update(1)
+
     # ------------------------------------------------------------------ run
     def splits(self):
         """This run's folds (see :func:`fewshot_splits`)."""
@@ -427,10 +496,15 @@ class FewShotEvaluation:
             for method in [m for m in FEATURE_METHODS if m in todo]:
                 bar.set_postfix_str(METHOD_NAMES[method])
                 self._run_features(method, todo[method], bar)
-            if not set(KERAS_METHODS) & set(todo):
+            if not (set(KERAS_METHODS) | set(EMBEDDING_METHODS)) & set(todo):
                 return pd.DataFrame(self.results)
             encoder = self.load_encoder()
-            x, labels, objects = self._windows(encoder.window_size)
+            for method in [m for m in EMBEDDING_METHODS if m in todo]:
+                bar.set_postfix_str(METHOD_NAMES[method])
+                self._run_embedding_method(method, encoder, todo[method], bar)
+            if not set(KERAS_METHODS) & set(todo):
+                return pd.DataFrame(self.results)
+            x, labels, objects, errors = self._windows(encoder.window_size)
             test_rows = np.isin(objects, self.data.test_ids)
             pretrained = self._features(encoder, x) if {"a", "b"} & set(todo) else None
             if "a" in todo:
@@ -442,17 +516,23 @@ class FewShotEvaluation:
 
                 adapted = self.load_encoder()
                 pool = self.data.table[self.data.table["object_id"].isin(set(self.data.pool_ids))]
-                reconstruction_finetune(adapted, pool, epochs=self.reconstruction_epochs, seed=self.seed,
-                                        batch_size=self.batch_size, verbose=self.verbose)
+                history = reconstruction_finetune(adapted, pool, epochs=self.reconstruction_epochs,
+                                                  seed=self.seed, batch_size=self.batch_size, verbose=self.verbose)
+                val_r2 = history.history.get("val_r2") or [np.nan]
+                recon = {"reconstruction_epochs": len(val_r2), "reconstruction_val_r2_first": float(val_r2[0]),
+                         "reconstruction_val_r2_best": float(np.nanmax(val_r2))}
+                print(f"[evaluate] scenario c: reconstruction on {len(self.data.pool_ids)} pool objects ran "
+                      f"{len(val_r2)} epochs, held-out masked R2 {val_r2[0]:.3f} after the first, "
+                      f"{np.nanmax(val_r2):.3f} best (kept)")
                 bar.set_postfix_str("scenario c")
                 features = self._features(adapted, x)
-                self._run_frozen("c", adapted, features, labels, objects, todo["c"], test_rows, bar)
+                self._run_frozen("c", adapted, features, labels, objects, todo["c"], test_rows, bar, **recon)
             if "gru" in todo:
                 bar.set_postfix_str("GRU")
                 self._run_gru(x, labels, objects, todo["gru"], test_rows, bar)
             if "b" in todo:
                 bar.set_postfix_str("scenario b")
-                self._run_finetuned(x, pretrained, labels, objects, todo["b"], test_rows, bar)
+                self._run_finetuned(x, errors, pretrained, labels, objects, todo["b"], test_rows, bar)
         return pd.DataFrame(self.results)
 
 

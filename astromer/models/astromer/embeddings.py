@@ -49,8 +49,21 @@ class LightCurveEmbeddings(Sequence):
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
-    def object_vectors(self, bands=None, how="concatenate"):
+    def statistics(self, stats=("mean",)):
+        """Per curve, the concatenation of ``stats`` over its observation rows: ``"mean"`` (=
+        ``pooled``), ``"std"``, ``"max"``, ``"min"``. Returns ``(N, len(stats) * d)``."""
+        known = {"mean": np.mean, "std": np.std, "max": np.max, "min": np.min}
+        unknown = [s for s in stats if s not in known]
+        if unknown:
+            raise ValueError(f"unknown statistics {unknown}; choose from {sorted(known)}")
+        if tuple(stats) == ("mean",):
+            return self.pooled
+        return np.stack([np.concatenate([known[s](o, axis=0) for s in stats]) for o in self.observations]
+                        ).astype(self.pooled.dtype)
+
+    def object_vectors(self, bands=None, how="concatenate", vectors=None):
         """Combine the pooled vectors of an object's bands (ids ``(object_id, band)``).
+        ``vectors``: per-curve rows to combine instead of ``pooled`` (e.g. :meth:`statistics`).
 
         ``how="concatenate"``: one row per object, the bands' pooled vectors side by
         side in the order of ``bands`` (default: sorted band names), zeros where an
@@ -61,21 +74,22 @@ class LightCurveEmbeddings(Sequence):
         bands = sorted({b for _, b in keys}) if bands is None else list(bands)
         objects = list(dict.fromkeys(o for o, _ in keys))
         row = {o: i for i, o in enumerate(objects)}
-        d = self.pooled.shape[1]
+        pooled = self.pooled if vectors is None else np.asarray(vectors)
+        d = pooled.shape[1]
         if how == "concatenate":
-            out = np.zeros((len(objects), len(bands) * d), dtype=self.pooled.dtype)
-            for (obj, band), vec in zip(keys, self.pooled):
+            out = np.zeros((len(objects), len(bands) * d), dtype=pooled.dtype)
+            for (obj, band), vec in zip(keys, pooled):
                 if band in bands:
                     j = bands.index(band) * d
                     out[row[obj], j:j + d] = vec
         elif how == "mean":
             out = np.zeros((len(objects), d), dtype=np.float64)
             counts = np.zeros(len(objects))
-            for (obj, band), vec in zip(keys, self.pooled):
+            for (obj, band), vec in zip(keys, pooled):
                 if band in bands:
                     out[row[obj]] += vec
                     counts[row[obj]] += 1
-            out = (out / np.maximum(counts, 1)[:, None]).astype(self.pooled.dtype)
+            out = (out / np.maximum(counts, 1)[:, None]).astype(pooled.dtype)
         else:
             raise ValueError(f"how must be 'concatenate' or 'mean', got {how!r}")
         return objects, out

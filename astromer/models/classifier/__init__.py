@@ -1,4 +1,16 @@
-from astromer.models.classifier.finetune import SCENARIOS, finetune, reconstruction_finetune
+from astromer.models.classifier.finetune import (
+    SCENARIOS,
+    SelectOnValidation,
+    feature_model,
+    finetune,
+    fit_encoder,
+    fit_head,
+    head_model,
+    layerwise_optimizer,
+    layerwise_rates,
+    reconstruction_finetune,
+    unfreeze_last_blocks,
+)
 from astromer.models.classifier.heads import HEADS, ClassificationHead, pooled_features
 from astromer.models.classifier.light_curve_classifier import (
     LightCurveClassifier,
@@ -6,5 +18,6 @@ from astromer.models.classifier.light_curve_classifier import (
     encoder_lr_optimizer,
 )
 
-__all__ = ["SCENARIOS", "finetune", "reconstruction_finetune", "HEADS", "ClassificationHead", "LightCurveClassifier", "aggregate_logits",
+__all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "layerwise_optimizer", "layerwise_rates",
+           "unfreeze_last_blocks", "SelectOnValidation", "feature_model", "head_model", "HEADS", "ClassificationHead", "LightCurveClassifier", "aggregate_logits",
            "encoder_lr_optimizer", "pooled_features"]

@@ -1,9 +1,26 @@
-"""``astromer.finetune``: the three fine-tuning scenarios in one call."""
+"""The fine-tuning scenarios, implemented once: ``astromer.finetune``, ``astromer classify`` and the
+few-shot harness (:mod:`astromer.evaluation.fewshot`) all call the functions here.
+
+- :func:`fit_head`: scenario (a), a head on precomputed frozen-encoder features (and the warm-up of b).
+- :func:`fit_encoder`: scenario (b), encoder and head together: layer-wise learning-rate decay,
+  partial unfreezing (the last ``unfreeze_blocks`` blocks), AdamW weight decay, linear warm-up
+  then cosine decay, magnitude jitter within the errors, and model selection on validation macro
+  F1 that includes the starting point (so b never ends below its warmed-up head by selection).
+- :func:`reconstruction_finetune`: scenario (c), step 1: masked reconstruction on the target
+  survey's curves until the held-out masked R² stops improving.
+"""
+
+import math
 
 import keras
 import numpy as np
 
-from astromer.models.classifier.light_curve_classifier import LightCurveClassifier, encoder_lr_optimizer
+from astromer.models.classifier.light_curve_classifier import (
+    LightCurveClassifier,
+    _set_trainable,
+    aggregate_logits,
+    encoder_lr_optimizer,
+)
 
 SCENARIOS = ("a", "b", "c")
 
@@ -18,50 +35,261 @@ def _windows(split, encoder, class_names):
     return labelled_windows(split[0], split[1], window_size=encoder.window_size, class_names=class_names)
 
 
-def _feature_model(classifier):
+def feature_model(classifier):
+    """A Keras model: window inputs -> the pooled frozen-encoder features the head consumes."""
     inputs = {k: keras.Input(shape=(classifier.encoder.window_size,), name=k)
               for k in ("times", "magnitudes", "mask")}
     return keras.Model(inputs, classifier.features(inputs, training=False))
 
 
-def _head_model(classifier, n_layers):
+def head_model(classifier, n_layers):
+    """A Keras model over ``classifier``'s own head (training it trains the classifier's head)."""
     features = keras.Input(shape=(n_layers, classifier.encoder.width))
     return keras.Model(features, classifier.classification_head(features))
 
 
-def reconstruction_finetune(encoder, light_curves, epochs=5, batch_size=64, learning_rate=1e-4,
-                            seed=0, verbose="auto"):
-    """Scenario (c), step 1: masked-reconstruction training of ``encoder`` on target curves."""
-    from astromer.data import pretraining_dataset
+def _fit_kwargs(validation, patience, monitor="val_loss"):
+    """Early stopping on the validation loss, or on the training loss without validation objects."""
+    if not patience:
+        return []
+    if validation is None or len(validation[1]) == 0:
+        return [keras.callbacks.EarlyStopping(monitor="loss", patience=patience, restore_best_weights=True)]
+    return [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)]
 
-    data = pretraining_dataset(light_curves, batch_size=batch_size, window_size=encoder.window_size, seed=seed)
+
+def fit_head(classifier, features, labels, validation=None, *, epochs=200, batch_size=64, learning_rate=1e-3,
+             patience=20, seed=0, verbose=0):
+    """Scenario (a): fit ``classifier``'s head on precomputed ``features`` (from :func:`feature_model`).
+
+    ``validation``: ``(features, labels)`` or None; early stopping (``patience``) on its loss
+    (on the training loss when it is None or empty) restores the best weights. Returns the History.
+    """
+    keras.utils.set_random_seed(seed)
+    model = head_model(classifier, features.shape[1])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    val = validation if validation is not None and len(validation[1]) else None
+    return model.fit(features, labels, validation_data=val, epochs=epochs, batch_size=batch_size,
+                     callbacks=_fit_kwargs(val, patience), verbose=verbose)
+
+
+def macro_f1(classifier, x, y, groups=None, batch_size=256):
+    """Macro F1 of ``classifier`` on windows ``x``; per object (logits averaged) when ``groups`` are given."""
+    from sklearn.metrics import f1_score
+
+    logits = np.asarray(classifier.predict(x, batch_size=batch_size, verbose=0))
+    if groups is None:
+        return f1_score(y, logits.argmax(1), average="macro")
+    ids, probs = aggregate_logits(logits, list(groups))
+    label = dict(zip(groups, y))
+    return f1_score([label[g] for g in ids], probs.argmax(1), average="macro")
+
+
+class SelectOnValidation(keras.callbacks.Callback):
+    """Keep the weights with the best validation macro F1, the starting point (epoch 0) included;
+    restore them at the end. ``best_epoch`` (0 = the starting point) and ``scores`` say what happened."""
+
+    def __init__(self, x, y, groups=None, batch_size=256, patience=None):
+        super().__init__()
+        self.x, self.y, self.groups, self.batch_size, self.patience = x, y, groups, batch_size, patience
+
+    def _score(self):
+        return macro_f1(self.model, self.x, self.y, self.groups, self.batch_size)
+
+    def on_train_begin(self, logs=None):
+        self.scores = [self._score()]
+        self.best_epoch, self.best = 0, self.scores[0]
+        self.weights = self.model.get_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = self._score()
+        self.scores.append(score)
+        if logs is not None:
+            logs["val_macro_f1"] = score
+        if score > self.best:
+            self.best_epoch, self.best, self.weights = epoch + 1, score, self.model.get_weights()
+        elif self.patience and epoch + 1 - self.best_epoch >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        self.model.set_weights(self.weights)
+
+
+def layerwise_rates(classifier, encoder_learning_rate=1e-4, layer_decay=None):
+    """``{variable path pattern: learning rate}`` for the encoder: ``encoder_learning_rate`` at its
+    last block (and a pre-norm encoder's final norm), times ``layer_decay`` per block further down
+    (the input embedding one step below the first block); ``layer_decay=None``: one rate for the whole encoder."""
+    import re
+
+    name = re.escape(classifier.encoder.name)
+    if layer_decay is None:
+        return {f"{name}/.*": encoder_learning_rate}
+    n = classifier.encoder.num_layers
+    rates = {f"{name}/block_{i}/.*": encoder_learning_rate * layer_decay ** (n - 1 - i) for i in range(n)}
+    rates[f"{name}/final_norm/.*"] = encoder_learning_rate  # a pre-norm encoder's output norm: on top
+    rates[f"{name}/(?!block_|final_norm/).*"] = encoder_learning_rate * layer_decay ** n
+    return rates
+
+
+def layerwise_optimizer(classifier, learning_rate=1e-3, encoder_learning_rate=1e-4, layer_decay=None,
+                        weight_decay=0.0, schedule=None):
+    """A ``MultiOptimizer`` of AdamW: ``learning_rate`` for the head, :func:`layerwise_rates` for
+    the encoder. ``schedule``: a function ``rate -> schedule`` (e.g. :func:`warmup_cosine`)
+    applied to every rate."""
+    make = schedule if schedule is not None else (lambda rate: rate)
+
+    def adamw(rate):
+        return keras.optimizers.AdamW(make(rate), weight_decay=weight_decay)
+
+    groups = layerwise_rates(classifier, encoder_learning_rate, layer_decay)
+    mapping = keras.optimizers.OptimizerMap(default_optimizer=adamw(learning_rate),
+                                            optimizer_map={k: adamw(v) for k, v in groups.items()})
+    return keras.optimizers.MultiOptimizer(mapping)
+
+
+def warmup_cosine(total_steps, warmup_steps):
+    """``rate -> schedule``: linear warm-up over ``warmup_steps``, then cosine decay to 0 at ``total_steps``."""
+    def make(rate):
+        return keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup_steps else rate, decay_steps=max(1, total_steps - warmup_steps),
+            warmup_target=rate if warmup_steps else None, warmup_steps=warmup_steps)
+    return make
+
+
+def unfreeze_last_blocks(classifier, n_blocks):
+    """Make only the last ``n_blocks`` encoder blocks trainable (None: the whole encoder)."""
+    classifier.set_encoder_trainable(True)
+    if n_blocks is None:
+        return
+    encoder = classifier.encoder
+    keep = set(range(max(0, encoder.num_layers - int(n_blocks)), encoder.num_layers))
+    for layer in [encoder.embedding] + [b for i, b in enumerate(encoder.blocks) if i not in keep]:
+        _set_trainable(layer, False)
+
+
+def jitter_magnitudes(x, errors, rng, scale=1.0):
+    """A copy of windows ``x`` with each observed magnitude moved by N(0, (scale * error)^2)."""
+    out = dict(x)
+    noise = rng.standard_normal(errors.shape).astype("float32") * scale * errors
+    out["magnitudes"] = (x["magnitudes"] + noise * x["mask"]).astype("float32")
+    return out
+
+
+class _Jittered(keras.utils.PyDataset):
+    """Shuffled batches of windows with fresh magnitude jitter every epoch."""
+
+    def __init__(self, x, y, errors, batch_size, seed, scale):
+        super().__init__()
+        self.x, self.y, self.errors, self.batch_size, self.scale = x, y, errors, batch_size, scale
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def __len__(self):
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.y))
+
+    def __getitem__(self, i):
+        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        x = {k: v[rows] for k, v in self.x.items()}
+        return jitter_magnitudes(x, self.errors[rows], self.rng, self.scale), self.y[rows]
+
+
+def fit_encoder(classifier, x, y, validation=None, *, epochs=10, batch_size=64, learning_rate=1e-3,
+                encoder_learning_rate=1e-4, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
+                warmup_fraction=0.1, errors=None, jitter=1.0, patience=None, seed=0, verbose=0):
+    """Scenario (b): train encoder and head of ``classifier`` together on windows ``x, y``.
+
+    ``layer_decay``, ``weight_decay``, ``encoder_learning_rate``: see :func:`layerwise_optimizer`
+    (learning rates warm up linearly over ``warmup_fraction`` of the steps, then decay by a cosine);
+    ``unfreeze_blocks``: train only the last n blocks (None: all); ``errors``: per-observation
+    magnitude errors aligned with ``x`` (``(N, W)``) to jitter the training magnitudes by
+    ``jitter`` sigma each epoch (None: no augmentation).
+
+    ``validation``: ``(x, y)`` or ``(x, y, groups)`` (groups: the object of each window, for
+    object-level scores). With validation windows, the weights kept are those with the best
+    validation macro F1 over the epochs *and the starting point*; without, the last epoch's.
+    Returns the History; ``history.selection`` is the :class:`SelectOnValidation` callback (or None).
+    """
+    keras.utils.set_random_seed(seed)
+    encoder_learning_rate = learning_rate if encoder_learning_rate is None else encoder_learning_rate
+    unfreeze_last_blocks(classifier, unfreeze_blocks)
+    steps = epochs * math.ceil(len(y) / batch_size)
+    schedule = warmup_cosine(steps, int(warmup_fraction * steps))
+    classifier.compile(optimizer=layerwise_optimizer(classifier, learning_rate, encoder_learning_rate,
+                                                     layer_decay, weight_decay, schedule))
+    callbacks, selection = [], None
+    if validation is not None and len(validation[1]):
+        groups = validation[2] if len(validation) > 2 else None
+        selection = SelectOnValidation(validation[0], validation[1], groups, patience=patience)
+        callbacks.append(selection)
+    if errors is not None and jitter:
+        data = _Jittered(x, y, np.asarray(errors, "float32"), batch_size, seed, jitter)
+        history = classifier.fit(data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    else:
+        history = classifier.fit(x, y, epochs=epochs, batch_size=batch_size, callbacks=callbacks, shuffle=True,
+                                 verbose=verbose)
+    history.selection = selection
+    return history
+
+
+def reconstruction_finetune(encoder, light_curves, epochs=20, batch_size=64, learning_rate=1e-4,
+                            validation_fraction=0.1, patience=2, seed=0, verbose="auto"):
+    """Scenario (c), step 1: masked-reconstruction training of ``encoder`` on target curves.
+
+    A ``validation_fraction`` of the curves (at least one) is held out; training stops when their
+    masked R² has not improved for ``patience`` epochs (at most ``epochs``) and the best weights
+    are kept. ``validation_fraction=0``: train all ``epochs`` on every curve. Returns the History
+    (``r2``, and ``val_r2`` per epoch).
+    """
+    from astromer.data import pretraining_dataset
+    from astromer.data.light_curves import prepare_light_curves
+
+    prepared = prepare_light_curves(light_curves, min_observations=5)
+    n = len(prepared.curves)
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = min(n - 1, max(1, int(round(validation_fraction * n)))) if validation_fraction and n > 1 else 0
+    val_rows, train_rows = set(order[:n_val].tolist()), order[n_val:]
+    train = [prepared.curves[i] for i in sorted(train_rows)]
+    data = pretraining_dataset(train, batch_size=batch_size, window_size=encoder.window_size, seed=seed)
+    callbacks, val_data = [], None
+    if n_val:
+        val = [prepared.curves[i] for i in sorted(val_rows)]
+        # a fixed masking of the held-out curves, so epochs are compared on the same task
+        val_data = pretraining_dataset(val, batch_size=batch_size, window_size=encoder.window_size, seed=seed + 1,
+                                       shuffle=False).cache()
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_r2", mode="max", patience=patience,
+                                                       restore_best_weights=True))
     encoder.trainable = True
     encoder.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    return encoder.fit(data, epochs=epochs, verbose=verbose)
+    return encoder.fit(data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
 
 
 def finetune(encoder, train, validation=None, scenario="a", *, head="skip", class_names=None, epochs=30,
-             batch_size=64, learning_rate=1e-3, encoder_learning_rate=None, unlabelled=None,
-             reconstruction_epochs=5, reconstruction_learning_rate=1e-4, then="a", patience=5,
-             head_warmup=True, finetune_epochs=None, seed=0, verbose="auto"):
+             batch_size=64, learning_rate=1e-3, encoder_learning_rate=1e-4, unlabelled=None,
+             reconstruction_epochs=20, reconstruction_learning_rate=1e-4, then="a", patience=5,
+             head_warmup=True, finetune_epochs=None, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
+             jitter=1.0, seed=0, verbose="auto"):
     """Fit a :class:`LightCurveClassifier` on ``train`` in scenario ``"a"``, ``"b"`` or ``"c"``.
 
     ``train`` and ``validation`` are ``(light_curves, labels)`` tuples (anything
     :func:`astromer.data.prepare_light_curves` takes; labels aligned with the curves
     or a mapping ``object_id -> label``). Every window of a curve is a sample.
 
-    - ``"a"``: frozen encoder, only the head trains. The encoder's pooled features
-      are computed once and the head is fitted on them (identical result, much faster).
-    - ``"b"``: encoder and head train together (``encoder_learning_rate`` optional). With
-      ``head_warmup`` (default) the head is first fitted on the frozen encoder as in
-      ``"a"``, then both train for ``finetune_epochs`` (default ``epochs``): fine-tuning
-      from a random head on a few dozen curves mostly damages the encoder.
+    - ``"a"``: frozen encoder, only the head trains (:func:`fit_head`, on the encoder's
+      pooled features computed once: identical result, much faster).
+    - ``"b"``: the head is first fitted as in ``"a"`` (``head_warmup``), then encoder and head
+      train together for ``finetune_epochs`` (default ``epochs``) by :func:`fit_encoder`
+      (``layer_decay``, ``unfreeze_blocks``, ``weight_decay``, ``jitter`` within the errors,
+      selection on validation macro F1 including the warmed-up start).
     - ``"c"``: reconstruction fine-tuning of the encoder on the training curves plus
-      ``unlabelled`` curves first, then scenario ``then`` (``"a"`` or ``"b"``).
+      ``unlabelled`` curves until the held-out masked R² stops improving (at most
+      ``reconstruction_epochs``), then scenario ``then`` (``"a"`` or ``"b"``).
 
-    Early stopping on the validation loss (``patience`` epochs) restores the best
-    weights. Returns ``(classifier, histories)``, histories a dict with the
-    ``keras.callbacks.History`` of ``"reconstruction"`` (scenario c) and ``"classification"``.
+    Returns ``(classifier, histories)``, histories a dict with the ``keras.callbacks.History``
+    of ``"reconstruction"`` (scenario c), ``"head"`` (the warm-up of b) and ``"classification"``.
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
@@ -86,42 +314,41 @@ def finetune(encoder, train, validation=None, scenario="a", *, head="skip", clas
     x, y, _, class_names = _windows(train, encoder, class_names)
     val = _windows(validation, encoder, class_names)
     warm = scenario == "b" and head_warmup
-    classifier = LightCurveClassifier(encoder, len(class_names), head=head,
-                                      train_encoder=(scenario == "b" and not warm), class_names=class_names)
-    callbacks = []
-    if val is not None and patience:
-        callbacks.append(keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True))
-
+    classifier = LightCurveClassifier(encoder, len(class_names), head=head, train_encoder=False,
+                                      class_names=class_names)
     if scenario == "a" or warm:
-        features = _feature_model(classifier)
-        f_train = features.predict(x, batch_size=256, verbose=0)
-        head = _head_model(classifier, f_train.shape[1])
-        head.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                     metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-        val_data = None
-        if val is not None:
-            val_data = (features.predict(val[0], batch_size=256, verbose=0), val[1])
-        histories["head" if warm else "classification"] = head.fit(
-            f_train, y, validation_data=val_data, epochs=epochs, batch_size=batch_size,
-            callbacks=callbacks, verbose=verbose)
+        features = feature_model(classifier)
+        f_val = None if val is None else (features.predict(val[0], batch_size=256, verbose=0), val[1])
+        histories["head" if warm else "classification"] = fit_head(
+            classifier, features.predict(x, batch_size=256, verbose=0), y, f_val, epochs=epochs,
+            batch_size=batch_size, learning_rate=learning_rate, patience=patience, seed=seed, verbose=verbose)
         if not warm:
             classifier.compile(optimizer=keras.optimizers.Adam(learning_rate))
             return classifier, histories
-        classifier.set_encoder_trainable(True)
-        epochs = finetune_epochs or epochs
-
-    optimizer = keras.optimizers.Adam(learning_rate)
-    if encoder_learning_rate is not None:
-        optimizer = encoder_lr_optimizer(classifier, learning_rate, encoder_learning_rate)
-    classifier.compile(optimizer=optimizer)
-    val_data = (val[0], val[1]) if val is not None else None
-    histories["classification"] = classifier.fit(x, y, validation_data=val_data, epochs=epochs,
-                                                 batch_size=batch_size, callbacks=callbacks,
-                                                 shuffle=True, verbose=verbose)
+    errors = _window_errors(train, encoder) if jitter else None
+    histories["classification"] = fit_encoder(
+        classifier, x, y, None if val is None else (val[0], val[1], val[2]), epochs=finetune_epochs or epochs,
+        batch_size=batch_size, learning_rate=learning_rate, encoder_learning_rate=encoder_learning_rate,
+        layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks, weight_decay=weight_decay, errors=errors,
+        jitter=jitter, seed=seed, verbose=verbose)
     return classifier, histories
+
+
+def _window_errors(split, encoder):
+    """Per-observation errors of ``split``'s windows (aligned with :func:`_windows`), or None without errors."""
+    from astromer.data.classification import window_inputs
+
+    prepared, windows = window_inputs(split[0], window_size=encoder.window_size)
+    if not prepared.has_errors or windows.errors is None:
+        return None
+    return windows.errors
 
 
 def predict_windows(classifier, x, batch_size=256):
     """Window logits as a numpy array."""
     return np.asarray(classifier.predict(x, batch_size=batch_size, verbose=0))
+
+
+__all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "layerwise_optimizer",
+           "layerwise_rates", "encoder_lr_optimizer", "unfreeze_last_blocks", "SelectOnValidation", "feature_model", "head_model",
+           "macro_f1", "warmup_cosine", "jitter_magnitudes"]

@@ -1,0 +1,129 @@
+"""Scenario b and c machinery: layer-wise rates, partial unfreezing, selection that includes the
+starting point, jitter within the errors, reconstruction until the held-out R² stops improving."""
+
+import keras
+import numpy as np
+import pytest
+
+from astromer import Astromer, LightCurveClassifier
+from astromer.data.classification import labelled_windows
+from astromer.models.classifier import (
+    SelectOnValidation,
+    finetune,
+    fit_encoder,
+    layerwise_optimizer,
+    layerwise_rates,
+    reconstruction_finetune,
+    unfreeze_last_blocks,
+)
+from astromer.models.classifier.finetune import jitter_magnitudes, macro_f1
+
+RNG = np.random.default_rng(5)
+
+
+def _curve(kind, n):
+    t = np.sort(RNG.uniform(0, 400, n))
+    period = {"fast": 0.7, "slow": 37.0}[kind]
+    mag = 15 + 0.5 * np.sin(2 * np.pi * t / period) + RNG.normal(0, 0.05, n)
+    return np.stack([t, mag, np.full(n, 0.05)], 1)
+
+
+def _data(n_per_class=10):
+    curves, labels = [], []
+    for kind in ("fast", "slow"):
+        for _ in range(n_per_class):
+            curves.append(_curve(kind, int(RNG.integers(30, 60))))
+            labels.append(kind)
+    return curves, labels
+
+
+def _encoder(layers=3):
+    keras.utils.set_random_seed(0)
+    return Astromer(num_layers=layers, num_heads=2, head_dim=8, ffn_dim=16, window_size=50, dropout=0.0)
+
+
+def test_layerwise_rates_decay_down_the_encoder():
+    import re
+
+    clf = LightCurveClassifier(_encoder(3), 2, train_encoder=True)
+    patterns = layerwise_rates(clf, 1e-4, layer_decay=0.5)
+    rates = {}
+    for variable in clf.trainable_variables:
+        if not variable.path.startswith(clf.encoder.name + "/"):
+            continue
+        matches = [rate for pattern, rate in patterns.items() if re.fullmatch(pattern, variable.path)]
+        assert len(matches) == 1, variable.path
+        rates.setdefault(variable.path.split("/")[1], set()).add(round(matches[0], 12))
+    assert rates == {"block_2": {1e-4}, "block_1": {5e-5}, "block_0": {2.5e-5}, "embedding": {1.25e-5},
+                     "final_norm": {1e-4}}
+    # the optimizer built from them trains (each pattern gets its own AdamW)
+    opt = layerwise_optimizer(clf, 1e-3, 1e-4, layer_decay=0.5, weight_decay=1e-4)
+    x, y, _, _ = labelled_windows(*_data(2), window_size=50, class_names=["fast", "slow"])
+    clf.compile(optimizer=opt)
+    clf.fit(x, y, epochs=1, verbose=0)
+    assert sorted(float(o.learning_rate) for o in opt.optimizers) == pytest.approx(
+        [1.25e-5, 2.5e-5, 5e-5, 1e-4, 1e-4, 1e-3])
+
+
+def test_unfreezing_only_the_last_block_leaves_the_rest_unchanged():
+    encoder = _encoder(3)
+    clf = LightCurveClassifier(encoder, 2)
+    unfreeze_last_blocks(clf, 1)
+    trainable = {v.path.split("/")[1] for v in clf.trainable_variables if v.path.startswith("astromer")}
+    assert trainable == {"block_2", "final_norm"}  # the output norm of a pre-norm encoder sits on top
+    before = {v.path: np.array(v) for v in encoder.weights}
+    x, y, _, _ = labelled_windows(*_data(4), window_size=50, class_names=["fast", "slow"])
+    fit_encoder(clf, x, y, epochs=2, unfreeze_blocks=1, learning_rate=1e-2, encoder_learning_rate=1e-2)
+    changed = {p.split("/")[1] for p, w in before.items()
+               if not np.array_equal(w, np.array(next(v for v in encoder.weights if v.path == p)))}
+    assert changed == {"block_2", "final_norm"}
+
+
+def test_selection_keeps_the_starting_point_when_training_only_hurts():
+    clf = LightCurveClassifier(_encoder(2), 2, head="mean")
+    x, y, groups, _ = labelled_windows(*_data(6), window_size=50, class_names=["fast", "slow"])
+    start = [np.array(w) for w in clf.get_weights()]
+    start_f1 = macro_f1(clf, x, y, groups)
+    # a destructive learning rate: whatever the epochs do, nothing beats the start on this validation set
+    # unless it is genuinely better, and the kept weights are the best seen
+    history = fit_encoder(clf, x, y, (x, y, groups), epochs=3, learning_rate=50.0, encoder_learning_rate=50.0,
+                          layer_decay=None, warmup_fraction=0.0)
+    selection = history.selection
+    assert isinstance(selection, SelectOnValidation)
+    assert selection.scores[0] == pytest.approx(start_f1)
+    assert selection.best == pytest.approx(max(selection.scores))
+    assert macro_f1(clf, x, y, groups) == pytest.approx(selection.best)
+    if selection.best_epoch == 0:
+        for a, b in zip(start, clf.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert "val_macro_f1" in history.history
+
+
+def test_finetune_b_never_ends_below_its_warm_start_on_validation():
+    train, val = _data(8), _data(4)
+    clf, histories = finetune(_encoder(2), train, val, scenario="b", epochs=20, finetune_epochs=3, verbose=0,
+                              learning_rate=3e-3, encoder_learning_rate=1e-3)
+    selection = histories["classification"].selection
+    assert selection.best >= selection.scores[0]
+    assert set(histories) == {"head", "classification"}
+
+
+def test_jitter_moves_only_observed_magnitudes_within_their_errors():
+    x, _, _, _ = labelled_windows(*_data(3), window_size=50, class_names=["fast", "slow"])
+    errors = np.where(x["mask"] > 0, 0.1, 0.0).astype("float32")
+    out = jitter_magnitudes(x, errors, np.random.default_rng(0))
+    delta = out["magnitudes"] - x["magnitudes"]
+    assert np.all(delta[x["mask"] == 0] == 0)
+    observed = delta[x["mask"] > 0]
+    assert 0.08 < observed.std() < 0.12 and abs(observed.mean()) < 0.01
+    np.testing.assert_array_equal(out["times"], x["times"])
+
+
+def test_reconstruction_stops_on_the_held_out_r2_and_keeps_the_best():
+    encoder = _encoder(2)
+    curves = [_curve("fast", 45) for _ in range(30)]
+    history = reconstruction_finetune(encoder, curves, epochs=40, patience=1, learning_rate=3e-3, verbose=0)
+    val = history.history["val_r2"]
+    assert 1 <= len(val) <= 40 and "r2" in history.history
+    if len(val) < 40:  # stopped early: the last `patience` epochs did not beat the best
+        assert max(val[-1:]) <= max(val[:-1])
