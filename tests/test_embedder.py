@@ -70,3 +70,21 @@ def test_a_sample_that_cleaning_drops_is_an_error(preset_dir):
     with pytest.raises(ValueError, match=r"1 sample\(s\) have no usable observation after cleaning \(e.g. \[1\]\)"), \
             pytest.warns(UserWarning):
         emb.transform([star(20, 0, 1.0), np.full((5, 3), np.nan)])
+
+
+def test_mean_and_std_statistics_per_band(preset_dir):
+    rows = [(f"o{k}", band, t, m, e) for k in range(3) for band in ("g", "r")
+            for t, m, e in star(25, 10 * k + (band == "r"), 3.0)]
+    table = pd.DataFrame(rows, columns=["object_id", "band", "time", "mag", "mag_err"])
+    emb = astromer.AstromerEmbedder(preset_dir, statistics=("mean", "std")).fit(table)
+    X = emb.transform(table)
+    d = emb.model_.width
+    assert X.shape == (3, 4 * d) and emb.n_features_out_ == 4 * d
+    result = emb.model_.embed(table, verbose=0)
+    g0 = result.observations[0]  # o0, band g
+    np.testing.assert_allclose(X[0, :d], g0.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(X[0, d:2 * d], g0.std(0), rtol=1e-5, atol=1e-7)
+    names = emb.get_feature_names_out()
+    assert names[0] == "g_emb_mean_0" and names[d] == "g_emb_std_0" and names[2 * d] == "r_emb_mean_0"
+    with pytest.raises(ValueError, match=r"unknown statistics \['median'\]"):
+        astromer.AstromerEmbedder(preset_dir, statistics=("median",)).fit(table).transform(table)

@@ -1,0 +1,44 @@
+"""Few-shot classification of SDSS Stripe 82 RR Lyrae (RRab / RRc, bands ugriz) with the astromer_v1 preset.
+
+The data have no split column: the test set is a stratified 20% drawn with seed 0 (97 objects).
+3 folds x {20, 100, 500} labelled objects per class (RRc has 83 objects in the pool: from 100
+per class on, training gets all of them and validation none; RRab's pool runs out at 500; the
+real counts are in results.csv and results.md). Every method of ``astromer evaluate``; writes
+benchmarks/results/s82_rrlyrae_fewshot/. The survey marks a missing value by mag ~100 with err
+99.999: the package's cleaning drops those rows (counted), they are never trained on.
+
+Run from the repository root (uses ../shared as a mirror of the weights):
+
+    OMP_NUM_THREADS=2 python benchmarks/s82_rrlyrae_fewshot.py
+
+Further arguments go to ``astromer evaluate`` (e.g. ``--methods a,rf_lc --resume``).
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+os.environ.setdefault("ASTROMER_MIRROR", str(SHARED / "weights" / "astromer"))
+
+from astromer.cli.main import main  # noqa: E402
+
+if __name__ == "__main__":
+    extra = sys.argv[1:]
+    out = ROOT / "benchmarks" / "results" / "s82_rrlyrae_fewshot"
+    argv = [
+        "evaluate", str(SHARED / "data" / "s82_rrlyrae"), "--output", str(out), "--preset", "astromer_v1",
+        "--shots", "20,100,500", "--folds", "3",
+        "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,c,b,gru", "--jobs", "2",
+        "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "20", "--gru-epochs", "40",
+        "--title", "SDSS Stripe 82 RR Lyrae (RRab / RRc), astromer_v1 preset",
+    ] + extra
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
+    command = f"{threads}KERAS_BACKEND={backend} python benchmarks/s82_rrlyrae_fewshot.py " + " ".join(extra)
+    start = time.time()
+    code = main(argv + ["--command-line", command.strip()])
+    print(f"[s82_rrlyrae_fewshot] finished in {(time.time() - start) / 60:.1f} min")
+    sys.exit(code)
