@@ -398,23 +398,20 @@ class FewShotEvaluation:
             self._feature_cache[kind] = (ids, X, names, seconds)
         return self._feature_cache[kind]
 
-    def _run_features(self, method, splits, bar):
+    def _run_tabular(self, method, ids, X, make_model, splits, bar, feature_seconds):
+        """Fit ``make_model(y_train)`` (a scikit-learn classifier) on the rows of ``X`` (one per
+        object of ``ids``) of each split's training objects; score it on the test objects."""
         from threadpoolctl import threadpool_limits
 
-        from astromer.baselines import feature_classifier
-
-        kind, classifier = FEATURE_METHODS[method]
-        ids, X, _, feature_seconds = self.feature_table(kind)
         row = {o: i for i, o in enumerate(ids)}
         y = np.array([self.classes[self.data.labels[o]] for o in ids])
         test_ids = [o for o in self.data.test_ids if o in row]
         test = np.array([row[o] for o in test_ids], dtype=int)
-        jobs = -1 if self.n_jobs is None else self.n_jobs
         for split in splits:
             start = time.time()
             train_ids = [o for o in split["train"] if o in row]
             train = np.array([row[o] for o in train_ids], dtype=int)
-            model = feature_classifier(classifier, seed=self.seed, n_jobs=jobs)
+            model = make_model(y[train])
             with threadpool_limits(limits=None if self.n_jobs is None or self.n_jobs < 1 else self.n_jobs):
                 model.fit(X[train], y[train])
                 pred = model.predict(X[test])
@@ -422,6 +419,15 @@ class FewShotEvaluation:
             self._record([_scores(method, split["shots"], split["fold"], y[test], pred, "object", **info,
                                   seconds=time.time() - start, feature_seconds=feature_seconds)])
             bar.update(1)
+
+    def _run_features(self, method, splits, bar):
+        from astromer.baselines import feature_classifier
+
+        kind, classifier = FEATURE_METHODS[method]
+        ids, X, _, feature_seconds = self.feature_table(kind)
+        jobs = -1 if self.n_jobs is None else self.n_jobs
+        self._run_tabular(method, ids, X, lambda y: feature_classifier(classifier, seed=self.seed, n_jobs=jobs),
+                          splits, bar, feature_seconds)
 
     def embedding_table(self, encoder):
         """``(object_ids, E, seconds)``: the encoder's object embeddings (:data:`EMBEDDING_STATISTICS`
@@ -439,39 +445,21 @@ class FewShotEvaluation:
 
     def _run_embedding_method(self, method, encoder, splits, bar):
         """``probe`` on the object embeddings; ``hybrid_*`` on [light-curve features, embeddings]."""
-        from threadpoolctl import threadpool_limits
-
         from astromer.hybrid import HybridClassifier, embedding_probe
 
         ids, E, seconds = self.embedding_table(encoder)
-        n_features = 0
-        if method != "probe":
-            f_ids, F, _, f_seconds = self.feature_table("light_curve")
-            f_row = {o: i for i, o in enumerate(f_ids)}
-            keep = [i for i, o in enumerate(ids) if o in f_row]
-            ids, E = [ids[i] for i in keep], np.hstack([F[[f_row[ids[i]] for i in keep]], E[keep]])
-            seconds, n_features = seconds + f_seconds, F.shape[1]
-        row = {o: i for i, o in enumerate(ids)}
-        y = np.array([self.classes[self.data.labels[o]] for o in ids])
-        test_ids = [o for o in self.data.test_ids if o in row]
-        test = np.array([row[o] for o in test_ids], dtype=int)
         jobs = -1 if self.n_jobs is None else self.n_jobs
-        for split in splits:
-            start = time.time()
-            train_ids = [o for o in split["train"] if o in row]
-            train = np.array([row[o] for o in train_ids], dtype=int)
-            if method == "probe":
-                model = embedding_probe(self.seed, y=y[train])
-            else:
-                model = HybridClassifier(n_features, classifier=method.split("_")[1],
-                                         seed=self.seed, n_jobs=jobs)
-            with threadpool_limits(limits=None if self.n_jobs is None or self.n_jobs < 1 else self.n_jobs):
-                model.fit(E[train], y[train])
-                pred = model.predict(E[test])
-            info = self._split_columns(split, train_ids, [], test_ids, uses_validation=False)
-            self._record([_scores(method, split["shots"], split["fold"], y[test], pred, "object", **info,
-                                  seconds=time.time() - start, feature_seconds=seconds)])
-            bar.update(1)
+        if method == "probe":
+            self._run_tabular(method, ids, E, lambda y: embedding_probe(self.seed, y=y), splits, bar, seconds)
+            return
+        f_ids, F, _, f_seconds = self.feature_table("light_curve")
+        f_row = {o: i for i, o in enumerate(f_ids)}
+        keep = [i for i, o in enumerate(ids) if o in f_row]
+        X = np.hstack([F[[f_row[ids[i]] for i in keep]], E[keep]])
+        classifier = method.split("_")[1]
+        self._run_tabular(method, [ids[i] for i in keep], X,
+                          lambda y: HybridClassifier(F.shape[1], classifier=classifier, seed=self.seed, n_jobs=jobs),
+                          splits, bar, seconds + f_seconds)
 
     # ------------------------------------------------------------------ run
     def splits(self):
