@@ -156,3 +156,20 @@ def write_report(results_dir, name, lines, echo_last=0):
         print("\n".join(lines[-echo_last:]))
     print(f"\nwritten to {out}")
     return out
+
+
+def run_evaluate(script, argv, extra, script_args=None):
+    """Run ``astromer evaluate argv + extra`` in this process, recording the command line as
+    ``[OMP_NUM_THREADS=..] KERAS_BACKEND=.. python benchmarks/SCRIPT SCRIPT_ARGS`` (default: EXTRA);
+    returns the exit code."""
+    os.environ.setdefault("ASTROMER_MIRROR", str(REPO.parent / "shared" / "weights" / "astromer"))
+    from astromer.cli.main import main
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
+    command = f"{threads}KERAS_BACKEND={backend} python benchmarks/{script} " + " ".join(
+        extra if script_args is None else script_args)
+    start = time.time()
+    code = main(list(argv) + list(extra) + ["--command-line", command.strip()])
+    print(f"[{Path(script).stem}] finished in {(time.time() - start) / 60:.1f} min")
+    return code

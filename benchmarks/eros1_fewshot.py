@@ -19,19 +19,17 @@ Run from the repository root (uses ../shared as a mirror of the weights):
 Further arguments go to ``astromer evaluate`` (e.g. ``--resume`` to continue an interrupted run).
 """
 
-import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-os.environ.setdefault("ASTROMER_MIRROR", str(SHARED / "weights" / "astromer"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from astromer.cli.main import main  # noqa: E402
+from _common import run_evaluate  # noqa: E402
 
 if __name__ == "__main__":
-    extra = sys.argv[1:]
+    extra = script_args = sys.argv[1:]
     if "--features" in extra:
         extra = [a for a in extra if a != "--features"]
         out = ROOT / "benchmarks" / "results" / "eros1_fewshot_features"
@@ -39,8 +37,7 @@ if __name__ == "__main__":
             "evaluate", str(SHARED / "data" / "eros1"), "--output", str(out), "--shots", "20,100,500",
             "--folds", "3", "--methods", "rf,hgb,rf_lc,hgb_lc", "--jobs", "2",
             "--title", "EROS-1 (4 classes), feature baselines",
-        ] + extra
-        script_args = ["--features"] + extra
+        ]
     else:
         out = ROOT / "benchmarks" / "results" / "eros1_fewshot"
         argv = [
@@ -49,12 +46,5 @@ if __name__ == "__main__":
             "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,c,b,gru", "--jobs", "2",
             "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "20", "--gru-epochs", "40",
             "--title", "EROS-1 (4 classes), astromer_v1 preset",
-        ] + extra
-        script_args = extra
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
-    command = f"{threads}KERAS_BACKEND={backend} python benchmarks/eros1_fewshot.py " + " ".join(script_args)
-    start = time.time()
-    code = main(argv + ["--command-line", command.strip()])
-    print(f"[eros1_fewshot] finished in {(time.time() - start) / 60:.1f} min")
-    sys.exit(code)
+        ]
+    sys.exit(run_evaluate("eros1_fewshot.py", argv, extra, script_args))

@@ -14,19 +14,16 @@ Run from the repository root (uses ../shared as a mirror of the weights):
 Further arguments go to ``astromer evaluate`` (e.g. ``--methods a,rf_lc --resume``).
 """
 
-import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-os.environ.setdefault("ASTROMER_MIRROR", str(SHARED / "weights" / "astromer"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from astromer.cli.main import main  # noqa: E402
+from _common import run_evaluate  # noqa: E402
 
 if __name__ == "__main__":
-    extra = sys.argv[1:]
     out = ROOT / "benchmarks" / "results" / "s82_rrlyrae_fewshot"
     argv = [
         "evaluate", str(SHARED / "data" / "s82_rrlyrae"), "--output", str(out), "--preset", "astromer_v1",
@@ -34,11 +31,5 @@ if __name__ == "__main__":
         "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,c,b,gru", "--jobs", "2",
         "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "20", "--gru-epochs", "40",
         "--title", "SDSS Stripe 82 RR Lyrae (RRab / RRc), astromer_v1 preset",
-    ] + extra
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
-    command = f"{threads}KERAS_BACKEND={backend} python benchmarks/s82_rrlyrae_fewshot.py " + " ".join(extra)
-    start = time.time()
-    code = main(argv + ["--command-line", command.strip()])
-    print(f"[s82_rrlyrae_fewshot] finished in {(time.time() - start) / 60:.1f} min")
-    sys.exit(code)
+    ]
+    sys.exit(run_evaluate("s82_rrlyrae_fewshot.py", argv, sys.argv[1:]))
