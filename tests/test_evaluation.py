@@ -227,3 +227,13 @@ def test_evaluate_cli_features_only(tmp_path, capsys):
     assert summary["min_train_per_class"].tolist() == [4, 10, 4, 10]
     report = (out / "results.md").read_text()
     assert "Machine: " in report and "| 30 | 0 | cepheid 10, long_period_variable 10, rr_lyrae_ab 10 |" in report
+    # a --resume run adds its command line to those recorded (commands.txt, and the report)
+    assert (out / "commands.txt").read_text().count("\n") == 1
+    assert main(args[:5] + ["rf,hgb_lc,rf_lc"] + args[6:] + ["--resume"]) == 0
+    lines = (out / "commands.txt").read_text().splitlines()
+    assert len(lines) == 2 and lines[1].endswith("--resume") and "rf,hgb_lc,rf_lc" in lines[1]
+    report = (out / "results.md").read_text()
+    assert lines[0] in report and lines[1] in report
+    assert set(pd.read_csv(out / "results.csv")["method"]) == {"rf", "hgb_lc", "rf_lc"}
+    assert main(args) == 0  # without --resume: a fresh start, one command line
+    assert len((out / "commands.txt").read_text().splitlines()) == 1

@@ -31,8 +31,10 @@ def _run(args):
     start = time.time()
     results = evaluation.run()
     seconds = time.time() - start
-    command = "astromer " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if args.command_line is None \
+    argv = getattr(args, "argv", sys.argv[1:])
+    command = "astromer " + " ".join(shlex.quote(a) for a in argv) if args.command_line is None \
         else args.command_line
+    command = _commands_so_far(args.output, command, args.resume)
     pool = data.labels.loc[data.pool_ids].value_counts().sort_index()
     test = data.labels.loc[data.test_ids].value_counts().sort_index()
     notes = [f"Data: {len(data.pool_ids)} training-pool objects ({', '.join(f'{k} {v}' for k, v in pool.items())}) "
@@ -48,6 +50,21 @@ def _run(args):
     print((out / "results.md").read_text())
     print(f"[evaluate] wrote {out}/results.csv, summary.csv, results.md, f1_vs_shots.png")
     return 0
+
+
+def _commands_so_far(output, command, resume):
+    """The command lines that wrote ``output/results.csv``: with ``--resume``, those recorded in
+    ``output/commands.txt`` before this one; the file is rewritten with this run's list."""
+    from pathlib import Path
+
+    path = Path(output) / "commands.txt"
+    earlier = path.read_text().splitlines() if resume and path.is_file() else []
+    lines = [line for line in earlier if line.strip()] + [command]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".txt.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+    return "\n".join(lines)
 
 
 def register(subparsers):

@@ -161,6 +161,7 @@ def main(argv=None):
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
+    args.argv = argv  # what was parsed, for commands that record their own command line
     _import_tensorflow_quietly()
     import warnings
 
