@@ -323,6 +323,7 @@ class FewShotEvaluation:
         """Scenario a (and the warm-up of b) by :func:`astromer.models.classifier.fit_head`."""
         from astromer.models.classifier import LightCurveClassifier, fit_head, head_model
 
+        keras.utils.set_random_seed(self.seed)  # the head's initial weights do not depend on what ran before
         clf = classifier or LightCurveClassifier(encoder, len(self.classes), head=self.head)
         fit_head(clf, features[tr], labels[tr], (features[va], labels[va]), epochs=self.epochs,
                  batch_size=self.batch_size, learning_rate=self.learning_rate, patience=self.patience,
