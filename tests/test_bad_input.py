@@ -261,7 +261,7 @@ def test_astropt_nan_image_is_an_error_naming_the_image():
 
 
 def test_evaluate_reader_keeps_ids_and_refuses_labels_that_match_nothing(survey, tmp_path):
-    from astromer.evaluation.fewshot import load_labelled_folder
+    from astromer.evaluation import load_labelled_folder
 
     folder = tmp_path / "folder"
     folder.mkdir()

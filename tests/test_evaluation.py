@@ -8,7 +8,7 @@ from astromer import Astromer
 from astromer.baselines import FEATURE_NAMES, RawGRUClassifier, object_features, variability_features
 from astromer.data import prepare_light_curves
 from astromer.evaluation import FewShotEvaluation, LabelledSet, fewshot_splits, summarise, write_report
-from astromer.evaluation.fewshot import SUMMARY_COLUMNS
+from astromer.evaluation import SUMMARY_COLUMNS
 from astromer.data.synthetic import simulate_light_curves
 from conftest import require_shared
 

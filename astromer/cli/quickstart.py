@@ -133,8 +133,8 @@ def _run(args):
     import numpy as np
 
     from astromer.cli.common import command_line
-    from astromer.evaluation import FewShotEvaluation, LabelledSet, summarise, write_report
-    from astromer.evaluation.fewshot import METHOD_NAMES, to_markdown
+    from astromer.evaluation import METHOD_NAMES, FewShotEvaluation, LabelledSet, summarise, write_report
+    from astromer.evaluation.report import to_markdown
 
     if args.tiny:
         for key, value in TINY.items():

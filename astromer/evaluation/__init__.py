@@ -1,18 +1,9 @@
 """Evaluation harness: the few-shot protocol for Astromer scenarios and baselines."""
 
-from astromer.evaluation.fewshot import (
-    FAMILIES,
-    METHOD_FAMILY,
-    METHOD_NAMES,
-    METHODS,
-    SUMMARY_COLUMNS,
-    FewShotEvaluation,
-    LabelledSet,
-    fewshot_splits,
-    load_labelled_folder,
-    summarise,
-    write_report,
-)
+from astromer.evaluation.fewshot import FewShotEvaluation, fewshot_splits
+from astromer.evaluation.labelled import LabelledSet, load_labelled_folder
+from astromer.evaluation.methods import FAMILIES, METHOD_FAMILY, METHOD_NAMES, METHODS, SUMMARY_COLUMNS
+from astromer.evaluation.report import summarise, write_report
 
 __all__ = ["FAMILIES", "METHODS", "METHOD_FAMILY", "METHOD_NAMES", "SUMMARY_COLUMNS", "FewShotEvaluation",
            "LabelledSet", "fewshot_splits", "load_labelled_folder", "summarise", "write_report"]

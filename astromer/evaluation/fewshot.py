@@ -35,115 +35,21 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score
 from tqdm.auto import tqdm
 
-METHODS = ("a", "b", "c", "probe", "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb")
-METHOD_NAMES = {
-    "a": "Astromer (a) frozen encoder",
-    "b": "Astromer (b) head first, then encoder fine-tuned",
-    "c": "Astromer (c) reconstruction, then frozen",
-    "gru": "GRU on raw windows",
-    "rf": "Random forest on 16 features",
-    "hgb": "Gradient boosting on 16 features",
-    "rf_lc": "Random forest on light-curve features",
-    "hgb_lc": "Gradient boosting on light-curve features",
-    "probe": "Astromer embeddings (mean + std, all bands), logistic probe",
-    "hybrid_rf": "Hybrid: light-curve features + stacked embedding probe, random forest",
-    "hybrid_hgb": "Hybrid: light-curve features + stacked embedding probe, gradient boosting",
-}
-FAMILIES = ("astromer", "features", "raw", "hybrid")
-METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "probe": "astromer", "gru": "raw",
-                 "rf": "features", "hgb": "features", "rf_lc": "features", "hgb_lc": "features",
-                 "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid"}
-#: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
-FEATURE_METHODS = {"rf": ("basic", "rf"), "hgb": ("basic", "hgb"), "rf_lc": ("light_curve", "rf"),
-                   "hgb_lc": ("light_curve", "hgb")}
-KERAS_METHODS = ("a", "b", "c", "gru")
-#: methods on the pretrained encoder's object embeddings (:mod:`astromer.hybrid`)
-EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb")
-#: mean and std over each curve's observation embeddings, bands side by side
-EMBEDDING_STATISTICS = ("mean", "std")
-SUMMARY_COLUMNS = ("method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",
-                   "accuracy_std", "min_train_per_class", "folds", "seconds_mean")
-
-
-@dataclass
-class LabelledSet:
-    """Light curves in the long layout, labels per object, and the test/pool split."""
-
-    table: pd.DataFrame
-    labels: pd.Series  # object_id -> class name
-    test_ids: list
-    pool_ids: list
-    class_names: list = field(default_factory=list)
-
-    def __post_init__(self):
-        if not self.class_names:
-            self.class_names = sorted(self.labels.astype(str).unique())
-
-
-def load_labelled_folder(folder, label_column="label", split_column="split", test_fraction=0.2,
-                         classes=None, seed=0):
-    """Read ``lightcurves.csv.gz`` (or ``.csv``/``.parquet``) and ``labels.csv`` from ``folder``.
-
-    The test set is the ``split == "test"`` rows when that column exists, else a
-    stratified ``test_fraction`` drawn with ``seed``. Objects without curves or
-    without labels are dropped and reported.
-    """
-    folder = Path(folder)
-    candidates = [folder / n for n in ("lightcurves.csv.gz", "lightcurves.csv", "lightcurves.parquet")]
-    path = next((p for p in candidates if p.is_file()), None)
-    if path is None:
-        raise FileNotFoundError(f"{folder} has no lightcurves.csv.gz, lightcurves.csv or lightcurves.parquet")
-    from astromer.records.sources import id_strings, read_table
-
-    table = read_table(path, what="light-curve table", dtype={"object_id": str})
-    labels_path = folder / "labels.csv"
-    if not labels_path.is_file():
-        raise FileNotFoundError(f"{labels_path} not found")
-    labels = read_table(labels_path, what="labels table", dtype={"object_id": str})
-    for col in ("object_id", label_column):
-        if col not in labels.columns:
-            raise ValueError(f"{labels_path} lacks column {col!r}; columns: {list(labels.columns)}")
-    if "object_id" not in table.columns:
-        raise ValueError(f"{path} lacks column 'object_id'; columns: {list(table.columns)}")
-    labels["object_id"] = id_strings(labels["object_id"])  # ids as text, exactly as written
-    table["object_id"] = id_strings(table["object_id"])
-    if classes is not None:
-        labels = labels[labels[label_column].astype(str).isin([str(c) for c in classes])]
-    have_curves = set(table["object_id"].dropna())
-    dropped = labels[~labels["object_id"].isin(have_curves)]
-    if len(dropped) == len(labels):
-        raise ValueError(f"0 of {len(labels):,} label ids in {labels_path} match the {len(have_curves):,} objects "
-                         f"in {path}; ids are compared as text, exactly as written")
-    if len(dropped):
-        print(f"[evaluate] {len(dropped)} labelled objects have no light curve and are skipped")
-    labels = labels[labels["object_id"].isin(have_curves)]
-    table = table[table["object_id"].isin(set(labels["object_id"]))]
-    series = labels.set_index("object_id")[label_column].astype(str)
-    if split_column in labels.columns:
-        test = labels.loc[labels[split_column] == "test", "object_id"].tolist()
-    else:
-        from sklearn.model_selection import train_test_split
-
-        try:
-            _, test = train_test_split(labels["object_id"].tolist(), test_size=test_fraction,
-                                       stratify=series.values, random_state=seed)
-        except ValueError as exc:
-            sizes = ", ".join(f"{k}={v}" for k, v in series.value_counts().sort_index().items())
-            raise ValueError(f"cannot hold out a stratified {test_fraction:.0%} test set from {len(series)} labelled "
-                             f"objects in {folder} (objects per class: {sizes}; scikit-learn: {exc}); label more "
-                             f"objects per class or give a '{split_column}' column with 'test' rows") from None
-    test_set = set(test)
-    pool = [o for o in labels["object_id"] if o not in test_set]
-    return LabelledSet(table=table, labels=series, test_ids=list(test), pool_ids=pool)
+from astromer.evaluation.methods import (
+    EMBEDDING_METHODS,
+    FEATURE_METHODS,
+    KERAS_METHODS,
+    METHOD_NAMES,
+    METHODS,
+)
+from astromer.evaluation.tabular import TabularMethods, scores
 
 
 def default_val_per_class(shots):
@@ -178,13 +84,7 @@ def _counts_text(counts):
     return json.dumps({str(k): int(v) for k, v in sorted(counts.items())})
 
 
-def _scores(method, shots, fold, y_true, y_pred, level, **extra):
-    return {"method": method, "family": METHOD_FAMILY.get(method, ""), "shots": shots, "fold": fold,
-            "level": level, "macro_f1": f1_score(y_true, y_pred, average="macro"),
-            "accuracy": accuracy_score(y_true, y_pred), **extra}
-
-
-class FewShotEvaluation:
+class FewShotEvaluation(TabularMethods):
     """Run the protocol for Astromer scenarios and baselines; see :func:`run`.
 
     ``output``: a folder; ``results.csv`` there is rewritten after every split, so an
@@ -290,7 +190,7 @@ class FewShotEvaluation:
     def _take(x, rows):
         return {k: v[rows] for k, v in x.items()}
 
-    def _object_scores(self, method, split, logits, objects, rows, tr, va, **extra):
+    def _objectscores(self, method, split, logits, objects, rows, tr, va, **extra):
         from astromer.models.classifier import aggregate_logits
 
         ids, probs = aggregate_logits(logits, list(objects[rows]))
@@ -298,17 +198,17 @@ class FewShotEvaluation:
         y_win = np.array([self.classes[self.data.labels[o]] for o in objects[rows]])
         info = self._split_columns(split, objects[tr], objects[va], ids, uses_validation=bool(va.any()))
         self._record([
-            _scores(method, split["shots"], split["fold"], y_true, probs.argmax(1), "object", **info, **extra),
-            _scores(method, split["shots"], split["fold"], y_win, logits.argmax(1), "window", **info, **extra)])
+            scores(method, split["shots"], split["fold"], y_true, probs.argmax(1), "object", **info, **extra),
+            scores(method, split["shots"], split["fold"], y_win, logits.argmax(1), "window", **info, **extra)])
 
     def _fit(self, model, x_train, y_train, x_val, y_val, epochs):
         """Fit with early stopping on the validation loss, or on the training loss when the split
         has no validation objects (every class used up by training)."""
-        from astromer.models.classifier.finetune import _fit_kwargs
+        from astromer.models.classifier import early_stopping
 
         val = (x_val, y_val) if len(y_val) else None
         model.fit(x_train, y_train, validation_data=val, epochs=epochs, batch_size=self.batch_size,
-                  callbacks=_fit_kwargs(val, self.patience), verbose=self.verbose)
+                  callbacks=early_stopping(val, self.patience), verbose=self.verbose)
         return model
 
     # ------------------------------------------------------------------ Astromer
@@ -336,7 +236,7 @@ class FewShotEvaluation:
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
             model = self._fit_head(encoder, features, labels, tr, va)
             logits = model.predict(features[test_rows], batch_size=512, verbose=0)
-            self._object_scores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
+            self._objectscores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
                                 **extra)
             bar.update(1)
 
@@ -364,7 +264,7 @@ class FewShotEvaluation:
                 verbose=self.verbose)
             selected = history.selection.best_epoch if history.selection is not None else self.finetune_epochs
             logits = clf.predict(self._take(x, test_rows), batch_size=256, verbose=0)
-            self._object_scores("b", split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
+            self._objectscores("b", split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
                                 selected_epoch=selected)
             bar.update(1)
 
@@ -380,87 +280,8 @@ class FewShotEvaluation:
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
             self._fit(model, self._take(x, tr), labels[tr], self._take(x, va), labels[va], self.gru_epochs)
             logits = model.predict(self._take(x, test_rows), batch_size=256, verbose=0)
-            self._object_scores("gru", split, logits, objects, test_rows, tr, va, seconds=time.time() - start)
+            self._objectscores("gru", split, logits, objects, test_rows, tr, va, seconds=time.time() - start)
             bar.update(1)
-
-    def feature_table(self, kind):
-        """``(object_ids, X, column_names, seconds)`` of feature set ``kind`` ("basic": the 16
-        features per band, "light_curve": the light-curve package's), computed once per run."""
-        if kind not in self._feature_cache:
-            from astromer.baselines import object_features, object_lc_features
-
-            start = time.time()
-            if kind == "basic":
-                ids, X, names = object_features(self.prepared)
-            else:
-                ids, X, names = object_lc_features(self.prepared, n_jobs=-1 if self.n_jobs is None else self.n_jobs)
-            seconds = time.time() - start
-            print(f"[evaluate] {kind} features: {X.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
-            self._feature_cache[kind] = (ids, X, names, seconds)
-        return self._feature_cache[kind]
-
-    def _run_tabular(self, method, ids, X, make_model, splits, bar, feature_seconds):
-        """Fit ``make_model(y_train)`` (a scikit-learn classifier) on the rows of ``X`` (one per
-        object of ``ids``) of each split's training objects; score it on the test objects."""
-        from threadpoolctl import threadpool_limits
-
-        row = {o: i for i, o in enumerate(ids)}
-        y = np.array([self.classes[self.data.labels[o]] for o in ids])
-        test_ids = [o for o in self.data.test_ids if o in row]
-        test = np.array([row[o] for o in test_ids], dtype=int)
-        for split in splits:
-            start = time.time()
-            train_ids = [o for o in split["train"] if o in row]
-            train = np.array([row[o] for o in train_ids], dtype=int)
-            model = make_model(y[train])
-            with threadpool_limits(limits=None if self.n_jobs is None or self.n_jobs < 1 else self.n_jobs):
-                model.fit(X[train], y[train])
-                pred = model.predict(X[test])
-            info = self._split_columns(split, train_ids, [], test_ids, uses_validation=False)
-            self._record([_scores(method, split["shots"], split["fold"], y[test], pred, "object", **info,
-                                  seconds=time.time() - start, feature_seconds=feature_seconds)])
-            bar.update(1)
-
-    def _run_features(self, method, splits, bar):
-        from astromer.baselines import feature_classifier
-
-        kind, classifier = FEATURE_METHODS[method]
-        ids, X, _, feature_seconds = self.feature_table(kind)
-        jobs = -1 if self.n_jobs is None else self.n_jobs
-        self._run_tabular(method, ids, X, lambda y: feature_classifier(classifier, seed=self.seed, n_jobs=jobs),
-                          splits, bar, feature_seconds)
-
-    def embedding_table(self, encoder):
-        """``(object_ids, E, seconds)``: the encoder's object embeddings (:data:`EMBEDDING_STATISTICS`
-        over each curve's observation rows, bands side by side, zeros for a missing band), once per run."""
-        if "embeddings" not in self._feature_cache:
-            start = time.time()
-            result = encoder.embed(self.data.table, verbose=0)
-            bands = sorted({i[1] for i in result.ids}) if isinstance(result.ids[0], tuple) else None
-            ids, E = result.object_vectors(bands=bands, vectors=result.statistics(EMBEDDING_STATISTICS)) \
-                if bands else (list(result.ids), result.statistics(EMBEDDING_STATISTICS))
-            seconds = time.time() - start
-            print(f"[evaluate] embeddings: {E.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
-            self._feature_cache["embeddings"] = (list(ids), np.asarray(E, dtype=np.float64), seconds)
-        return self._feature_cache["embeddings"]
-
-    def _run_embedding_method(self, method, encoder, splits, bar):
-        """``probe`` on the object embeddings; ``hybrid_*`` on [light-curve features, embeddings]."""
-        from astromer.hybrid import HybridClassifier, embedding_probe
-
-        ids, E, seconds = self.embedding_table(encoder)
-        jobs = -1 if self.n_jobs is None else self.n_jobs
-        if method == "probe":
-            self._run_tabular(method, ids, E, lambda y: embedding_probe(self.seed, y=y), splits, bar, seconds)
-            return
-        f_ids, F, _, f_seconds = self.feature_table("light_curve")
-        f_row = {o: i for i, o in enumerate(f_ids)}
-        keep = [i for i, o in enumerate(ids) if o in f_row]
-        X = np.hstack([F[[f_row[ids[i]] for i in keep]], E[keep]])
-        classifier = method.split("_")[1]
-        self._run_tabular(method, [ids[i] for i in keep], X,
-                          lambda y: HybridClassifier(F.shape[1], classifier=classifier, seed=self.seed, n_jobs=jobs),
-                          splits, bar, seconds + f_seconds)
 
     # ------------------------------------------------------------------ run
     def splits(self):
@@ -525,158 +346,3 @@ class FewShotEvaluation:
         return pd.DataFrame(self.results)
 
 
-def summarise(results, level="object"):
-    """Per method (in :data:`METHODS` order) and shots: mean and std over folds of macro F1 and accuracy, the method's
-    family, the smallest training count of any class in any fold (``min_train_per_class``:
-    NaN for results written before it was recorded), the number of folds and the mean
-    seconds per split. Columns :data:`SUMMARY_COLUMNS`."""
-    table = results[results["level"] == level].copy()
-    family = table["method"].map(METHOD_FAMILY)
-    table["family"] = table["family"].fillna(family) if "family" in table.columns else family
-    for column in ("min_train_per_class", "seconds", "fold"):
-        if column not in table.columns:
-            table[column] = np.nan
-    grouped = table.groupby(["method", "shots"]).agg(
-        family=("family", "first"), macro_f1_mean=("macro_f1", "mean"), macro_f1_std=("macro_f1", "std"),
-        accuracy_mean=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
-        min_train_per_class=("min_train_per_class", "min"), folds=("fold", "nunique"),
-        seconds_mean=("seconds", "mean"))
-    summary = grouped.reset_index()
-    order = {m: i for i, m in enumerate(METHODS)}
-    summary = summary.sort_values(["method", "shots"], key=lambda c: c.map(order).fillna(len(order))
-                                  if c.name == "method" else c, kind="stable").reset_index(drop=True)
-    summary["min_train_per_class"] = summary["min_train_per_class"].astype("Int64") \
-        if summary["min_train_per_class"].notna().all() else summary["min_train_per_class"]
-    return summary[list(SUMMARY_COLUMNS)]
-
-
-def to_markdown(summary):
-    lines = ["| method | samples per class | macro F1 | accuracy | min. train per class |", "|---|---|---|---|---|"]
-    for _, r in summary.iterrows():
-        low = r.get("min_train_per_class", np.nan)
-        low = "" if pd.isna(low) else str(int(low))
-        lines.append(f"| {METHOD_NAMES.get(r['method'], r['method'])} | {int(r['shots'])} | "
-                     f"{100 * r['macro_f1_mean']:.1f} ± {100 * np.nan_to_num(r['macro_f1_std']):.1f} | "
-                     f"{100 * r['accuracy_mean']:.1f} ± {100 * np.nan_to_num(r['accuracy_std']):.1f} | {low} |")
-    return "\n".join(lines)
-
-
-def counts_markdown(results):
-    """The real objects per class of every (shots, fold) split, from the rows' recorded counts
-    (training and validation as the first method listed used them; the test set)."""
-    if "train_per_class" not in results.columns:
-        return ""
-    rows = results[(results["level"] == "object") & results["train_per_class"].notna()]
-    if rows.empty:
-        return ""
-    lines = ["| samples per class | fold | training per class | validation per class | test per class |",
-             "|---|---|---|---|---|"]
-    for (shots, fold), group in rows.groupby(["shots", "fold"]):
-        first = group.iloc[0]
-        val = group.loc[group["uses_validation"].astype(bool), "val_per_class"] \
-            if "uses_validation" in group.columns else group["val_per_class"]
-        train_texts = sorted(set(group["train_per_class"]))
-        train = "; ".join(_plain_counts(t) for t in train_texts)
-        lines.append(f"| {int(shots)} | {int(fold)} | {train} | "
-                     f"{_plain_counts(val.iloc[0]) if len(val) else 'not used'} | "
-                     f"{_plain_counts(first['test_per_class'])} |")
-    return "\n".join(lines)
-
-
-def _plain_counts(text):
-    try:
-        return ", ".join(f"{k} {v}" for k, v in json.loads(text).items())
-    except (TypeError, ValueError):
-        return str(text)
-
-
-def machine_description():
-    """CPU model and count, platform and library versions, for a report."""
-    import platform
-
-    import sklearn
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}", f"scikit-learn {sklearn.__version__}",
-                f"keras {keras.__version__} ({keras.backend.backend()})"]
-    try:
-        import light_curve
-
-        versions.append(f"light-curve {light_curve.__version__}")
-    except ImportError:
-        pass
-    return f"{cpu}, {cores} cores available, {platform.system()} {platform.release()}; " + ", ".join(versions)
-
-
-def plot_f1(summary, path, title="Few-shot classification"):
-    """Macro F1 against samples per class, one line per method (mean ± std over folds)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for method, rows in summary.groupby("method", sort=False):
-        rows = rows.sort_values("shots")
-        ax.errorbar(rows["shots"], 100 * rows["macro_f1_mean"], yerr=100 * np.nan_to_num(rows["macro_f1_std"]),
-                    marker="o", capsize=3, label=METHOD_NAMES.get(method, method))
-    ax.set_xscale("log")
-    ax.set_xticks(sorted(summary["shots"].unique()))
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_xlabel("labelled samples per class")
-    ax.set_ylabel("macro F1 (%), per object")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def write_report(results, output_dir, command, title="Few-shot classification", notes=None, machine=None):
-    """results.csv (per split), summary.csv, results.md (with the command, the machine, the date,
-    the real objects per class of every split and ``notes``) and f1_vs_shots.png. ``machine``:
-    where the results were computed (default: this machine, :func:`machine_description`)."""
-    import datetime
-
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results.to_csv(out / "results.csv", index=False)
-    summary = summarise(results)
-    summary.to_csv(out / "summary.csv", index=False)
-    plot_f1(summary, out / "f1_vs_shots.png", title=title)
-    window = summarise(results, level="window")
-    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    text = [f"# {title}", "", "Command:", "", "```", command, "```", "",
-            f"Machine: {machine or machine_description()}. Report written {date}.", ""]
-    if notes:
-        text += [str(n) for n in ([notes] if isinstance(notes, str) else notes)] + [""]
-    text += ["## Per object (test set)", "", "Macro F1 and accuracy in %, mean ± std over folds; min. train per "
-             "class: the fewest training objects of any class in any fold.", "", to_markdown(summary), ""]
-    if "feature_seconds" in results.columns:
-        timing = results.dropna(subset=["feature_seconds"]).groupby("method").agg(
-            features=("feature_seconds", "first"), fit=("seconds", "mean"), splits=("seconds", "size"))
-        if len(timing):
-            text += ["Time: feature extraction once per run (shared by the methods on the same features), "
-                     "then fit + predict per split:", ""]
-            text += [f"- {METHOD_NAMES.get(m, m)}: features {r['features']:.1f} s, {r['fit']:.1f} s per split "
-                     f"({int(r['splits'])} splits)" for m, r in timing.iterrows()] + [""]
-    counts = counts_markdown(results)
-    if counts:
-        text += ["## Objects per class in each split", "", "Real counts, as recorded in results.csv "
-                 "(a class with fewer pool objects than shots + validation gives training all it has first).",
-                 "", counts, ""]
-    if len(window):
-        text += ["## Per window (for comparison with the papers)", "", to_markdown(window), ""]
-    (out / "results.md").write_text("\n".join(text))
-    return out

@@ -103,7 +103,7 @@ def fewshot_scores(results, *, level="object", title="Few-shot classification", 
     """Macro F1 and accuracy per method (bars: mean over folds, error bars: std), one group per
     number of labelled samples per class. ``results``: the per-split DataFrame of
     :class:`astromer.evaluation.FewShotEvaluation` (or its ``summarise`` output)."""
-    from astromer.evaluation.fewshot import METHOD_NAMES, summarise
+    from astromer.evaluation import METHOD_NAMES, summarise
 
     summary = summarise(results, level) if "level" in results.columns else results
     shots = sorted(summary["shots"].unique())

@@ -1,6 +1,7 @@
 from astromer.models.classifier.finetune import (
     SCENARIOS,
     SelectOnValidation,
+    early_stopping,
     feature_model,
     finetune,
     fit_encoder,
@@ -19,5 +20,5 @@ from astromer.models.classifier.light_curve_classifier import (
 )
 
 __all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "layerwise_optimizer", "layerwise_rates",
-           "unfreeze_last_blocks", "SelectOnValidation", "feature_model", "head_model", "HEADS", "ClassificationHead", "LightCurveClassifier", "aggregate_logits",
+           "unfreeze_last_blocks", "SelectOnValidation", "early_stopping", "feature_model", "head_model", "HEADS", "ClassificationHead", "LightCurveClassifier", "aggregate_logits",
            "encoder_lr_optimizer", "pooled_features"]

@@ -48,7 +48,7 @@ def head_model(classifier, n_layers):
     return keras.Model(features, classifier.classification_head(features))
 
 
-def _fit_kwargs(validation, patience, monitor="val_loss"):
+def early_stopping(validation, patience, monitor="val_loss"):
     """Early stopping on the validation loss, or on the training loss without validation objects."""
     if not patience:
         return []
@@ -71,7 +71,7 @@ def fit_head(classifier, features, labels, validation=None, *, epochs=200, batch
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     val = validation if validation is not None and len(validation[1]) else None
     return model.fit(features, labels, validation_data=val, epochs=epochs, batch_size=batch_size,
-                     callbacks=_fit_kwargs(val, patience), verbose=verbose)
+                     callbacks=early_stopping(val, patience), verbose=verbose)
 
 
 def macro_f1(classifier, x, y, groups=None, batch_size=256):

@@ -1,0 +1,30 @@
+"""The few-shot harness's methods: names, families, and which inputs each one uses."""
+
+METHODS = ("a", "b", "c", "probe", "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb")
+METHOD_NAMES = {
+    "a": "Astromer (a) frozen encoder",
+    "b": "Astromer (b) head first, then encoder fine-tuned",
+    "c": "Astromer (c) reconstruction, then frozen",
+    "gru": "GRU on raw windows",
+    "rf": "Random forest on 16 features",
+    "hgb": "Gradient boosting on 16 features",
+    "rf_lc": "Random forest on light-curve features",
+    "hgb_lc": "Gradient boosting on light-curve features",
+    "probe": "Astromer embeddings (mean + std, all bands), logistic probe",
+    "hybrid_rf": "Hybrid: light-curve features + stacked embedding probe, random forest",
+    "hybrid_hgb": "Hybrid: light-curve features + stacked embedding probe, gradient boosting",
+}
+FAMILIES = ("astromer", "features", "raw", "hybrid")
+METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "probe": "astromer", "gru": "raw",
+                 "rf": "features", "hgb": "features", "rf_lc": "features", "hgb_lc": "features",
+                 "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid"}
+#: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
+FEATURE_METHODS = {"rf": ("basic", "rf"), "hgb": ("basic", "hgb"), "rf_lc": ("light_curve", "rf"),
+                   "hgb_lc": ("light_curve", "hgb")}
+KERAS_METHODS = ("a", "b", "c", "gru")
+#: methods on the pretrained encoder's object embeddings (:mod:`astromer.hybrid`)
+EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb")
+#: mean and std over each curve's observation embeddings, bands side by side
+EMBEDDING_STATISTICS = ("mean", "std")
+SUMMARY_COLUMNS = ("method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",
+                   "accuracy_std", "min_train_per_class", "folds", "seconds_mean")

@@ -1,0 +1,192 @@
+"""Few-shot reports: summary tables, the real counts per split, what training did, machine and plot."""
+
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from astromer.evaluation.methods import METHOD_FAMILY, METHOD_NAMES, METHODS, SUMMARY_COLUMNS
+
+
+def summarise(results, level="object"):
+    """Per method (in :data:`METHODS` order) and shots: mean and std over folds of macro F1 and accuracy, the method's
+    family, the smallest training count of any class in any fold (``min_train_per_class``:
+    NaN for results written before it was recorded), the number of folds and the mean
+    seconds per split. Columns :data:`SUMMARY_COLUMNS`."""
+    table = results[results["level"] == level].copy()
+    family = table["method"].map(METHOD_FAMILY)
+    table["family"] = table["family"].fillna(family) if "family" in table.columns else family
+    for column in ("min_train_per_class", "seconds", "fold"):
+        if column not in table.columns:
+            table[column] = np.nan
+    grouped = table.groupby(["method", "shots"]).agg(
+        family=("family", "first"), macro_f1_mean=("macro_f1", "mean"), macro_f1_std=("macro_f1", "std"),
+        accuracy_mean=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
+        min_train_per_class=("min_train_per_class", "min"), folds=("fold", "nunique"),
+        seconds_mean=("seconds", "mean"))
+    summary = grouped.reset_index()
+    order = {m: i for i, m in enumerate(METHODS)}
+    summary = summary.sort_values(["method", "shots"], key=lambda c: c.map(order).fillna(len(order))
+                                  if c.name == "method" else c, kind="stable").reset_index(drop=True)
+    summary["min_train_per_class"] = summary["min_train_per_class"].astype("Int64") \
+        if summary["min_train_per_class"].notna().all() else summary["min_train_per_class"]
+    return summary[list(SUMMARY_COLUMNS)]
+
+
+def to_markdown(summary):
+    lines = ["| method | samples per class | macro F1 | accuracy | min. train per class |", "|---|---|---|---|---|"]
+    for _, r in summary.iterrows():
+        low = r.get("min_train_per_class", np.nan)
+        low = "" if pd.isna(low) else str(int(low))
+        lines.append(f"| {METHOD_NAMES.get(r['method'], r['method'])} | {int(r['shots'])} | "
+                     f"{100 * r['macro_f1_mean']:.1f} ± {100 * np.nan_to_num(r['macro_f1_std']):.1f} | "
+                     f"{100 * r['accuracy_mean']:.1f} ± {100 * np.nan_to_num(r['accuracy_std']):.1f} | {low} |")
+    return "\n".join(lines)
+
+
+def counts_markdown(results):
+    """The real objects per class of every (shots, fold) split, from the rows' recorded counts
+    (training and validation as the first method listed used them; the test set)."""
+    if "train_per_class" not in results.columns:
+        return ""
+    rows = results[(results["level"] == "object") & results["train_per_class"].notna()]
+    if rows.empty:
+        return ""
+    lines = ["| samples per class | fold | training per class | validation per class | test per class |",
+             "|---|---|---|---|---|"]
+    for (shots, fold), group in rows.groupby(["shots", "fold"]):
+        first = group.iloc[0]
+        val = group.loc[group["uses_validation"].astype(bool), "val_per_class"] \
+            if "uses_validation" in group.columns else group["val_per_class"]
+        train_texts = sorted(set(group["train_per_class"]))
+        train = "; ".join(_plain_counts(t) for t in train_texts)
+        lines.append(f"| {int(shots)} | {int(fold)} | {train} | "
+                     f"{_plain_counts(val.iloc[0]) if len(val) else 'not used'} | "
+                     f"{_plain_counts(first['test_per_class'])} |")
+    return "\n".join(lines)
+
+
+def training_markdown(results):
+    """What the trained methods did, per method and shots, from the rows' recorded columns: the
+    epoch scenario b kept (``selected_epoch``, 0 = its warmed-up start) and the reconstruction
+    fine-tuning of scenario c (epochs run, held-out masked R² after the first epoch and best)."""
+    rows = results[results["level"] == "object"]
+    lines = []
+    if "selected_epoch" in rows.columns:
+        for (method, shots), group in rows.dropna(subset=["selected_epoch"]).groupby(["method", "shots"]):
+            kept = ", ".join(str(int(e)) for e in group.sort_values("fold")["selected_epoch"])
+            lines.append(f"- {METHOD_NAMES.get(method, method)}, {int(shots)} per class: epoch kept per fold "
+                         f"{kept} (0 = the warmed-up start: fine-tuning did not beat it on validation)")
+    if "reconstruction_epochs" in rows.columns:
+        recon = rows.dropna(subset=["reconstruction_epochs"])
+        for (epochs, first, best), group in recon.groupby(
+                ["reconstruction_epochs", "reconstruction_val_r2_first", "reconstruction_val_r2_best"]):
+            methods = ", ".join(sorted({METHOD_NAMES.get(m, m) for m in group["method"]}))
+            lines.append(f"- {methods}: reconstruction fine-tuning ran {int(epochs)} epochs, held-out masked "
+                         f"R² {first:.3f} after the first, {best:.3f} best (kept)")
+    return "\n".join(lines)
+
+
+def _plain_counts(text):
+    try:
+        return ", ".join(f"{k} {v}" for k, v in json.loads(text).items())
+    except (TypeError, ValueError):
+        return str(text)
+
+
+def machine_description():
+    """CPU model and count, platform and library versions, for a report."""
+    import platform
+
+    import sklearn
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}", f"scikit-learn {sklearn.__version__}",
+                f"keras {keras.__version__} ({keras.backend.backend()})"]
+    try:
+        import light_curve
+
+        versions.append(f"light-curve {light_curve.__version__}")
+    except ImportError:
+        pass
+    return f"{cpu}, {cores} cores available, {platform.system()} {platform.release()}; " + ", ".join(versions)
+
+
+def plot_f1(summary, path, title="Few-shot classification"):
+    """Macro F1 against samples per class, one line per method (mean ± std over folds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for method, rows in summary.groupby("method", sort=False):
+        rows = rows.sort_values("shots")
+        ax.errorbar(rows["shots"], 100 * rows["macro_f1_mean"], yerr=100 * np.nan_to_num(rows["macro_f1_std"]),
+                    marker="o", capsize=3, label=METHOD_NAMES.get(method, method))
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(summary["shots"].unique()))
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("labelled samples per class")
+    ax.set_ylabel("macro F1 (%), per object")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_report(results, output_dir, command, title="Few-shot classification", notes=None, machine=None):
+    """results.csv (per split), summary.csv, results.md (with the command, the machine, the date,
+    the real objects per class of every split and ``notes``) and f1_vs_shots.png. ``machine``:
+    where the results were computed (default: this machine, :func:`machine_description`)."""
+    import datetime
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results.to_csv(out / "results.csv", index=False)
+    summary = summarise(results)
+    summary.to_csv(out / "summary.csv", index=False)
+    plot_f1(summary, out / "f1_vs_shots.png", title=title)
+    window = summarise(results, level="window")
+    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    text = [f"# {title}", "", "Command:", "", "```", command, "```", "",
+            f"Machine: {machine or machine_description()}. Report written {date}.", ""]
+    if notes:
+        text += [str(n) for n in ([notes] if isinstance(notes, str) else notes)] + [""]
+    text += ["## Per object (test set)", "", "Macro F1 and accuracy in %, mean ± std over folds; min. train per "
+             "class: the fewest training objects of any class in any fold.", "", to_markdown(summary), ""]
+    if "feature_seconds" in results.columns:
+        timing = results.dropna(subset=["feature_seconds"]).groupby("method").agg(
+            features=("feature_seconds", "first"), fit=("seconds", "mean"), splits=("seconds", "size"))
+        if len(timing):
+            text += ["Time: feature extraction once per run (shared by the methods on the same features), "
+                     "then fit + predict per split:", ""]
+            text += [f"- {METHOD_NAMES.get(m, m)}: features {r['features']:.1f} s, {r['fit']:.1f} s per split "
+                     f"({int(r['splits'])} splits)" for m, r in timing.iterrows()] + [""]
+    counts = counts_markdown(results)
+    if counts:
+        text += ["## Objects per class in each split", "", "Real counts, as recorded in results.csv "
+                 "(a class with fewer pool objects than shots + validation gives training all it has first).",
+                 "", counts, ""]
+    training = training_markdown(results)
+    if training:
+        text += ["## What training did", "", training, ""]
+    if len(window):
+        text += ["## Per window (for comparison with the papers)", "", to_markdown(window), ""]
+    (out / "results.md").write_text("\n".join(text))
+    return out

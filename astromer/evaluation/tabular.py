@@ -1,0 +1,101 @@
+"""The harness's scikit-learn methods: feature forests / boosting, the embedding probe and the
+hybrids, each fitted on one row per training object (no validation set)."""
+
+import time
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from astromer.evaluation.methods import EMBEDDING_STATISTICS, FEATURE_METHODS, METHOD_FAMILY
+
+
+def scores(method, shots, fold, y_true, y_pred, level, **extra):
+    """One results row: macro F1 and accuracy of ``y_pred`` at ``level`` ("object" or "window")."""
+    return {"method": method, "family": METHOD_FAMILY.get(method, ""), "shots": shots, "fold": fold,
+            "level": level, "macro_f1": f1_score(y_true, y_pred, average="macro"),
+            "accuracy": accuracy_score(y_true, y_pred), **extra}
+
+
+class TabularMethods:
+    """Part of :class:`astromer.evaluation.FewShotEvaluation`: the methods on per-object tables.
+    Uses the harness's ``data``, ``prepared``, ``classes``, ``seed``, ``n_jobs``, ``_feature_cache``,
+    ``_split_columns`` and ``_record``."""
+
+    def feature_table(self, kind):
+        """``(object_ids, X, column_names, seconds)`` of feature set ``kind`` ("basic": the 16
+        features per band, "light_curve": the light-curve package's), computed once per run."""
+        if kind not in self._feature_cache:
+            from astromer.baselines import object_features, object_lc_features
+
+            start = time.time()
+            if kind == "basic":
+                ids, X, names = object_features(self.prepared)
+            else:
+                ids, X, names = object_lc_features(self.prepared, n_jobs=-1 if self.n_jobs is None else self.n_jobs)
+            seconds = time.time() - start
+            print(f"[evaluate] {kind} features: {X.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
+            self._feature_cache[kind] = (ids, X, names, seconds)
+        return self._feature_cache[kind]
+
+    def _run_tabular(self, method, ids, X, make_model, splits, bar, feature_seconds):
+        """Fit ``make_model(y_train)`` (a scikit-learn classifier) on the rows of ``X`` (one per
+        object of ``ids``) of each split's training objects; score it on the test objects."""
+        from threadpoolctl import threadpool_limits
+
+        row = {o: i for i, o in enumerate(ids)}
+        y = np.array([self.classes[self.data.labels[o]] for o in ids])
+        test_ids = [o for o in self.data.test_ids if o in row]
+        test = np.array([row[o] for o in test_ids], dtype=int)
+        for split in splits:
+            start = time.time()
+            train_ids = [o for o in split["train"] if o in row]
+            train = np.array([row[o] for o in train_ids], dtype=int)
+            model = make_model(y[train])
+            with threadpool_limits(limits=None if self.n_jobs is None or self.n_jobs < 1 else self.n_jobs):
+                model.fit(X[train], y[train])
+                pred = model.predict(X[test])
+            info = self._split_columns(split, train_ids, [], test_ids, uses_validation=False)
+            self._record([scores(method, split["shots"], split["fold"], y[test], pred, "object", **info,
+                                  seconds=time.time() - start, feature_seconds=feature_seconds)])
+            bar.update(1)
+
+    def _run_features(self, method, splits, bar):
+        from astromer.baselines import feature_classifier
+
+        kind, classifier = FEATURE_METHODS[method]
+        ids, X, _, feature_seconds = self.feature_table(kind)
+        jobs = -1 if self.n_jobs is None else self.n_jobs
+        self._run_tabular(method, ids, X, lambda y: feature_classifier(classifier, seed=self.seed, n_jobs=jobs),
+                          splits, bar, feature_seconds)
+
+    def embedding_table(self, encoder):
+        """``(object_ids, E, seconds)``: the encoder's object embeddings (:data:`EMBEDDING_STATISTICS`
+        over each curve's observation rows, bands side by side, zeros for a missing band), once per run."""
+        if "embeddings" not in self._feature_cache:
+            start = time.time()
+            result = encoder.embed(self.data.table, verbose=0)
+            bands = sorted({i[1] for i in result.ids}) if isinstance(result.ids[0], tuple) else None
+            ids, E = result.object_vectors(bands=bands, vectors=result.statistics(EMBEDDING_STATISTICS)) \
+                if bands else (list(result.ids), result.statistics(EMBEDDING_STATISTICS))
+            seconds = time.time() - start
+            print(f"[evaluate] embeddings: {E.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
+            self._feature_cache["embeddings"] = (list(ids), np.asarray(E, dtype=np.float64), seconds)
+        return self._feature_cache["embeddings"]
+
+    def _run_embedding_method(self, method, encoder, splits, bar):
+        """``probe`` on the object embeddings; ``hybrid_*`` on [light-curve features, embeddings]."""
+        from astromer.hybrid import HybridClassifier, embedding_probe
+
+        ids, E, seconds = self.embedding_table(encoder)
+        jobs = -1 if self.n_jobs is None else self.n_jobs
+        if method == "probe":
+            self._run_tabular(method, ids, E, lambda y: embedding_probe(self.seed, y=y), splits, bar, seconds)
+            return
+        f_ids, F, _, f_seconds = self.feature_table("light_curve")
+        f_row = {o: i for i, o in enumerate(f_ids)}
+        keep = [i for i, o in enumerate(ids) if o in f_row]
+        X = np.hstack([F[[f_row[ids[i]] for i in keep]], E[keep]])
+        classifier = method.split("_")[1]
+        self._run_tabular(method, [ids[i] for i in keep], X,
+                          lambda y: HybridClassifier(F.shape[1], classifier=classifier, seed=self.seed, n_jobs=jobs),
+                          splits, bar, seconds + f_seconds)
