@@ -47,6 +47,8 @@ _SERIALIZABLE = {
     "astromer>AstroPT": "astromer.models.astropt.astropt_model",
     "astromer>LightCurveClassifier": "astromer.models.classifier.light_curve_classifier",
     "astromer>ClassificationHead": "astromer.models.classifier.heads",
+    "astromer>WindowAttentionPooling": "astromer.models.classifier.window_pooling",
+    "astromer>WindowPoolingClassifier": "astromer.models.classifier.window_pooling",
     "astromer>RawGRUClassifier": "astromer.baselines.gru",
     "astromer>MaskedRMSE": "astromer.losses.masked_rmse",
     "astromer>MaskedR2": "astromer.metrics.masked_r2",

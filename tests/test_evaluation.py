@@ -108,14 +108,14 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     def encoder():
         return Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=200, dropout=0.0)
 
-    methods = ["rf", "hgb_lc", "a", "c", "gru", "b", "probe", "hybrid_rf"]
+    methods = ["rf", "hgb_lc", "a", "a_attention", "c", "gru", "b", "probe", "hybrid_rf"]
     evaluation = FewShotEvaluation(tiny_eros, encoder, methods=methods, shots=[3],
                                    folds=1, epochs=2, finetune_epochs=1, reconstruction_epochs=2, gru_epochs=1,
                                    patience=1, n_jobs=1)
     results = evaluation.run()
     assert set(results["method"]) == set(methods)
     obj = results[results["level"] == "object"]
-    assert len(obj) == 8 and obj["macro_f1"].between(0, 1).all()
+    assert len(obj) == 9 and obj["macro_f1"].between(0, 1).all()
     b = obj.set_index("method").loc["b"]
     assert b["selected_epoch"] in (0, 1)  # 0: the warmed-up head was kept
     c = obj.set_index("method").loc["c"]
@@ -124,15 +124,19 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     # 10 pool objects per class: 3 train, 5 validation for the Keras methods; features use no validation
     assert set(obj["train_per_class"]) == {'{"mira": 3, "rr_lyrae": 3}'}
     assert obj.set_index("method")["val_per_class"].to_dict() == {
-        **dict.fromkeys(["a", "b", "c", "gru"], '{"mira": 5, "rr_lyrae": 5}'),
+        **dict.fromkeys(["a", "a_attention", "b", "c", "gru"], '{"mira": 5, "rr_lyrae": 5}'),
         **dict.fromkeys(["rf", "hgb_lc", "probe", "hybrid_rf"], '{"mira": 0, "rr_lyrae": 0}')}
     assert (obj["test_per_class"] == '{"mira": 4, "rr_lyrae": 4}').all() and (obj["n_test"] == 8).all()
+    # attention pooling scores objects only (no per-window row)
+    assert obj.set_index("method").loc["a_attention", "n_train"] == 6
     summary = summarise(results)
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
     assert summary.set_index("method")["family"].to_dict() == {
-        "a": "astromer", "b": "astromer", "c": "astromer", "gru": "raw", "rf": "features", "hgb_lc": "features",
+        "a": "astromer", "a_attention": "astromer", "b": "astromer", "c": "astromer", "gru": "raw", "rf": "features", "hgb_lc": "features",
         "probe": "astromer", "hybrid_rf": "hybrid"}
     out = write_report(results, tmp_path / "report", "astromer evaluate ...")
+    text = (out / "results.md").read_text()
+    assert "## What training did" in text and "epoch kept per fold" in text and "reconstruction fine-tuning ran" in text
     assert sorted(p.name for p in out.iterdir()) == ["f1_vs_shots.png", "results.csv", "results.md", "summary.csv"]
     assert "astromer evaluate ..." in (out / "results.md").read_text()
     assert (out / "f1_vs_shots.png").read_bytes()[:4] == b"\x89PNG"

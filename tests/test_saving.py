@@ -37,7 +37,7 @@ def _reconstruction_targets(x):
 
 
 def _fit_one_step(model, x, y):
-    model.fit(x, y, epochs=1, batch_size=len(x["times"]), verbose=0)
+    model.fit(x, y, epochs=1, batch_size=len(y), verbose=0)
 
 
 def _saved_models(folder):
@@ -69,6 +69,16 @@ def _saved_models(folder):
     _fit_one_step(gru, x, np.array([0, 1, 2, 0]))
     saved["gru"] = gru
 
+    from astromer.models.classifier import WindowPoolingClassifier
+
+    pooled = WindowPoolingClassifier(3, hidden_units=8, attention_units=4)
+    windows = {"windows": np.random.default_rng(2).normal(size=(4, 3, 2, 16)).astype("float32"),
+               "window_mask": np.array([[1, 1, 1], [1, 0, 0], [1, 1, 0], [0, 0, 0]], dtype="float32")}
+    np.savez(folder / "windows.npz", **windows)
+    pooled.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    _fit_one_step(pooled, windows, np.array([0, 1, 2, 0]))
+    saved["window_pooling"] = pooled
+
     pt = astromer.AstroPT(num_layers=1, num_heads=2, embed_dim=16, block_size=16, patch_size=4, num_channels=1)
     images = np.random.default_rng(1).uniform(0, 255, (2, 16, 16, 1)).astype("float32")
     np.save(folder / "images.npy", images)
@@ -81,7 +91,8 @@ def _saved_models(folder):
     for name, model in saved.items():
         path = folder / f"{name}.keras"
         model.save(path)
-        y = model(pt.tokenize(images)) if name == "astropt" else model(x)
+        y = model(pt.tokenize(images)) if name == "astropt" else model(windows) if name == "window_pooling" \
+            else model(x)
         np.save(folder / f"{name}.npy", np.asarray(y))
         out[name] = path
     scores = encoder.evaluate(x, _reconstruction_targets(x), batch_size=4, return_dict=True, verbose=0)
@@ -98,7 +109,8 @@ x = dict(np.load("x.npz"))
 images = np.load("images.npy")
 for name in sys.argv[1:]:
     model = keras.saving.load_model(name + ".keras")
-    y = model(model.tokenize(images)) if name == "astropt" else model(x)
+    inputs = dict(np.load("windows.npz")) if name == "window_pooling" else x
+    y = model(model.tokenize(images)) if name == "astropt" else model(inputs)
     np.save(name + ".loaded.npy", np.asarray(y))
     if name == "astromer":  # the compiled MaskedRMSE loss and MaskedR2 metric came back and work
         s = model.evaluate(x, np.load("targets.npy"), batch_size=4, return_dict=True, verbose=0)
@@ -129,7 +141,8 @@ def test_keras_files_load_in_a_fresh_process(saved, imports):
     assert lines["classifier_a"][:2] == ["LightCurveClassifier", "SparseCategoricalCrossentropy"]
     assert lines["classifier_b"][0] == "LightCurveClassifier" and lines["gru"][0] == "RawGRUClassifier"
     assert lines["astropt"][:2] == ["AstroPT", "Huber"]
-    for name in ("astromer", "classifier_a", "classifier_b", "astropt"):  # RawGRUClassifier: no compile_from_config
+    assert lines["window_pooling"][:2] == ["WindowPoolingClassifier", "SparseCategoricalCrossentropy"]
+    for name in ("astromer", "classifier_a", "classifier_b", "astropt", "window_pooling"):  # RawGRUClassifier: no compile_from_config
         assert lines[name][-2] == "1", (name, lines[name])  # the optimizer state came back too
     # The frozen encoder of a scenario-a classifier stays frozen: only the head's 7 variables train.
     assert lines["classifier_a"][-1] == "7" and int(lines["classifier_b"][-1]) > 7

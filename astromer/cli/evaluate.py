@@ -89,7 +89,8 @@ def register(subparsers):
     p.add_argument("--preset", default="astromer_v1", metavar="NAME",
                    help="encoder preset (default: %(default)s; see 'astromer presets list')")
     p.add_argument("--methods", default="a,b,c,gru,rf", metavar="LIST",
-                   help="comma list of: a, b, c (Astromer scenarios), gru (GRU on raw windows), rf / hgb "
+                   help="comma list of: a, b, c (Astromer scenarios), a_attention (scenario a's frozen features, "
+                        "attention pooling over each object's windows), gru (GRU on raw windows), rf / hgb "
                         "(class-balanced random forest / gradient boosting on 16 variability features per band), "
                         "rf_lc / hgb_lc (the same on ~34 light-curve package features per band), probe "
                         "(logistic probe on the encoder's object embeddings, all bands), hybrid_rf / hybrid_hgb "

@@ -15,6 +15,9 @@ the real training / validation counts per class that the method used.
 Methods (``METHODS``; family in ``METHOD_FAMILY``):
 
 - ``a``, ``b``, ``c`` (family ``astromer``): the Astromer 2 scenarios.
+- ``a_attention`` (``astromer``): scenario a's frozen features, pooled over each object's
+  windows by learned attention (:mod:`astromer.models.classifier.window_pooling`) instead of a
+  mean of window logits.
 - ``gru`` (``raw``): a GRU on the raw windows.
 - ``rf``, ``hgb`` (``features``): a class-balanced random forest / histogram
   gradient boosting on the 16 variability features per band of
@@ -240,6 +243,26 @@ class FewShotEvaluation(TabularMethods):
                                 **extra)
             bar.update(1)
 
+    def _run_window_pooling(self, features, labels, objects, splits, test_rows, bar):
+        """Scenario a's frozen features, pooled over each object's windows by learned attention
+        (:func:`astromer.models.classifier.fit_window_pooling`); scored per object only."""
+        from astromer.models.classifier import fit_window_pooling, object_windows
+
+        test_ids, x_test = object_windows(features[test_rows], list(objects[test_rows]))
+        y_test = [self.classes[self.data.labels[o]] for o in test_ids]
+        for split in splits:
+            start = time.time()
+            tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
+            model, _ = fit_window_pooling(
+                features[tr], objects[tr], labels[tr], len(self.classes), (features[va], objects[va], labels[va]),
+                epochs=self.epochs, learning_rate=self.learning_rate, patience=self.patience, seed=self.seed,
+                verbose=self.verbose)
+            logits = model.predict(x_test, batch_size=256, verbose=0)
+            info = self._split_columns(split, objects[tr], objects[va], test_ids, uses_validation=bool(va.any()))
+            self._record([scores("a_attention", split["shots"], split["fold"], y_test, logits.argmax(1), "object",
+                                 **info, seconds=time.time() - start)])
+            bar.update(1)
+
     def _run_finetuned(self, x, errors, features, labels, objects, splits, test_rows, bar):
         """Scenario b by :func:`astromer.models.classifier.fit_encoder`: the head is first fitted on
         the frozen features (as in a; ``features`` are shared with a), then encoder and head train
@@ -316,10 +339,13 @@ class FewShotEvaluation(TabularMethods):
                 return pd.DataFrame(self.results)
             x, labels, objects, errors = self._windows(encoder.window_size)
             test_rows = np.isin(objects, self.data.test_ids)
-            pretrained = self._features(encoder, x) if {"a", "b"} & set(todo) else None
+            pretrained = self._features(encoder, x) if {"a", "a_attention", "b"} & set(todo) else None
             if "a" in todo:
                 bar.set_postfix_str("scenario a")
                 self._run_frozen("a", encoder, pretrained, labels, objects, todo["a"], test_rows, bar)
+            if "a_attention" in todo:
+                bar.set_postfix_str(METHOD_NAMES["a_attention"])
+                self._run_window_pooling(pretrained, labels, objects, todo["a_attention"], test_rows, bar)
             if "c" in todo:
                 bar.set_postfix_str("scenario c: reconstruction fine-tuning")
                 from astromer.models.classifier import reconstruction_finetune

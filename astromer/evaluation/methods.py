@@ -1,8 +1,9 @@
 """The few-shot harness's methods: names, families, and which inputs each one uses."""
 
-METHODS = ("a", "b", "c", "probe", "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb")
+METHODS = ("a", "a_attention", "b", "c", "probe", "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb")
 METHOD_NAMES = {
     "a": "Astromer (a) frozen encoder",
+    "a_attention": "Astromer (a) frozen encoder, attention pooling over windows",
     "b": "Astromer (b) head first, then encoder fine-tuned",
     "c": "Astromer (c) reconstruction, then frozen",
     "gru": "GRU on raw windows",
@@ -15,13 +16,13 @@ METHOD_NAMES = {
     "hybrid_hgb": "Hybrid: light-curve features + stacked embedding probe, gradient boosting",
 }
 FAMILIES = ("astromer", "features", "raw", "hybrid")
-METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "probe": "astromer", "gru": "raw",
+METHOD_FAMILY = {"a": "astromer", "a_attention": "astromer", "b": "astromer", "c": "astromer", "probe": "astromer", "gru": "raw",
                  "rf": "features", "hgb": "features", "rf_lc": "features", "hgb_lc": "features",
                  "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid"}
 #: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
 FEATURE_METHODS = {"rf": ("basic", "rf"), "hgb": ("basic", "hgb"), "rf_lc": ("light_curve", "rf"),
                    "hgb_lc": ("light_curve", "hgb")}
-KERAS_METHODS = ("a", "b", "c", "gru")
+KERAS_METHODS = ("a", "a_attention", "b", "c", "gru")
 #: methods on the pretrained encoder's object embeddings (:mod:`astromer.hybrid`)
 EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb")
 #: mean and std over each curve's observation embeddings, bands side by side

@@ -18,7 +18,14 @@ from astromer.models.classifier.light_curve_classifier import (
     aggregate_logits,
     encoder_lr_optimizer,
 )
+from astromer.models.classifier.window_pooling import (
+    WindowAttentionPooling,
+    WindowPoolingClassifier,
+    fit_window_pooling,
+    object_windows,
+)
 
 __all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "layerwise_optimizer", "layerwise_rates",
            "unfreeze_last_blocks", "SelectOnValidation", "early_stopping", "feature_model", "head_model", "HEADS", "ClassificationHead", "LightCurveClassifier", "aggregate_logits",
-           "encoder_lr_optimizer", "pooled_features"]
+           "encoder_lr_optimizer", "pooled_features", "WindowAttentionPooling", "WindowPoolingClassifier",
+           "fit_window_pooling", "object_windows"]
