@@ -146,6 +146,25 @@ def test_save_and_load_preset_round_trip(tmp_path, v1_ref):
     assert astromer.Astromer.from_preset(folder).count_params() == 661_505
 
 
+def test_from_preset_works_before_the_presets_floor_is_imported(tmp_path):
+    """The models import nothing of presets/: ``from_preset`` finds the loader through
+    astromer.models.preset_hook, which imports it on first use."""
+    model = astromer.Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=20)
+    folder = astromer.save_preset(model, tmp_path / "tiny")
+    script = ("import sys\n"
+              "from astromer.models import Astromer, AstroPT\n"
+              "before = 'astromer.presets.loader' in sys.modules\n"
+              "m = Astromer.from_preset(sys.argv[1])\n"
+              "print(before, type(m).__name__, m.count_params())\n"
+              "try:\n    AstroPT.from_preset(sys.argv[1])\nexcept TypeError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == f"False Astromer {model.count_params()}"
+    assert lines[1] == f"Preset {str(folder)!r} holds a Astromer, not an AstroPT."
+
+
 def test_preset_saved_on_one_backend_loads_on_the_other(tmp_path, v1_ref):
     import keras
 

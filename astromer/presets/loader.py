@@ -7,6 +7,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from astromer.models.preset_hook import register_preset_loader
 from astromer.presets import download as dl
 from astromer.presets.converters import astromer_original, astropt_original
 from astromer.presets.detect import ExtractedArchive, check_zip_headers, detect_folder, known_formats, zip_limits
@@ -182,6 +183,9 @@ def load_preset_as(cls, handle, **kwargs):
     if not isinstance(model, cls):
         raise TypeError(f"Preset {handle!r} holds a {type(model).__name__}, not an {cls.__name__}.")
     return model
+
+
+register_preset_loader(load_preset_as)  # behind Astromer.from_preset / AstroPT.from_preset
 
 
 def download_preset(name, progress=True):

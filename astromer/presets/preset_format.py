@@ -123,8 +123,7 @@ def load_saved_preset(folder, verify=True):
         config = json.loads((folder / CONFIG_FILE).read_text())
     except ValueError as exc:
         raise CorruptedPresetError(f"{folder / CONFIG_FILE} is not valid JSON ({exc}).") from exc
-    import astromer.models  # noqa: F401  (registers the serialisable classes)
-
+    # the package's classes are in Keras' registry since ``import astromer`` (see astromer/__init__.py)
     model = keras.saving.deserialize_keras_object(config)
     try:
         model.load_weights(folder / WEIGHTS_FILE)

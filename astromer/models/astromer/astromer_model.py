@@ -125,7 +125,7 @@ class Astromer(keras.Model):
     @classmethod
     def from_preset(cls, handle, **kwargs):
         """Load a preset (name, local folder or original archive) as an Astromer model."""
-        from astromer.presets.loader import load_preset_as
+        from astromer.models.preset_hook import load_preset_as
 
         return load_preset_as(cls, handle, **kwargs)
 

@@ -158,7 +158,7 @@ class AstroPT(keras.Model):
     @classmethod
     def from_preset(cls, handle, **kwargs):
         """Load a preset (name, local folder or original checkpoint) as an AstroPT model."""
-        from astromer.presets.loader import load_preset_as
+        from astromer.models.preset_hook import load_preset_as
 
         return load_preset_as(cls, handle, **kwargs)
 
