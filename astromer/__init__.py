@@ -25,6 +25,7 @@ import sys
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AstromerError": "astromer.errors",
     "AstromerEmbedder": "astromer.embedder",
     "AstroPT": "astromer.models",
     "Astromer": "astromer.models",
@@ -35,7 +36,7 @@ _LAZY = {
     "list_presets": "astromer.presets",
     "save_preset": "astromer.presets",
 }
-_SUBMODULES = ("baselines", "cli", "data", "distribution", "embedder", "evaluation", "layers", "losses", "metrics", "models", "plot", "presets",
+_SUBMODULES = ("baselines", "cli", "data", "distribution", "embedder", "errors", "evaluation", "layers", "losses", "metrics", "models", "plot", "presets",
                "records")
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -6,6 +6,7 @@ alike.
 """
 
 import contextlib
+import importlib
 import io
 
 import numpy as np
@@ -321,3 +322,26 @@ def test_recipe_tar_with_a_path_outside_is_refused(tmp_path):
     with pytest.raises(RecipeError, match=r"evil.tar has an unsafe member \('../escaped.txt' would be extracted"):
         _extract(tmp_path / "evil.tar", tmp_path / "out")
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_every_domain_error_shares_one_base_and_keeps_its_builtin_one():
+    import ast
+
+    from conftest import REPO_ROOT
+
+    import astromer
+
+    found = {}
+    for path in sorted((REPO_ROOT / "astromer").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Error") and node.name != "AstromerError":
+                module = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
+                found[node.name] = getattr(importlib.import_module(module), node.name)
+    assert len(found) >= 14, sorted(found)
+    for name, cls in found.items():
+        assert issubclass(cls, astromer.AstromerError), name
+    builtin = {"SourceError": ValueError, "CorruptShardError": OSError, "MissingShardError": FileNotFoundError,
+               "RecipeError": ValueError, "EmptyDatasetError": ValueError, "IntegrityError": ValueError,
+               "UnsafeCheckpointError": Exception, "NonFiniteOutputError": ValueError}
+    for name, base in builtin.items():
+        assert issubclass(found[name], base), name

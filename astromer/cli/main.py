@@ -14,6 +14,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import astromer  # noqa: E402  (light: heavy modules load lazily)
+from astromer.errors import AstromerError  # noqa: E402
 
 # Sub-command modules, in the order ``astromer --help`` lists them.
 COMMAND_MODULES = ("quickstart", "pretrain", "embed", "classify", "evaluate", "records", "presets")
@@ -38,7 +39,7 @@ Run 'astromer COMMAND --help' for the options of a command. Python API and tutor
 README.md and tutorials/ (also https://github.com/astromer-science)."""
 
 
-class CLIError(Exception):
+class CLIError(AstromerError):
     """An error reported to the user as one line, without a traceback."""
 
 
@@ -171,7 +172,7 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message=".*Skipping variable loading for optimizer.*")
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ValueError, FileNotFoundError, KeyError, TypeError, OSError) as exc:
+    except (AstromerError, ValueError, FileNotFoundError, KeyError, TypeError, OSError) as exc:
         if os.environ.get("ASTROMER_DEBUG") == "1":
             raise
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc

@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from astromer.errors import AstromerError
+
 
 def predict_in_batches(model, inputs, batch_size=256, verbose="auto"):
     """``model.predict(inputs, batch_size)`` for in-memory arrays, done batch by batch.
@@ -39,7 +41,7 @@ def predict_in_batches(model, inputs, batch_size=256, verbose="auto"):
     return keras.tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *outputs)
 
 
-class NonFiniteOutputError(ValueError):
+class NonFiniteOutputError(AstromerError, ValueError):
     """A model output held NaN or inf; the message names the inputs it came from."""
 
 

@@ -7,6 +7,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from astromer.errors import AstromerError
+
 # format name -> files that must sit together in one folder
 FORMATS = {
     "astromer_v2_checkpoint": ("config.toml", "weights.index"),
@@ -60,7 +62,7 @@ DEFAULT_MAX_MEMBERS = 10_000
 _CHUNK = 1 << 20
 
 
-class ArchiveTooLargeError(ValueError):
+class ArchiveTooLargeError(AstromerError, ValueError):
     """A zip archive would expand past the size or member-count limit."""
 
 

@@ -18,10 +18,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from astromer.errors import AstromerError
+
 CHUNK = 1 << 20
 
 
-class IntegrityError(ValueError):
+class IntegrityError(AstromerError, ValueError):
     """A file's sha256 differs from the expected one."""
 
 

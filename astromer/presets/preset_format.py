@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 
 import astromer
+from astromer.errors import AstromerError
 from astromer.presets.download import sha256_of
 
 CONFIG_FILE = "config.json"
@@ -17,7 +18,7 @@ WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 
 
-class CorruptedPresetError(ValueError):
+class CorruptedPresetError(AstromerError, ValueError):
     """A saved preset's files do not match the checksums in its metadata.json."""
 
 

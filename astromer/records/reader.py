@@ -25,6 +25,7 @@ import tomllib
 
 import tensorflow as tf
 
+from astromer.errors import AstromerError
 from astromer.records.schema import (
     IMAGE_KIND,
     LIGHT_CURVE_KIND,
@@ -39,7 +40,7 @@ METADATA_FILE = "metadata.json"
 FORMAT_NAME = "astromer-records"
 
 
-class CorruptShardError(OSError):
+class CorruptShardError(AstromerError, OSError):
     """A shard of a record dataset is truncated, corrupt or unreadable.
 
     The message is one line naming the shard file and suggesting

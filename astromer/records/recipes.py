@@ -24,6 +24,7 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
+from astromer.errors import AstromerError
 from astromer.records import sources as S
 from astromer.data.cleaning import CleaningRules
 
@@ -32,7 +33,7 @@ INSTALLED_RECIPE_DIR = Path(sys.prefix) / "share" / "astromer-keras" / "records"
 FORMATS = ("long", "raw_folder", "pattern_folder", "images", "ramp_variable_stars", "sesar2010")
 
 
-class RecipeError(ValueError):
+class RecipeError(AstromerError, ValueError):
     """A recipe that cannot be found, parsed or satisfied."""
 
 

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from astromer.data.cleaning import Report, to_numbers
+from astromer.errors import AstromerError
 
 LONG_COLUMNS = ("object_id", "band", "time", "mag", "mag_err")
 DEFAULT_BAND = "single"
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
 
 
-class SourceError(ValueError):
+class SourceError(AstromerError, ValueError):
     """Bad input that cannot be repaired (missing column, unreadable table, ...)."""
 
 

@@ -30,6 +30,7 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from astromer.data.cleaning import CleaningRules, Report
+from astromer.errors import AstromerError
 from astromer.records.convert import object_records
 from astromer.records.reader import FORMAT_NAME, METADATA_FILE
 from astromer.records.schema import SCHEMA_VERSION
@@ -39,7 +40,7 @@ PROGRESS_DIR = ".progress"
 PLAN_FILE = "plan.json"
 
 
-class EmptyDatasetError(ValueError):
+class EmptyDatasetError(AstromerError, ValueError):
     """A conversion that would write no object: an error, never an empty dataset with exit 0."""
 
 
@@ -65,7 +66,7 @@ def empty_source_message(source, report):
     return f"{where} holds no objects (no data rows)"
 
 
-class ResumeError(ValueError):
+class ResumeError(AstromerError, ValueError):
     """The output folder cannot be resumed or overwritten as asked."""
 
 

@@ -47,12 +47,14 @@ from pathlib import Path
 
 import numpy as np
 
+from astromer.errors import AstromerError
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+
+class UnsafeCheckpointError(AstromerError, pickle.UnpicklingError):
     """The checkpoint's pickle would call code outside the tensor/container whitelist."""
 
 
-class UnsupportedCheckpointError(ValueError):
+class UnsupportedCheckpointError(AstromerError, ValueError):
     """The file is not a checkpoint this reader understands (e.g. torch's legacy format)."""
 
 

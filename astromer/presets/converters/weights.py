@@ -2,8 +2,10 @@
 
 import numpy as np
 
+from astromer.errors import AstromerError
 
-class WeightMismatchError(ValueError):
+
+class WeightMismatchError(AstromerError, ValueError):
     """The original checkpoint and the model do not hold the same set of tensors."""
 
 
