@@ -1,5 +1,7 @@
 """The few-shot harness, the baselines and the `astromer evaluate` command, on a tiny real subset."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -172,7 +174,7 @@ def test_summary_columns_and_families():
     assert old["min_train_per_class"].isna().all() and old["family"].tolist() == summary["family"].tolist()
 
 
-def test_results_are_written_per_split_and_resume_skips_finished_rows(tmp_path, monkeypatch, capsys):
+def test_results_are_written_per_split_and_resume_skips_finished_rows(tmp_path, monkeypatch, caplog):
     import astromer.baselines as baselines
 
     data = _simulated_set()
@@ -195,9 +197,11 @@ def test_results_are_written_per_split_and_resume_skips_finished_rows(tmp_path, 
     assert kept[["method", "shots", "fold"]].values.tolist() == [["hgb", 3, 0], ["hgb", 5, 0]]
 
     crash, fits[:] = False, []
-    results = FewShotEvaluation(data, None, methods=["hgb", "rf"], resume=True, **kwargs).run()
+    with caplog.at_level(logging.INFO, logger="astromer.evaluate"):
+        results = FewShotEvaluation(data, None, methods=["hgb", "rf"], resume=True, **kwargs).run()
     assert fits == ["rf"] * 4 + ["hgb", "hgb"]  # the 2 finished hgb splits were not refitted
-    assert "2 finished (method, shots, fold)" in capsys.readouterr().out
+    assert any("2 finished (method, shots, fold)" in r.getMessage() and r.name == "astromer.evaluate"
+               for r in caplog.records)
     assert len(results) == 8 and not results.duplicated(["method", "shots", "fold"]).any()
     on_disk = pd.read_csv(out / "results.csv")
     assert len(on_disk) == 8
@@ -224,6 +228,8 @@ def test_evaluate_cli_features_only(tmp_path, capsys):
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "class 'cepheid' has 10 objects in the pool, fewer than 30 + 7 validation; train 10, val 0" in text
+    # the harness's log lines reach the terminal through the CLI's handler
+    assert "[evaluate] light_curve features: " in text and "[evaluate] fold 0, 30 per class: class 'cepheid' has 10" in text
     results = pd.read_csv(out / "results.csv")
     assert set(results["n_test"]) == {30} and set(results["n_train"]) == {12, 30}
     summary = pd.read_csv(out / "summary.csv")

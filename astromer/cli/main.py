@@ -7,6 +7,7 @@ taking the parsed ``args`` and returning an exit code) with ``set_defaults``.
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
@@ -163,6 +164,7 @@ def main(argv=None):
         parser.print_help()
         return 0
     args.argv = argv  # what was parsed, for commands that record their own command line
+    _show_package_log()
     _import_tensorflow_quietly()
     import warnings
 
@@ -187,6 +189,21 @@ def main(argv=None):
         print(f"astromer {args.command}: error: {type(exc).__name__}: {_one_line(exc)} "
               "(set ASTROMER_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+
+
+class _TerminalLog(logging.Handler):
+    """The package's log lines on the terminal as ``[evaluate] message`` (the logger's last name),
+    written to whatever ``sys.stdout`` is at the time."""
+
+    def emit(self, record):
+        print(f"[{record.name.rsplit('.', 1)[-1]}] {record.getMessage()}", flush=True)
+
+
+def _show_package_log():
+    logger = logging.getLogger("astromer")
+    if not any(isinstance(h, _TerminalLog) for h in logger.handlers):
+        logger.addHandler(_TerminalLog())
+    logger.setLevel(logging.INFO)
 
 
 def _one_line(message):

@@ -34,6 +34,7 @@ Feature, probe and hybrid methods train on the training objects only (``uses_val
 each feature set is computed once per run and shared by every split.
 """
 
+import logging
 import hashlib
 import json
 import os
@@ -53,6 +54,8 @@ from astromer.evaluation.methods import (
     METHODS,
 )
 from astromer.evaluation.tabular import TabularMethods, scores
+
+log = logging.getLogger("astromer.evaluate")
 
 
 def default_val_per_class(shots):
@@ -155,9 +158,9 @@ class FewShotEvaluation(TabularMethods):
         path = Path(self.output) / "results.csv" if self.output is not None else None
         if not self.resume or path is None or not path.is_file():
             if self.resume:
-                print(f"[evaluate] --resume: no results.csv in {self.output} yet, starting afresh")
+                log.info(f"--resume: no results.csv in {self.output} yet, starting afresh")
             elif path is not None and path.is_file():
-                print(f"[evaluate] {path} exists and is replaced (use --resume to keep its rows)")
+                log.info(f"{path} exists and is replaced (use --resume to keep its rows)")
             return set()
         previous = pd.read_csv(path)
         if previous.empty:
@@ -173,7 +176,7 @@ class FewShotEvaluation(TabularMethods):
         self.results = previous.to_dict("records")
         done = {(m, int(n), int(f)) for m, n, f in
                 previous.loc[previous["level"] == "object", ["method", "shots", "fold"]].itertuples(index=False)}
-        print(f"[evaluate] --resume: {len(done)} finished (method, shots, fold) in {path} are kept and skipped")
+        log.info(f"--resume: {len(done)} finished (method, shots, fold) in {path} are kept and skipped")
         return done
 
     # ------------------------------------------------------------------ windows
@@ -321,7 +324,7 @@ class FewShotEvaluation(TabularMethods):
         self._sha = {(s["shots"], s["fold"]): split_signature(s, self.data.test_ids) for s in splits}
         for split in splits:
             for note in split["notes"]:
-                print(f"[evaluate] {note}")
+                log.warning(note)
         done = self._previous_results(splits)
         todo = {m: [s for s in splits if (m, s["shots"], s["fold"]) not in done] for m in self.methods}
         todo = {m: s for m, s in todo.items() if s}
@@ -357,9 +360,9 @@ class FewShotEvaluation(TabularMethods):
                 val_r2 = history.history.get("val_r2") or [np.nan]
                 recon = {"reconstruction_epochs": len(val_r2), "reconstruction_val_r2_first": float(val_r2[0]),
                          "reconstruction_val_r2_best": float(np.nanmax(val_r2))}
-                print(f"[evaluate] scenario c: reconstruction on {len(self.data.pool_ids)} pool objects ran "
-                      f"{len(val_r2)} epochs, held-out masked R2 {val_r2[0]:.3f} after the first, "
-                      f"{np.nanmax(val_r2):.3f} best (kept)")
+                log.info(f"scenario c: reconstruction on {len(self.data.pool_ids)} pool objects ran "
+                         f"{len(val_r2)} epochs, held-out masked R2 {val_r2[0]:.3f} after the first, "
+                         f"{np.nanmax(val_r2):.3f} best (kept)")
                 bar.set_postfix_str("scenario c")
                 features = self._features(adapted, x)
                 self._run_frozen("c", adapted, features, labels, objects, todo["c"], test_rows, bar, **recon)

@@ -1,9 +1,12 @@
 """A labelled survey for the few-shot harness: light curves, labels per object, the test/pool split."""
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+log = logging.getLogger("astromer.evaluate")
 
 
 @dataclass
@@ -56,7 +59,7 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
         raise ValueError(f"0 of {len(labels):,} label ids in {labels_path} match the {len(have_curves):,} objects "
                          f"in {path}; ids are compared as text, exactly as written")
     if len(dropped):
-        print(f"[evaluate] {len(dropped)} labelled objects have no light curve and are skipped")
+        log.warning(f"{len(dropped)} labelled objects have no light curve and are skipped")
     labels = labels[labels["object_id"].isin(have_curves)]
     table = table[table["object_id"].isin(set(labels["object_id"]))]
     series = labels.set_index("object_id")[label_column].astype(str)

@@ -1,12 +1,15 @@
 """The harness's scikit-learn methods: feature forests / boosting, the embedding probe and the
 hybrids, each fitted on one row per training object (no validation set)."""
 
+import logging
 import time
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from astromer.evaluation.methods import EMBEDDING_STATISTICS, FEATURE_METHODS, METHOD_FAMILY
+
+log = logging.getLogger("astromer.evaluate")
 
 
 def scores(method, shots, fold, y_true, y_pred, level, **extra):
@@ -33,7 +36,7 @@ class TabularMethods:
             else:
                 ids, X, names = object_lc_features(self.prepared, n_jobs=-1 if self.n_jobs is None else self.n_jobs)
             seconds = time.time() - start
-            print(f"[evaluate] {kind} features: {X.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
+            log.info(f"{kind} features: {X.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
             self._feature_cache[kind] = (ids, X, names, seconds)
         return self._feature_cache[kind]
 
@@ -78,7 +81,7 @@ class TabularMethods:
             ids, E = result.object_vectors(bands=bands, vectors=result.statistics(EMBEDDING_STATISTICS)) \
                 if bands else (list(result.ids), result.statistics(EMBEDDING_STATISTICS))
             seconds = time.time() - start
-            print(f"[evaluate] embeddings: {E.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
+            log.info(f"embeddings: {E.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
             self._feature_cache["embeddings"] = (list(ids), np.asarray(E, dtype=np.float64), seconds)
         return self._feature_cache["embeddings"]
 
