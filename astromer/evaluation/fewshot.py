@@ -34,9 +34,9 @@ Feature, probe and hybrid methods train on the training objects only (``uses_val
 each feature set is computed once per run and shared by every split.
 """
 
-import logging
 import hashlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
