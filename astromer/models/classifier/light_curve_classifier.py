@@ -129,17 +129,23 @@ def _set_trainable(layer, value):
     layer.trainable = value
 
 
-def aggregate_logits(logits, groups):
-    """Mean of the window logits per group (in order of first appearance), then softmax.
-
-    Returns ``(group_ids, probabilities)``.
-    """
+def group_codes(groups):
+    """``(group_ids, codes)``: the distinct groups in order of first appearance, and the index
+    into them of every element of ``groups``."""
     order, index = [], {}
     for g in groups:
         if g not in index:
             index[g] = len(order)
             order.append(g)
-    codes = np.array([index[g] for g in groups])
+    return order, np.array([index[g] for g in groups], dtype=int)
+
+
+def aggregate_logits(logits, groups):
+    """Mean of the window logits per group (in order of first appearance), then softmax.
+
+    Returns ``(group_ids, probabilities)``.
+    """
+    order, codes = group_codes(groups)
     sums = np.zeros((len(order), logits.shape[1]))
     np.add.at(sums, codes, logits)
     mean = sums / np.bincount(codes, minlength=len(order))[:, None]

@@ -104,15 +104,12 @@ def object_windows(features, groups, max_windows=None):
     ``features``: ``(N, ...)`` one row per window; ``groups``: the object of each row (objects in
     order of first appearance). ``W`` is the most windows of any object, or ``max_windows``
     (then an object's windows beyond it are left out, evenly spread ones kept)."""
+    from astromer.models.classifier.light_curve_classifier import group_codes
+
     features = np.asarray(features)
-    order, index = [], {}
-    for g in groups:
-        if g not in index:
-            index[g] = len(order)
-            order.append(g)
-    rows = [[] for _ in order]
-    for i, g in enumerate(groups):
-        rows[index[g]].append(i)
+    order, codes = group_codes(groups)
+    by_object = np.argsort(codes, kind="stable")
+    rows = [r.tolist() for r in np.split(by_object, np.cumsum(np.bincount(codes))[:-1])]
     if max_windows is not None:
         rows = [r if len(r) <= max_windows else [r[j] for j in np.linspace(0, len(r) - 1, max_windows).astype(int)]
                 for r in rows]
@@ -123,10 +120,6 @@ def object_windows(features, groups, max_windows=None):
         windows[k, :len(r)] = features[r]
         mask[k, :len(r)] = 1.0
     return order, {"windows": windows, "window_mask": mask}
-
-
-def _take(x, rows):
-    return {k: v[rows] for k, v in x.items()}
 
 
 def fit_window_pooling(features, groups, labels, num_classes, validation=None, *, epochs=200, batch_size=32,
