@@ -11,22 +11,9 @@ from astromer.layers.patch_standardization import PatchStandardization, standard
 from astromer.layers.patch_tokenizers import PatchDecoder, PatchEncoder
 from astromer.layers.position_embedding import LearnedPositionEmbedding
 from astromer.layers.spiral import SpiralPatcher
+from astromer.models.astropt import embedding
 from astromer.models.astropt.architectures import architecture
-from astromer.models.batched_inference import predict_in_batches, require_finite
-
-POOLINGS = ("mean", "none", "last", "exp_decay")
-
-
-class _HiddenStates(keras.Model):
-    """Inference wrapper (not saved): tokens -> hidden state at one layer, for ``predict``."""
-
-    def __init__(self, astropt, layer):
-        super().__init__(name=f"{astropt.name}_hidden_{layer}")
-        self.astropt = astropt
-        self.layer_index = layer
-
-    def call(self, tokens):
-        return self.astropt._hidden_at(tokens, self.layer_index)
+from astromer.models.astropt.embedding import POOLINGS
 
 
 @keras.saving.register_keras_serializable(package="astromer")
@@ -309,41 +296,9 @@ class AstroPT(keras.Model):
         return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
 
     # ------------------------------------------------------------------ users
-    def _resolve_layer(self, layer):
-        if layer is None:
-            layer = self.num_layers // 2 if self.embedding_layer is None else self.embedding_layer
-        if layer == "final":
-            return layer
-        layer = int(layer)
-        if not -self.num_layers <= layer < self.num_layers:
-            raise ValueError(f"layer must be a block index in [-{self.num_layers}, {self.num_layers}) or 'final'.")
-        return layer % self.num_layers
-
-    def _hidden_model(self, layer):
-        cache = self.__dict__.setdefault("_hidden_cache", {})
-        if layer not in cache:
-            cache[layer] = _HiddenStates(self, layer)
-        return cache[layer]
-
     def embed_tokens(self, tokens, layer=None, pooling=None, num_tokens=None, batch_size=64, verbose=0):
         """Embeddings of tokens ``(B, N, P)``; see :meth:`embed` for the arguments."""
-        layer = self._resolve_layer(layer)
-        pooling = self.embedding_pooling if pooling is None else pooling
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
-        num_tokens = self.embedding_tokens if num_tokens is None else num_tokens
-        tokens = np.asarray(tokens, dtype="float32")
-        if num_tokens is not None:
-            tokens = tokens[:, : int(num_tokens)]
-        h = predict_in_batches(self._hidden_model(layer), tokens, batch_size=batch_size, verbose=verbose)
-        if pooling == "none":
-            return h
-        if pooling == "mean":
-            return h.mean(axis=1)
-        if pooling == "last":
-            return h[:, -1]
-        weights = np.logspace(0, -1, h.shape[1], dtype=np.float32)[None, :, None]
-        return (weights * h).sum(axis=1) / weights.sum(axis=1)
+        return embedding.embed_tokens(self, tokens, layer, pooling, num_tokens, batch_size, verbose)
 
     def embed(self, images, layer=None, pooling=None, num_tokens=None, batch_size=64, verbose=0):
         """Embeddings of raw images ``(B, H, W, C)`` (uint8 or float), as NumPy.
@@ -357,17 +312,7 @@ class AstroPT(keras.Model):
         astroPT 1) and ``pooling`` is ``"mean"`` over tokens (or ``"none"``
         for ``(B, N, d)``, ``"last"``, ``"exp_decay"``).
         """
-        images = self._check_images(images)
-        parts = [
-            self.embed_tokens(
-                self.tokenize(images[i : i + 1024]), layer=layer, pooling=pooling, num_tokens=num_tokens,
-                batch_size=batch_size, verbose=verbose,
-            )
-            for i in range(0, images.shape[0], 1024)
-        ]
-        out = np.concatenate(parts, axis=0)
-        require_finite(out, [f"image {i}" for i in range(len(out))], "embedding")
-        return out
+        return embedding.embed_images(self, images, layer, pooling, num_tokens, batch_size, verbose)
 
     def generate(self, tokens, new_tokens, temperature=0.0, seed=None):
         """Roll out ``new_tokens`` patches after ``tokens`` ``(B, T, P)``.
