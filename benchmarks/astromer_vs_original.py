@@ -181,7 +181,7 @@ def v1_forward_gflop_per_window(layers=2, width=256, heads=4, ffn=128, window=WI
 
 
 def bench_pipeline(data_dir, work, n_batches=30):
-    from astromer.data import pretraining_records
+    from astromer.records import pretraining_records
     from astromer.records.sources import long_table_source
     from astromer.records.writer import write_dataset
     import time

@@ -5,7 +5,7 @@ Measures, on this machine and the current Keras backend:
 1. conversion of ../shared/data/eros1 (long CSV -> sharded records) with the
    records writer (:func:`astromer.records.writer.write_dataset`), in objects/s,
    for 1 and 2 worker processes;
-2. the record pretraining pipeline (:func:`astromer.data.pretraining_records`,
+2. the record pretraining pipeline (:func:`astromer.records.pretraining_records`,
    random 200-observation windows, v2 masking, shuffling on) in windows/s at
    batch 256, reading the records written in (1);
 3. the compiled training step of an Astromer v1-size model
@@ -111,7 +111,7 @@ def compare_outputs(a: Path, b: Path):
 
 
 def bench_pipeline(records_dir, batch_size, window_size, n_batches, warmup, seed=0):
-    from astromer.data import pretraining_records
+    from astromer.records import pretraining_records
 
     ds = pretraining_records(records_dir, split="train", batch_size=batch_size,
                              window_size=window_size, seed=seed, repeat=True)
@@ -155,7 +155,7 @@ def bench_train_step(batch, n_steps, warmup):
 
 def bench_fit(model, records_dir, batch_size, window_size, n_steps, warmup, seed=1):
     """fit() fed by the record pipeline (same compiled model): windows/s end to end."""
-    from astromer.data import pretraining_records
+    from astromer.records import pretraining_records
 
     import keras
 

@@ -195,7 +195,7 @@ def test_cli_embed_labels_that_match_nothing_exit_nonzero(survey, model_dir, tmp
     code, _, err = run("embed", survey / "lightcurves.csv", "-o", tmp_path / "e.parquet", "--model", model_dir,
                        "--labels", tmp_path / "wrong.csv")
     assert code == 2 and err.count("\n") == 1
-    assert "0 of 2 label ids match the 5 objects in" in err and "'1'" in err and "'00001'" in err
+    assert "0 of 2 label ids in " in err and "wrong.csv match the 5 objects in" in err and "'1'" in err and "'00001'" in err
 
 
 def test_cli_convert_counts_every_class_and_keeps_ids(survey, tmp_path):

@@ -11,17 +11,19 @@ from astromer.data import (
     LOSS_MASK,
     TARGET,
     WEIGHT,
-    classification_records,
     gather_observations,
+    mask_window,
+    pretraining_dataset,
+    window_bounds,
+    window_curves,
+)
+from astromer.records import (
+    classification_records,
     image_records,
     inference_records,
     light_curve_counts,
-    mask_window,
-    pretraining_dataset,
     pretraining_records,
     regroup_windows,
-    window_bounds,
-    window_curves,
 )
 from astromer.records.schema import image_example, light_curve_example
 from conftest import require_shared

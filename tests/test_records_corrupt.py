@@ -14,14 +14,14 @@ import tensorflow as tf
 
 from astromer import records
 from astromer.cli.main import main
-from astromer.data import (
+from astromer.records import (
     classification_records,
     image_records,
     inference_records,
     light_curve_counts,
     pretraining_records,
 )
-from astromer.records.reader import CorruptShardError, MissingShardError, naming_bad_shards
+from astromer.records.shard_errors import CorruptShardError, MissingShardError, naming_bad_shards
 
 SHARD = "train/train-00001-of-00004.tfrecord"
 MODES = ("truncated", "bit_flip", "deleted")

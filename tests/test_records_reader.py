@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from astromer import records
-from astromer.records.reader import read_original_v1_records, read_original_v2_records
+from astromer.records.original_records import read_original_v1_records, read_original_v2_records
 
 
 def _long_frame():

@@ -68,11 +68,11 @@ def _write(out, table, names, title, extra):
 
 
 def _run(args):
-    import keras
-    import numpy as np
-
     import astromer
-    from astromer.cli.common import CLIError, load_encoder, read_light_curves_input, split_ids
+    from astromer.cli.main import CLIError
+    from astromer.tasks.encoders import load_encoder
+    from astromer.tasks.inputs import read_light_curves_input
+    from astromer.tasks.splits import split_ids, take_shots
 
     out = Path(args.output)
     curves, labels = read_light_curves_input(args.input, labels=args.labels, label_column=args.label_column)
@@ -93,14 +93,9 @@ def _run(args):
         raise CLIError("training needs labels: a labelled records folder, a folder with labels.csv, or --labels "
                        "(or pass --classifier to predict with a trained one)")
     ids = split_ids(labels, seed=args.seed)
-    rng = np.random.default_rng(args.seed)
     lab = labels.set_index("object_id")["label"]
     if args.shots:
-        picked = []
-        for cls in sorted(lab.loc[ids["train"]].unique()):
-            members = sorted(o for o in ids["train"] if lab[o] == cls)
-            picked += list(rng.permutation(members)[: args.shots])
-        ids["train"] = picked
+        ids["train"] = take_shots(ids["train"], lab, args.shots, seed=args.seed)
     class_names = sorted(lab.loc[ids["train"]].astype(str).unique())
     encoder = load_encoder(args.preset, args.model)
     part = {k: curves[curves["object_id"].isin(set(v))] for k, v in ids.items()}

@@ -35,7 +35,8 @@ def _run(args):
     import numpy as np
     import pandas as pd
 
-    from astromer.cli.common import load_encoder, read_light_curves_input
+    from astromer.tasks.encoders import load_encoder
+    from astromer.tasks.inputs import read_light_curves_input
 
     out = Path(args.output)
     if out.suffix not in (".parquet", ".npz"):

@@ -1,12 +1,12 @@
 """``astromer evaluate``: the few-shot protocol on a labelled light-curve folder."""
 
-import shlex
 import sys
 import time
 
 
 def _run(args):
     import astromer
+    from astromer.cli.main import command_line
     from astromer.evaluation import FewShotEvaluation, load_labelled_folder, write_report
 
     if not 0 < args.test_fraction < 1:
@@ -32,8 +32,7 @@ def _run(args):
     results = evaluation.run()
     seconds = time.time() - start
     argv = getattr(args, "argv", sys.argv[1:])
-    command = "astromer " + " ".join(shlex.quote(a) for a in argv) if args.command_line is None \
-        else args.command_line
+    command = command_line(argv) if args.command_line is None else args.command_line
     command = _commands_so_far(args.output, command, args.resume)
     pool = data.labels.loc[data.pool_ids].value_counts().sort_index()
     test = data.labels.loc[data.test_ids].value_counts().sort_index()
@@ -57,13 +56,13 @@ def _commands_so_far(output, command, resume):
     ``output/commands.txt`` before this one; the file is rewritten with this run's list."""
     from pathlib import Path
 
+    from astromer.io import atomic_write_text
+
     path = Path(output) / "commands.txt"
     earlier = path.read_text().splitlines() if resume and path.is_file() else []
     lines = [line for line in earlier if line.strip()] + [command]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".txt.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return "\n".join(lines)
 
 
@@ -84,7 +83,8 @@ def register(subparsers):
                "  astromer evaluate ../shared/data/eros1 -o eros1_report --resume\n"
                "  astromer evaluate my_survey -o report --preset astromer_v2 --classes RRab RRc Cep",
     )
-    p.add_argument("data", help="folder with lightcurves.csv.gz (object_id,band,time,mag,mag_err) and labels.csv")
+    p.add_argument("data", help="folder with lightcurves.csv.gz (object_id,band,time,mag,mag_err) and labels.csv, "
+                                "or a labelled records folder (its 'test' split is the test set)")
     p.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder for the report")
     p.add_argument("--preset", default="astromer_v1", metavar="NAME",
                    help="encoder preset (default: %(default)s; see 'astromer presets list')")

@@ -206,6 +206,13 @@ def _show_package_log():
     logger.setLevel(logging.INFO)
 
 
+def command_line(argv=None):
+    """The command as typed (``astromer ...``, arguments shell-quoted), for result files."""
+    import shlex
+
+    return "astromer " + " ".join(shlex.quote(str(a)) for a in (sys.argv[1:] if argv is None else argv))
+
+
 def _one_line(message):
     text = " ".join(str(message).split())
     return text if len(text) <= 600 else text[:597] + "..."

@@ -10,7 +10,7 @@ ARCHITECTURES = ("small", "modern", "astromer_v1", "astromer_v2")
 
 def _model(args):
     import astromer
-    from astromer.cli.common import load_encoder
+    from astromer.tasks.encoders import load_encoder
 
     if args.preset or args.model:
         return load_encoder(args.preset, args.model)
@@ -24,7 +24,8 @@ def _model(args):
 def _run(args):
     import astromer
     from astromer import plot
-    from astromer.cli.common import is_records, pretrain, read_light_curves_input
+    from astromer.tasks.inputs import is_records, read_light_curves_input
+    from astromer.tasks.pretrain import pretrain
 
     if not os.path.exists(args.input):
         raise FileNotFoundError(f"input {args.input!r} does not exist")

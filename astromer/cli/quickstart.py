@@ -22,7 +22,7 @@ def _say(args, text):
 
 def _data(args, out):
     """Records folder and ``(curves, labels)`` read back from it."""
-    from astromer.cli.common import records_table
+    from astromer.tasks.inputs import records_table
 
     if args.records:
         folder = Path(args.records)
@@ -56,7 +56,8 @@ def _encoder(args, out, folder):
     import keras
 
     import astromer
-    from astromer.cli.common import fresh_copy, load_encoder, pretrain
+    from astromer.tasks.encoders import fresh_copy, load_encoder
+    from astromer.tasks.pretrain import pretrain
 
     if args.preset:
         _say(args, f"[2/5] loading the preset {args.preset} (no pretraining)")
@@ -94,8 +95,6 @@ def _figures(args, out, encoder, curves, labels, history, results):
     import numpy as np
 
     from astromer import plot
-    from astromer.cli.common import object_embeddings
-
     figures = {}
     figures["examples"] = plot.class_examples(curves, labels, path=out / "examples.png",
                                               title="One light curve per class" +
@@ -115,12 +114,13 @@ def _figures(args, out, encoder, curves, labels, history, results):
                                           title=f"Attention of the last block over {oid} ({label})",
                                           path=out / "attention.png")
     test = labels[(labels["split"] == "test") & labels["label"].notna()]
-    ids, emb = object_embeddings(encoder, curves[curves["object_id"].isin(set(test["object_id"]))])
+    embedded = encoder.embed(curves[curves["object_id"].isin(set(test["object_id"]))], verbose=0)
+    ids, emb = embedded.object_vectors(how="mean")
     names = test.set_index("object_id").loc[ids, "label"].to_numpy()
     method = "tsne" if len(ids) >= 30 else "pca"
     figures["embeddings"] = plot.embedding_projection(
         emb, names, method=method, seed=args.seed, path=out / "embeddings.png",
-        title=f"Test-set embeddings before fine-tuning ({'t-SNE' if method == 'tsne' else 'PCA'}, mean over observations)")
+        title=f"Test-set embeddings before fine-tuning ({'t-SNE' if method == 'tsne' else 'PCA'}, mean over observations and bands)")
     figures["f1_by_scenario"] = plot.fewshot_scores(
         results, path=out / "f1_by_scenario.png",
         title=f"Few-shot classification, {args.shots} labelled curves per class ({args.folds} folds)")
@@ -132,7 +132,7 @@ def _run(args):
     import keras
     import numpy as np
 
-    from astromer.cli.common import command_line
+    from astromer.cli.main import command_line
     from astromer.evaluation import METHOD_NAMES, FewShotEvaluation, LabelledSet, summarise, write_report
     from astromer.evaluation.report import to_markdown
 

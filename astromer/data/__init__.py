@@ -2,9 +2,9 @@
 
 The numpy parts (``prepare_light_curves``, ``window_curves``, ...) import
 without TensorFlow; ``mask_window``, ``pretraining_dataset``,
-``inference_windows`` and the record pipelines (``pretraining_records``,
-``inference_records``, ``classification_records``, ``image_records``) load
-TensorFlow on first use.
+``inference_windows`` load TensorFlow on first use. The pipelines that stream
+records (``pretraining_records``, ...) live with the records:
+:mod:`astromer.records`.
 """
 
 from .light_curves import PreparedCurves, prepare_light_curves
@@ -16,13 +16,6 @@ _LAZY = {
     "inference_windows": "pipelines",
     "error_weights_tf": "pipelines",
     "window_example": "pipelines",
-    "pretraining_records": "record_pipelines",
-    "inference_records": "record_pipelines",
-    "classification_records": "record_pipelines",
-    "image_records": "record_pipelines",
-    "regroup_windows": "record_pipelines",
-    "light_curve_counts": "record_pipelines",
-    "record_files": "record_pipelines",
     "TARGET": "pipelines",
     "LOSS_MASK": "pipelines",
     "WEIGHT": "pipelines",

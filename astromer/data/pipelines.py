@@ -60,7 +60,7 @@ def window_example(
     """One padded, per-window zero-mean (masked) window of one light curve (graph-safe).
 
     The single per-window step shared by :func:`pretraining_dataset` and the
-    record pipelines (:mod:`astromer.data.record_pipelines`).
+    record pipelines (:mod:`astromer.records.light_curve_pipelines`).
 
     Args:
         curve: ``(n, 3)`` float32 tensor (time, mag, err) of one curve, n >= 1.
@@ -167,7 +167,7 @@ def pretraining_dataset(
     times) captured by the
     map function (keep it well under TensorFlow's 2 GB graph limit). For data
     that does not fit, write records and use
-    :func:`astromer.data.record_pipelines.pretraining_records`. The per-window
+    :func:`astromer.records.pretraining_records`. The per-window
     work is :func:`window_example`, shared with the record pipelines.
 
     Yields:

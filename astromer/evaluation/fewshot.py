@@ -37,7 +37,6 @@ each feature set is computed once per run and shared by every split.
 import hashlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -54,6 +53,7 @@ from astromer.evaluation.methods import (
     METHODS,
 )
 from astromer.evaluation.tabular import TabularMethods, scores
+from astromer.io import atomic_path
 
 log = logging.getLogger("astromer.evaluate")
 
@@ -148,9 +148,8 @@ class FewShotEvaluation(TabularMethods):
         if self.output is not None:
             out = Path(self.output)
             out.mkdir(parents=True, exist_ok=True)
-            tmp = out / "results.csv.tmp"
-            pd.DataFrame(self.results).to_csv(tmp, index=False)
-            os.replace(tmp, out / "results.csv")
+            with atomic_path(out / "results.csv") as tmp:
+                pd.DataFrame(self.results).to_csv(tmp, index=False)
 
     def _previous_results(self, splits):
         """Rows of an earlier run in ``output/results.csv`` (with ``resume``), checked against

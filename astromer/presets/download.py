@@ -8,23 +8,13 @@ Environment:
 - ``ASTROMER_OFFLINE=1``: never use the network.
 """
 
-import hashlib
 import os
-import shutil
 import urllib.error
-import urllib.request
 import warnings
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
-from astromer.errors import AstromerError
-
-CHUNK = 1 << 20
-
-
-class IntegrityError(AstromerError, ValueError):
-    """A file's sha256 differs from the expected one."""
+# The hashing, atomic copy and download are astromer.io's; re-exported here, where they always were.
+from astromer.io import IntegrityError, atomic_copy, download, sha256_of
 
 
 def astromer_home():
@@ -38,57 +28,6 @@ def offline():
 def mirror_dir():
     value = os.environ.get("ASTROMER_MIRROR")
     return Path(value).expanduser() if value else None
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _temp_name(path):
-    return path.with_name(f".{path.name}.{os.getpid()}.part")
-
-
-def atomic_copy(source, destination):
-    """Copy to a temporary name beside ``destination``, then rename."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(destination)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def download(url, destination, sha256=None, size=None, progress=True, timeout=30):
-    """Download ``url`` to ``destination`` with a progress bar; verify, then rename into place."""
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(destination)
-    digest = hashlib.sha256()
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": "astromer-keras"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # HTTPError on non-2xx
-            total = int(response.headers.get("Content-Length") or 0) or size or None
-            with open(tmp, "wb") as f, tqdm(
-                total=total, unit="B", unit_scale=True, desc=destination.name, disable=not progress
-            ) as bar:
-                while chunk := response.read(CHUNK):
-                    f.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-        if sha256 and digest.hexdigest() != sha256:
-            raise IntegrityError(
-                f"Downloaded {url} but its sha256 is {digest.hexdigest()}, expected {sha256}; "
-                "the file was discarded."
-            )
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return destination
 
 
 def _verified(path, sha256, what):

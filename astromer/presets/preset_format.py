@@ -3,15 +3,13 @@
 
 import datetime
 import json
-import os
-import shutil
 from pathlib import Path
 
 import keras
 
 import astromer
 from astromer.errors import AstromerError
-from astromer.presets.download import sha256_of
+from astromer.io import atomic_dir, sha256_of
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -32,18 +30,15 @@ def is_saved_preset(folder):
 
 
 def save_preset(model, directory, source=None):
-    """Write ``model`` as a preset folder (atomically: a temporary folder, then renamed).
+    """Write ``model`` as a preset folder (atomically: a temporary folder, then renamed, by
+    :func:`astromer.io.atomic_dir`).
 
     ``source`` (optional dict: url, filename, sha256, converter) records where the
     weights came from. An existing folder at ``directory`` is replaced only once
     the new one is complete.
     """
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with atomic_dir(directory) as tmp:
         (tmp / CONFIG_FILE).write_text(
             json.dumps(keras.saving.serialize_keras_object(model), indent=2)
         )
@@ -59,13 +54,6 @@ def save_preset(model, directory, source=None):
             "files": {name: sha256_of(tmp / name) for name in (CONFIG_FILE, WEIGHTS_FILE)},
         }
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
-        old = directory.with_name(f".{directory.name}.{os.getpid()}.old")
-        if directory.exists():
-            os.replace(directory, old)
-        os.replace(tmp, directory)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return directory
 
 

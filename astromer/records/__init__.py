@@ -10,6 +10,11 @@ Reading::
 
     ds = records.read_light_curves("out/eros1", split="train")   # parse_light_curve dicts
 
+Streaming into ``fit()`` (tf.data pipelines, loaded on first use)::
+
+    train = records.pretraining_records("out/eros1", split="train", batch_size=64, seed=0)
+    windows = records.inference_records("out/eros1", split="test")   # (x, info) batches
+
 See ``records/README.md`` for the schema, the folder layout and the cleaning rules.
 """
 
@@ -23,9 +28,8 @@ from astromer.records.reader import (
     read_light_curves,
     read_metadata,
     read_objects,
-    read_original_v1_records,
-    read_original_v2_records,
 )
+from astromer.records.original_records import read_original_v1_records, read_original_v2_records
 from astromer.records.schema import (
     SCHEMA_VERSION,
     UNLABELLED,
@@ -40,9 +44,22 @@ from astromer.records.sources import (
     pattern_folder_source,
     raw_folder_source,
 )
+from astromer.records.survey_sources import ramp_variable_stars_source, sesar2010_source
 from astromer.records.splits import assign_splits, parse_split_spec
 from astromer.records.verify import verify_dataset
 from astromer.records.writer import write_dataset
+
+_PIPELINES = {
+    "pretraining_records": "light_curve_pipelines",
+    "inference_records": "light_curve_pipelines",
+    "classification_records": "light_curve_pipelines",
+    "regroup_windows": "light_curve_pipelines",
+    "light_curve_counts": "light_curve_pipelines",
+    "sequential_window_bounds": "light_curve_pipelines",
+    "image_records": "image_pipelines",
+    "centre_crop": "image_pipelines",
+    "record_files": "streams",
+}
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -63,6 +80,7 @@ __all__ = [
     "parse_light_curve",
     "parse_split_spec",
     "pattern_folder_source",
+    "ramp_variable_stars_source",
     "raw_folder_source",
     "read_images",
     "read_light_curves",
@@ -70,9 +88,11 @@ __all__ = [
     "read_objects",
     "read_original_v1_records",
     "read_original_v2_records",
+    "sesar2010_source",
     "verify_dataset",
     "write_dataset",
     "write_dataset_beam",
+    *_PIPELINES,
 ]
 
 
@@ -88,3 +108,11 @@ def write_dataset_beam(source, output_dir, **kwargs):
     from astromer.records.beam_pipeline import write_dataset_beam as _beam
 
     return _beam(source, output_dir, **kwargs)
+
+
+def __getattr__(name):
+    if name in _PIPELINES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_PIPELINES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

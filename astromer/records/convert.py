@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from astromer.data.cleaning import CleaningRules, Report, clean_curve
 from astromer.records.schema import UNLABELLED, image_example, light_curve_example
-from astromer.records.sources import ImageItem
+from astromer.records.items import ImageItem
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

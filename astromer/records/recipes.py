@@ -11,21 +11,22 @@ A recipe has top-level options (``kind``, ``splits``, ``seed``, ``shard_size``),
 ``build`` picks a layout: the one named by ``layout=``, else with
 ``source_dir`` the first layout whose files are all found under it (searched
 by name, shallowest first), else the first layout whose files all have URLs,
-which are downloaded (atomically, with a progress bar, sha256-checked when the
-recipe knows it). See ``records/README.md``.
+which are downloaded (by :func:`astromer.io.download`: atomically, with a progress
+bar, sha256-checked when the recipe knows it). See ``records/README.md``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import tomllib
-import urllib.request
 from pathlib import Path
 
+from astromer import io as astromer_io
 from astromer.errors import AstromerError
+from astromer.io import IntegrityError, sha256_of
 from astromer.records import sources as S
+from astromer.records import survey_sources
 from astromer.data.cleaning import CleaningRules
 
 RECIPE_DIR = Path(__file__).resolve().parents[2] / "records"      # a source checkout
@@ -111,41 +112,18 @@ def _resolve_local(layout, source_dir):
     return found
 
 
-def sha256_of(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def download(url, dest, sha256=None, progress=True):
-    """Download ``url`` to ``dest`` atomically (``dest.part`` then rename), checking sha256."""
-    from tqdm import tqdm
-
+    """``dest`` if it is already there (and matches ``sha256``), else :func:`astromer.io.download`
+    of ``url`` to it (a temporary file, then renamed); failures raise :class:`RecipeError`."""
     dest = Path(dest)
     if dest.exists() and (not sha256 or sha256_of(dest) == sha256):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
     try:
-        with urllib.request.urlopen(url, timeout=60) as resp, open(part, "wb") as out:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress,
-                      file=sys.stderr) as bar:
-                for block in iter(lambda: resp.read(1 << 20), b""):
-                    out.write(block)
-                    bar.update(len(block))
+        return astromer_io.download(url, dest, sha256=sha256, progress=progress, timeout=60)
+    except IntegrityError as exc:
+        raise RecipeError(str(exc)) from None
     except OSError as exc:
-        part.unlink(missing_ok=True)
         raise RecipeError(f"download of {url} failed: {exc}") from None
-    if sha256:
-        got = sha256_of(part)
-        if got != sha256:
-            part.unlink(missing_ok=True)
-            raise RecipeError(f"{url}: sha256 {got} differs from the recipe's {sha256}")
-    os.replace(part, dest)
-    return dest
 
 
 # Data archives are larger than weight archives: the caps scale with the archive (a real data set
@@ -204,7 +182,7 @@ def _fetch(layout, download_dir, progress):
     found = {}
     for f in layout["files"]:
         dest = download(f["url"], Path(download_dir) / f.get("save_as", Path(f["name"]).name),
-                        f.get("sha256") or None, progress)
+                        sha256=f.get("sha256") or None, progress=progress)
         if f.get("extract"):
             _extract(dest, download_dir)
         found[f["name"]] = dest
@@ -301,9 +279,9 @@ def source_from_layout(recipe, layout, found, base):
             keep_unlabelled=keep)
     elif fmt == "ramp_variable_stars":
         folder = str(Path(found[layout["files"][0]["name"]]).parent)
-        src = S.ramp_variable_stars_source(folder, type_names=values, keep_unlabelled=keep)
+        src = survey_sources.ramp_variable_stars_source(folder, type_names=values, keep_unlabelled=keep)
     else:  # sesar2010
-        src = S.sesar2010_source(found[layout["table1"]], found[layout["table2"]], type_names=values)
+        src = survey_sources.sesar2010_source(found[layout["table1"]], found[layout["table2"]], type_names=values)
     classes = filters.get("classes")
     if classes is not None:
         allowed = set(map(str, classes))

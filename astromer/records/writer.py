@@ -11,16 +11,17 @@ Determinism: objects are assigned to splits by :mod:`astromer.records.splits`
 ``shard_size`` objects. A shard's bytes depend only on its objects, so any
 number of workers (each writing whole shards) gives byte-identical shards.
 
-Atomicity: a shard is written to ``NAME.tmp``, fsynced and renamed with
-``os.replace``; then its manifest (count, sha256, drop report) is written
-atomically to ``DIR/.progress``. ``resume=True`` keeps every shard whose final
-file exists and matches its manifest's sha256 and rewrites the others, so an
-interrupted run finishes with exactly the records of an uninterrupted one.
+Atomicity: a shard is written to a temporary ``.NAME.<pid>-<random>.tmp`` beside
+it, fsynced and renamed with ``os.replace`` (:func:`astromer.io.atomic_path`);
+then its manifest (count, sha256, drop report) is written atomically to
+``DIR/.progress`` (:mod:`astromer.records.shards`). ``resume=True`` keeps every
+shard whose final file exists and matches its manifest's sha256 and rewrites the
+others (and deletes stale ``*.tmp`` files), so an interrupted run finishes with
+exactly the records of an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -31,12 +32,16 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from astromer.data.cleaning import CleaningRules, Report
 from astromer.errors import AstromerError
+from astromer.io import atomic_write_json, read_json_or_none
+from astromer.io import sha256_of as sha256_file  # its name here (astromer.records.verify imports it)
 from astromer.records.convert import object_records
 from astromer.records.reader import FORMAT_NAME, METADATA_FILE
 from astromer.records.schema import SCHEMA_VERSION
+from astromer.records.shards import (  # write_shard_results: also Beam's, imported from here
+    PROGRESS_DIR, fingerprint, make_label_map, plan_shards, shard_is_done, write_shard_results,
+)
 from astromer.records.splits import assign_splits, parse_split_spec
 
-PROGRESS_DIR = ".progress"
 PLAN_FILE = "plan.json"
 
 
@@ -71,157 +76,8 @@ class ResumeError(AstromerError, ValueError):
 
 
 # ----------------------------------------------------------------------------------------------
-# Small atomic-file helpers
-# ----------------------------------------------------------------------------------------------
-
-def sha256_file(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while True:
-            block = handle.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path, data: bytes):
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path, obj):
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode("utf-8"))
-
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-# ----------------------------------------------------------------------------------------------
-# Planning
-# ----------------------------------------------------------------------------------------------
-
-def make_label_map(labels, label_map=None) -> dict:
-    """``{label_name: int}``: the given map (checked to cover every label) or sorted names."""
-    names = sorted({n for n in labels.values() if n is not None})
-    if label_map is None:
-        return {n: i for i, n in enumerate(names)}
-    label_map = {str(k): int(v) for k, v in dict(label_map).items()}
-    missing = [n for n in names if n not in label_map]
-    if missing:
-        raise ValueError(f"label(s) {missing} are not in the label map {sorted(label_map)}")
-    if len(set(label_map.values())) != len(label_map):
-        raise ValueError(f"label map {label_map} gives two labels the same integer")
-    return label_map
-
-
-def shard_name(split, index, count):
-    return f"{split}/{split}-{index:05d}-of-{count:05d}.tfrecord"
-
-
-def plan_shards(plan_splits, shard_size):
-    """Cut each split's ordered ids into shards of ``shard_size`` objects."""
-    if int(shard_size) < 1:
-        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
-    shards = []
-    for split, ids in plan_splits.items():
-        count = max(1, -(-len(ids) // shard_size))
-        for i in range(count):
-            shards.append({
-                "split": split,
-                "index": i,
-                "file": shard_name(split, i, count),
-                "ids": ids[i * shard_size:(i + 1) * shard_size],
-            })
-    return shards
-
-
-def fingerprint(kind, shards, label_map, rules, options, description) -> str:
-    payload = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": kind,
-        "shards": [[s["file"], s["ids"]] for s in shards],
-        "label_map": label_map,
-        "rules": rules.to_dict(),
-        "options": options,
-        "source": description,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-# ----------------------------------------------------------------------------------------------
 # One shard (runs in a worker process)
 # ----------------------------------------------------------------------------------------------
-
-def _progress_path(out_dir, file):
-    return os.path.join(out_dir, PROGRESS_DIR, file.replace("/", "__") + ".json")
-
-
-def write_shard_results(out_dir, file, split, fingerprint_, results):
-    """Write ``results`` (iterable of ``(ObjectResult, Report)``, in shard order) as one
-    shard, atomically, then its manifest. Shared by the local writer and Beam."""
-    import tensorflow as tf
-
-    final = os.path.join(out_dir, file)
-    tmp = final + ".tmp"
-    os.makedirs(os.path.dirname(final), exist_ok=True)
-    report = Report()
-    classes, bands = Counter(), Counter()
-    written, records, observations, unlabelled = [], 0, 0, 0
-    with tf.io.TFRecordWriter(tmp) as writer:
-        for result, rep in results:
-            report.merge(rep)
-            if not result.records:
-                continue
-            for rec in result.records:
-                writer.write(rec)
-            records += len(result.records)
-            observations += result.observations
-            written.append(result.object_id)
-            bands.update(result.bands)
-            if result.label_name is None:
-                unlabelled += 1
-            else:
-                classes[result.label_name] += 1
-    _fsync(tmp)
-    digest = sha256_file(tmp)
-    size = os.path.getsize(tmp)
-    os.replace(tmp, final)
-    manifest = {
-        "file": file,
-        "split": split,
-        "records": records,
-        "objects": len(written),
-        "observations": observations,
-        "bytes": size,
-        "sha256": digest,
-        "classes": dict(sorted(classes.items())),
-        "unlabelled": unlabelled,
-        "bands": dict(sorted(bands.items())),
-        "object_ids": written,
-        "report": report.to_dict(),
-        "fingerprint": fingerprint_,
-    }
-    atomic_write_json(_progress_path(out_dir, file), manifest)
-    return manifest
-
 
 def convert_item(item, kind, label_map, rules):
     """``(ObjectResult, Report)`` of one item: the per-object step of every writer."""
@@ -235,16 +91,6 @@ def write_shard(task):
                for item in task["items"])
     return write_shard_results(task["out_dir"], task["file"], task["split"],
                                task["fingerprint"], results)
-
-
-def _shard_is_done(out_dir, shard, fp):
-    manifest = _read_json(_progress_path(out_dir, shard["file"]))
-    final = os.path.join(out_dir, shard["file"])
-    if not manifest or manifest.get("fingerprint") != fp or not os.path.isfile(final):
-        return None
-    if os.path.getsize(final) != manifest.get("bytes") or sha256_file(final) != manifest.get("sha256"):
-        return None
-    return manifest
 
 
 # ----------------------------------------------------------------------------------------------
@@ -268,7 +114,7 @@ def _prepare_output(out_dir, fp, resume, overwrite):
                 "(no metadata.json or .progress); choose an empty or new folder")
         shutil.rmtree(out_dir)
     elif non_empty and resume:
-        meta = _read_json(os.path.join(out_dir, METADATA_FILE))
+        meta = read_json_or_none(os.path.join(out_dir, METADATA_FILE))
         if meta is not None:
             if meta.get("fingerprint") != fp:
                 raise ResumeError(
@@ -282,7 +128,7 @@ def _prepare_output(out_dir, fp, resume, overwrite):
                     f"{out_dir!r} is finished but shard(s) {bad[:5]} are missing or changed; "
                     "use --overwrite to rebuild")
             return meta
-        plan = _read_json(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE))
+        plan = read_json_or_none(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE))
         if plan is None:
             raise ResumeError(f"nothing to resume in {out_dir!r}: it has no {PROGRESS_DIR}/{PLAN_FILE}")
         if plan.get("fingerprint") != fp:
@@ -389,7 +235,7 @@ class Conversion:
             return {}
         done = {}
         for shard in self.shards:
-            m = _shard_is_done(self.out_dir, shard, self.fingerprint)
+            m = shard_is_done(self.out_dir, shard, self.fingerprint)
             if m is not None:
                 done[shard["file"]] = m
         return done

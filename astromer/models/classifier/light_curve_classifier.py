@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-from keras import ops
 
 from astromer.models.classifier.heads import ClassificationHead, pooled_features
 

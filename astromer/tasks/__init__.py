@@ -1,0 +1,14 @@
+"""Workflows every entry point shares (the Python API, the CLI, the few-shot harness, quickstart).
+
+- :mod:`~astromer.tasks.inputs`: the one reader of light-curve inputs (a records
+  folder, a folder with ``lightcurves.csv.gz`` + ``labels.csv``, a table file
+  with a labels table), ids kept as text;
+- :mod:`~astromer.tasks.splits`: the one seeded, stratified test / validation
+  hold-out and the per-class shot draw;
+- :mod:`~astromer.tasks.pretrain`: masked-reconstruction pretraining from tables
+  or records with a progress bar and a wall-clock budget;
+- :mod:`~astromer.tasks.encoders`: loading an Astromer encoder, copying one.
+
+Scenario training (a, b, c) is :func:`astromer.finetune`; the harness is
+:mod:`astromer.evaluation`.
+"""

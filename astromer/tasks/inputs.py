@@ -1,0 +1,148 @@
+"""The one reader of light-curve inputs: a records folder, a folder with ``lightcurves.csv.gz``
+(+ ``labels.csv``), or a long table file (+ a labels table).
+
+Every route gives the same long ``curves`` table (``object_id, band, time, mag,
+mag_err``; float64 times as stored) and the same ``labels`` table (``object_id,
+label[, split]``), with object ids as text exactly as written ("00001" stays
+"00001"), so the same curves give the same embeddings whichever layout they came in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from astromer.errors import AstromerError
+
+log = logging.getLogger("astromer.labels")
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+FOLDER_TABLES = ("lightcurves.csv.gz", "lightcurves.csv", "lightcurves.parquet")
+
+
+class InputError(AstromerError, ValueError):
+    """An input that cannot be read as light curves or labels (the message names it)."""
+
+
+def is_records(path):
+    """Whether ``path`` is a light-curve record dataset folder (has metadata.json)."""
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, "metadata.json"))
+
+
+def records_table(directory, split=None):
+    """Read a light-curve record dataset into ``(curves, labels)`` DataFrames.
+
+    ``curves``: ``object_id, band, time, mag, mag_err``; ``labels``:
+    ``object_id, label, split`` (label None for unlabelled curves).
+    """
+    import pandas as pd
+
+    from astromer.records import read_light_curves, read_metadata
+
+    meta = read_metadata(directory)
+    if meta.get("kind") != "light_curve":
+        raise InputError(f"{directory} holds {meta.get('kind')} records, not light curves")
+    splits = list(meta["splits"]) if split is None else [split]
+    unknown = [s for s in splits if s not in meta["splits"]]
+    if unknown:
+        raise InputError(f"split {unknown[0]!r} is not in {directory}; its splits are {list(meta['splits'])}")
+    frames, rows = [], {}
+    for name in splits:
+        for rec in read_light_curves(directory, name).as_numpy_iterator():
+            oid = rec["object_id"].decode()
+            n = int(rec["length"])
+            frames.append(pd.DataFrame({
+                "object_id": np.full(n, oid, dtype=object), "band": np.full(n, rec["band"].decode(), dtype=object),
+                "time": rec["time"], "mag": rec["mag"].astype("float64"), "mag_err": rec["err"].astype("float64")}))
+            label = rec["label_name"].decode() if int(rec["label"]) >= 0 else None
+            rows[oid] = (oid, label, name)
+    if not frames:
+        raise InputError(f"{directory} has no light curves in split(s) {splits}")
+    curves = pd.concat(frames, ignore_index=True)
+    labels = pd.DataFrame(list(rows.values()), columns=["object_id", "label", "split"])
+    return curves, labels
+
+
+def read_table(path, what="light-curve table"):
+    """A CSV/Parquet table with its ``object_id`` column read as text, exactly as written."""
+    from astromer.records.tables import id_strings
+    from astromer.records.tables import read_table as read_any
+
+    path = str(path)
+    if not path.lower().endswith((*TABLE_SUFFIXES, ".txt")):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{what} {path!r} does not exist")
+        raise InputError(f"cannot read {path!r}: give a .csv, .csv.gz or .parquet table or a records folder")
+    table = read_any(path, what=what, dtype={"object_id": str})
+    if "object_id" in table.columns:
+        table["object_id"] = id_strings(table["object_id"])
+    return table
+
+
+def label_table(labels, label_column="label", split_column="split"):
+    """A labels table (path or DataFrame) as ``object_id, label[, split]``; labels as text."""
+    from astromer.records.tables import id_strings
+
+    table = read_table(labels, "labels table") if not hasattr(labels, "columns") else labels.copy()
+    for col in ("object_id", label_column):
+        if col not in table.columns:
+            raise InputError(f"labels table {_name(labels)} lacks column {col!r} (found {list(table.columns)})")
+    table = table.rename(columns={label_column: "label", split_column: "split"})
+    table["object_id"] = id_strings(table["object_id"])
+    table["label"] = table["label"].where(table["label"].isna(), table["label"].astype(str))
+    return table
+
+
+def _name(labels):
+    return "(DataFrame)" if hasattr(labels, "columns") else str(labels)
+
+
+def read_light_curves_input(path, labels=None, label_column="label", split=None, split_column="split"):
+    """``(curves, labels or None)`` from a records folder, a folder with ``lightcurves.csv.gz``
+    (+ ``labels.csv``) or a long table file (+ ``labels`` table). Object ids are strings.
+
+    Labels whose id has no light curve are dropped (logged); none matching is an error.
+    """
+    from astromer.records.tables import id_strings
+
+    path = str(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"input {path!r} does not exist")
+    table = None
+    if is_records(path):
+        curves, table = records_table(path, split)
+        if labels is not None:
+            table = label_table(labels, label_column, split_column)
+    elif os.path.isdir(path):
+        found = [Path(path) / n for n in FOLDER_TABLES if (Path(path) / n).is_file()]
+        if not found:
+            raise InputError(f"{path} is neither a records folder (metadata.json) nor a folder with "
+                             "lightcurves.csv.gz; convert it with 'astromer records convert'")
+        curves = read_table(found[0])
+        if labels is None and (Path(path) / "labels.csv").is_file():
+            labels = Path(path) / "labels.csv"
+    else:
+        curves = read_table(path)
+    if labels is not None and table is None:
+        table = label_table(labels, label_column, split_column)
+    missing = [c for c in ("object_id", "time", "mag") if c not in curves.columns]
+    if missing:
+        raise InputError(f"{path} lacks column(s) {missing}; expected object_id,[band,]time,mag,mag_err "
+                         f"(found {list(curves.columns)})")
+    curves["object_id"] = id_strings(curves["object_id"])
+    if table is not None:
+        where = f" in {_name(labels)}" if labels is not None else ""
+        objects = set(curves["object_id"].dropna())
+        matched = table["object_id"].isin(objects)
+        if not matched.any():
+            raise InputError(f"0 of {len(table):,} label ids{where} match the {len(objects):,} objects in {path} "
+                             f"(e.g. label id {table['object_id'].iloc[0]!r}, object id {sorted(objects)[0]!r}); "
+                             "ids are compared as text, exactly as written")
+        if not matched.all():
+            log.warning(f"{int(matched.sum()):,} of {len(table):,} label ids match objects in {path}; "
+                        f"{int((~matched).sum()):,} have no light curve")
+        table = table[matched]
+    return curves, table
