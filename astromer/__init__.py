@@ -31,13 +31,13 @@ _LAZY = {
     "Astromer": "astromer.models",
     "LightCurveEmbeddings": "astromer.models",
     "LightCurveClassifier": "astromer.models",
-    "finetune": "astromer.models",
+    "finetune": "astromer.tasks.finetune",
     "load_preset": "astromer.presets",
     "list_presets": "astromer.presets",
     "save_preset": "astromer.presets",
 }
 _SUBMODULES = ("baselines", "cli", "data", "distribution", "embedder", "errors", "evaluation", "layers", "losses", "metrics", "models", "plot", "presets",
-               "records")
+               "records", "tasks")
 
 __all__ = sorted(_LAZY) + ["__version__"]
 

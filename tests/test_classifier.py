@@ -4,11 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-import astromer
 from astromer import Astromer, LightCurveClassifier
 from astromer.data.classification import labelled_windows
 from astromer.layers.pooling import LayerWeighting, MaskedTimePooling
-from astromer.models.classifier import aggregate_logits, encoder_lr_optimizer, finetune
+from astromer.models.classifier import aggregate_logits, encoder_lr_optimizer
+from astromer.tasks.finetune import finetune
 
 RNG = np.random.default_rng(3)
 
@@ -174,8 +174,6 @@ def test_bad_labels_are_named():
 
 
 def test_multiband_object_vectors():
-    import pandas as pd
-
     from astromer.models.astromer.embeddings import LightCurveEmbeddings
 
     pooled = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], "float32")

@@ -7,16 +7,17 @@ import pytest
 
 from astromer import Astromer, LightCurveClassifier
 from astromer.data.classification import labelled_windows
-from astromer.models.classifier import (
+from astromer.tasks.finetune import (
     SelectOnValidation,
     finetune,
     fit_encoder,
+    jitter_magnitudes,
     layerwise_optimizer,
     layerwise_rates,
+    macro_f1,
     reconstruction_finetune,
     unfreeze_last_blocks,
 )
-from astromer.models.classifier.finetune import jitter_magnitudes, macro_f1
 
 RNG = np.random.default_rng(5)
 

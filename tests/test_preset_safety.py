@@ -2,7 +2,6 @@
 and while they are extracted, and every "not recognised" message lists every format the loader knows."""
 
 import json
-import shutil
 import struct
 import time
 import zipfile

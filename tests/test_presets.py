@@ -169,7 +169,7 @@ def test_preset_saved_on_one_backend_loads_on_the_other(tmp_path, v1_ref):
     import keras
 
     model = astromer.load_preset(require_shared("weights", "astromer", "macho_a0.zip"))
-    folder = astromer.save_preset(model, tmp_path / "p")
+    astromer.save_preset(model, tmp_path / "p")
     x = {"times": v1_ref["times"][:2], "magnitudes": v1_ref["input"][:2], "mask": 1 - v1_ref["mask_in"][:2]}
     np.savez(tmp_path / "x.npz", **x)
     other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"

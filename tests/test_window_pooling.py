@@ -4,12 +4,8 @@ learns to weigh the window that carries the class."""
 import keras
 import numpy as np
 
-from astromer.models.classifier import (
-    WindowAttentionPooling,
-    WindowPoolingClassifier,
-    fit_window_pooling,
-    object_windows,
-)
+from astromer.models.classifier import WindowAttentionPooling, WindowPoolingClassifier, object_windows
+from astromer.tasks.finetune import fit_window_pooling
 
 
 def test_padding_windows_change_nothing_and_weights_sum_to_one():

@@ -209,7 +209,7 @@ class FewShotEvaluation(TabularMethods):
     def _fit(self, model, x_train, y_train, x_val, y_val, epochs):
         """Fit with early stopping on the validation loss, or on the training loss when the split
         has no validation objects (every class used up by training)."""
-        from astromer.models.classifier import early_stopping
+        from astromer.tasks.finetune import early_stopping
 
         val = (x_val, y_val) if len(y_val) else None
         model.fit(x_train, y_train, validation_data=val, epochs=epochs, batch_size=self.batch_size,
@@ -219,14 +219,15 @@ class FewShotEvaluation(TabularMethods):
     # ------------------------------------------------------------------ Astromer
     def _features(self, encoder, x):
         from astromer.models.classifier import LightCurveClassifier
-        from astromer.models.classifier.finetune import feature_model
+        from astromer.tasks.finetune import feature_model
 
         probe = LightCurveClassifier(encoder, len(self.classes), head=self.head)
         return feature_model(probe).predict(x, batch_size=256, verbose=0)
 
     def _fit_head(self, encoder, features, labels, tr, va, classifier=None):
-        """Scenario a (and the warm-up of b) by :func:`astromer.models.classifier.fit_head`."""
-        from astromer.models.classifier import LightCurveClassifier, fit_head, head_model
+        """Scenario a (and the warm-up of b) by :func:`astromer.tasks.finetune.fit_head`."""
+        from astromer.models.classifier import LightCurveClassifier
+        from astromer.tasks.finetune import fit_head, head_model
 
         keras.utils.set_random_seed(self.seed)  # the head's initial weights do not depend on what ran before
         clf = classifier or LightCurveClassifier(encoder, len(self.classes), head=self.head)
@@ -247,8 +248,9 @@ class FewShotEvaluation(TabularMethods):
 
     def _run_window_pooling(self, features, labels, objects, splits, test_rows, bar):
         """Scenario a's frozen features, pooled over each object's windows by learned attention
-        (:func:`astromer.models.classifier.fit_window_pooling`); scored per object only."""
-        from astromer.models.classifier import fit_window_pooling, object_windows
+        (:func:`astromer.tasks.finetune.fit_window_pooling`); scored per object only."""
+        from astromer.models.classifier import object_windows
+        from astromer.tasks.finetune import fit_window_pooling
 
         test_ids, x_test = object_windows(features[test_rows], list(objects[test_rows]))
         y_test = [self.classes[self.data.labels[o]] for o in test_ids]
@@ -266,12 +268,13 @@ class FewShotEvaluation(TabularMethods):
             bar.update(1)
 
     def _run_finetuned(self, x, errors, features, labels, objects, splits, test_rows, bar):
-        """Scenario b by :func:`astromer.models.classifier.fit_encoder`: the head is first fitted on
+        """Scenario b by :func:`astromer.tasks.finetune.fit_encoder`: the head is first fitted on
         the frozen features (as in a; ``features`` are shared with a), then encoder and head train
         together (layer-wise rate decay, jitter within the errors, warm-up + cosine); the weights
         kept are those with the best validation macro F1 per object, the warmed-up start included.
         The row records which epoch was kept (``selected_epoch``; 0 = the start)."""
-        from astromer.models.classifier import LightCurveClassifier, fit_encoder
+        from astromer.models.classifier import LightCurveClassifier
+        from astromer.tasks.finetune import fit_encoder
 
         for split in splits:
             start = time.time()
@@ -350,7 +353,7 @@ class FewShotEvaluation(TabularMethods):
                 self._run_window_pooling(pretrained, labels, objects, todo["a_attention"], test_rows, bar)
             if "c" in todo:
                 bar.set_postfix_str("scenario c: reconstruction fine-tuning")
-                from astromer.models.classifier import reconstruction_finetune
+                from astromer.tasks.finetune import reconstruction_finetune
 
                 adapted = self.load_encoder()
                 pool = self.data.table[self.data.table["object_id"].isin(set(self.data.pool_ids))]

@@ -7,8 +7,9 @@
   hold-out and the per-class shot draw;
 - :mod:`~astromer.tasks.pretrain`: masked-reconstruction pretraining from tables
   or records with a progress bar and a wall-clock budget;
-- :mod:`~astromer.tasks.encoders`: loading an Astromer encoder, copying one.
+- :mod:`~astromer.tasks.encoders`: loading an Astromer encoder, copying one;
+- :mod:`~astromer.tasks.finetune`: the one implementation of scenarios a, b and c
+  (:func:`astromer.finetune`) and of window pooling for long curves.
 
-Scenario training (a, b, c) is :func:`astromer.finetune`; the harness is
-:mod:`astromer.evaluation`.
+The few-shot harness (:mod:`astromer.evaluation`) calls these.
 """

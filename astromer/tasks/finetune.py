@@ -8,6 +8,7 @@ few-shot harness (:mod:`astromer.evaluation.fewshot`) all call the functions her
   F1 that includes the starting point (so b never ends below its warmed-up head by selection).
 - :func:`reconstruction_finetune`: scenario (c), step 1: masked reconstruction on the target
   survey's curves until the held-out masked R² stops improving.
+- :func:`fit_window_pooling`: long curves, attention pooling over an object's windows.
 """
 
 import math
@@ -352,3 +353,31 @@ def predict_windows(classifier, x, batch_size=256):
 __all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "layerwise_optimizer",
            "layerwise_rates", "encoder_lr_optimizer", "unfreeze_last_blocks", "SelectOnValidation", "feature_model", "head_model",
            "macro_f1", "warmup_cosine", "jitter_magnitudes"]
+
+
+def fit_window_pooling(features, groups, labels, num_classes, validation=None, *, epochs=200, batch_size=32,
+                       learning_rate=3e-4, patience=20, seed=0, max_windows=None, verbose=0):
+    """Fit a :class:`astromer.models.classifier.WindowPoolingClassifier` on window features grouped per object.
+
+    ``features``, ``groups``, ``labels``: one row per window (``labels`` the object's class
+    index, the same for all its windows); ``validation``: ``(features, groups, labels)`` or
+    None (early stopping on its loss, else on the training loss; best weights kept).
+    Returns ``(model, history)``; ``model.predict(object_windows(...)[1])`` gives object logits.
+    """
+    from astromer.models.classifier.window_pooling import WindowPoolingClassifier, object_windows
+
+    def grouped(f, g, y):
+        ids, x = object_windows(f, list(g), max_windows)
+        label = dict(zip(g, y))
+        return x, np.array([label[o] for o in ids])
+
+    keras.utils.set_random_seed(seed)
+    x, y = grouped(features, groups, labels)
+    val = grouped(*validation) if validation is not None and len(validation[2]) else None
+    model = WindowPoolingClassifier(num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    history = model.fit(x, y, validation_data=val, epochs=epochs, batch_size=batch_size,
+                        callbacks=early_stopping(val, patience), verbose=verbose)
+    return model, history
