@@ -25,8 +25,10 @@ import os
 import tensorflow as tf
 
 from astromer.records.schema import (
+    FORMAT_NAME,
     IMAGE_KIND,
     LIGHT_CURVE_KIND,
+    METADATA_FILE,
     READABLE_SCHEMA_VERSIONS,
     parse_image,
     parse_light_curve,
@@ -38,8 +40,6 @@ from astromer.records.shard_errors import (
     reporting_bad_shards,
 )
 
-METADATA_FILE = "metadata.json"
-FORMAT_NAME = "astromer-records"
 
 
 def read_metadata(directory) -> dict:

@@ -23,6 +23,8 @@ import numpy as np
 import tensorflow as tf
 
 SCHEMA_VERSION = 2
+METADATA_FILE = "metadata.json"   # the dataset description at the top of a records folder
+FORMAT_NAME = "astromer-records"   # its "format" field
 READABLE_SCHEMA_VERSIONS = (1, 2)
 LIGHT_CURVE_KIND = "light_curve"
 IMAGE_KIND = "image"

@@ -16,6 +16,7 @@ import os
 import tensorflow as tf
 
 from astromer.errors import AstromerError
+from astromer.records.schema import METADATA_FILE
 
 
 class CorruptShardError(AstromerError, OSError):
@@ -42,8 +43,6 @@ def _verify_hint(directory):
 
 def _dataset_folder(path):
     """The dataset folder above a shard (its split folder's parent), if it has metadata.json."""
-    from astromer.records.reader import METADATA_FILE  # here, not on top: reader imports this module
-
     for folder in (os.path.dirname(path), os.path.dirname(os.path.dirname(path))):
         if folder and os.path.isfile(os.path.join(folder, METADATA_FILE)):
             return folder

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from astromer.records.reader import METADATA_FILE, read_metadata
+from astromer.records.reader import read_metadata
+from astromer.records.schema import METADATA_FILE
 from astromer.records.schema import IMAGE_KIND, parse_image, parse_light_curve
 from astromer.records.shard_errors import reporting_bad_shards, tf_error_text
 from astromer.records.writer import sha256_file, summary_lines

@@ -35,7 +35,7 @@ from astromer.errors import AstromerError
 from astromer.io import atomic_write_json, read_json_or_none
 from astromer.io import sha256_of as sha256_file  # its name here (astromer.records.verify imports it)
 from astromer.records.convert import object_records
-from astromer.records.reader import FORMAT_NAME, METADATA_FILE
+from astromer.records.schema import FORMAT_NAME, METADATA_FILE
 from astromer.records.schema import SCHEMA_VERSION
 from astromer.records.shards import (  # write_shard_results: also Beam's, imported from here
     PROGRESS_DIR, fingerprint, make_label_map, plan_shards, shard_is_done, write_shard_results,
