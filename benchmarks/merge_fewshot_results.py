@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from astromer import plot
 from astromer.evaluation import write_report
 
 
@@ -62,7 +63,7 @@ def main():
     if mismatch:
         notes = ["Warning: merged from runs whose folds differ or cannot be compared "
                  f"(methods {args.methods} come from the other run):", ""] + [f"- {m}" for m in mismatch]
-    write_report(merged, args.report, command, title=title, notes=notes, machine=machine)
+    write_report(merged, args.report, command, title=title, notes=notes, machine=machine, figure=plot.f1_vs_shots)
     print((Path(args.report) / "results.md").read_text())
 
 

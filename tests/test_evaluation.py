@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from astromer import Astromer
+from astromer import Astromer, plot
 from astromer.baselines import FEATURE_NAMES, RawGRUClassifier, object_features, variability_features
 from astromer.data import prepare_light_curves
 from astromer.evaluation import FewShotEvaluation, LabelledSet, fewshot_splits, summarise, write_report
@@ -136,7 +136,7 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     assert summary.set_index("method")["family"].to_dict() == {
         "a": "astromer", "a_attention": "astromer", "b": "astromer", "c": "astromer", "gru": "raw", "rf": "features", "hgb_lc": "features",
         "probe": "astromer", "hybrid_rf": "hybrid"}
-    out = write_report(results, tmp_path / "report", "astromer evaluate ...")
+    out = write_report(results, tmp_path / "report", "astromer evaluate ...", figure=plot.f1_vs_shots)
     text = (out / "results.md").read_text()
     assert "## What training did" in text and "epoch kept per fold" in text and "reconstruction fine-tuning ran" in text
     assert sorted(p.name for p in out.iterdir()) == ["f1_vs_shots.png", "results.csv", "results.md", "summary.csv"]

@@ -6,6 +6,7 @@ import time
 
 def _run(args):
     import astromer
+    from astromer import plot
     from astromer.cli.main import command_line
     from astromer.evaluation import FewShotEvaluation, load_labelled_folder, write_report
 
@@ -45,7 +46,7 @@ def _run(args):
         notes += ["", "Classes short of shots + validation (training gets its shots first):", ""]
         notes += [f"- {n}" for n in shortfalls]
     out = write_report(results, args.output, command, title=args.title or f"Few-shot classification: {args.data}",
-                       notes=notes)
+                       notes=notes, figure=plot.f1_vs_shots)
     print((out / "results.md").read_text())
     print(f"[evaluate] wrote {out}/results.csv, summary.csv, results.md, f1_vs_shots.png")
     return 0

@@ -132,6 +132,7 @@ def _run(args):
     import keras
     import numpy as np
 
+    from astromer import plot
     from astromer.cli.main import command_line
     from astromer.evaluation import METHOD_NAMES, FewShotEvaluation, LabelledSet, summarise, write_report
     from astromer.evaluation.report import to_markdown
@@ -175,7 +176,7 @@ def _run(args):
 
     _say(args, "[4/5] writing the report and figures")
     title = "Quickstart: few-shot classification of " + ("your records" if args.records else "simulated light curves")
-    write_report(results, out, command_line(), title=title)
+    write_report(results, out, command_line(), title=title, figure=plot.f1_vs_shots)
     figures = _figures(args, out, encoder, curves, labels, history, results)
     clock["report"] = time.time()
 

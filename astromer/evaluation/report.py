@@ -123,37 +123,13 @@ def machine_description():
     return f"{cpu}, {cores} cores available, {platform.system()} {platform.release()}; " + ", ".join(versions)
 
 
-def plot_f1(summary, path, title="Few-shot classification"):
-    """Macro F1 against samples per class, one line per method (mean ± std over folds)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for method, rows in summary.groupby("method", sort=False):
-        rows = rows.sort_values("shots")
-        ax.errorbar(rows["shots"], 100 * rows["macro_f1_mean"], yerr=100 * np.nan_to_num(rows["macro_f1_std"]),
-                    marker="o", capsize=3, label=METHOD_NAMES.get(method, method))
-    ax.set_xscale("log")
-    ax.set_xticks(sorted(summary["shots"].unique()))
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_xlabel("labelled samples per class")
-    ax.set_ylabel("macro F1 (%), per object")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def write_report(results, output_dir, command, title="Few-shot classification", notes=None, machine=None):
-    """results.csv (per split), summary.csv, results.md (with the command, the machine, the date,
-    the real objects per class of every split and ``notes``) and f1_vs_shots.png. ``machine``:
-    where the results were computed (default: this machine, :func:`machine_description`)."""
+def write_report(results, output_dir, command, title="Few-shot classification", notes=None, machine=None,
+                 figure=None):
+    """results.csv (per split), summary.csv and results.md (with the command, the machine, the date,
+    the real objects per class of every split and ``notes``). ``machine``: where the results were
+    computed (default: this machine, :func:`machine_description`). ``figure``: a function
+    ``figure(summary, path=..., title=...)`` drawing f1_vs_shots.png (the CLI passes
+    :func:`astromer.plot.f1_vs_shots`; figures live in :mod:`astromer.plot`)."""
     import datetime
 
     out = Path(output_dir)
@@ -161,7 +137,8 @@ def write_report(results, output_dir, command, title="Few-shot classification", 
     results.to_csv(out / "results.csv", index=False)
     summary = summarise(results)
     summary.to_csv(out / "summary.csv", index=False)
-    plot_f1(summary, out / "f1_vs_shots.png", title=title)
+    if figure is not None:
+        figure(summary, path=out / "f1_vs_shots.png", title=title)
     window = summarise(results, level="window")
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     text = [f"# {title}", "", "Command:", "", "```", command, "```", "",

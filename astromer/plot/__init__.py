@@ -15,7 +15,8 @@ Light curves and Astromer:
 - :func:`attention`: attention over a curve (which observations the encoder looks at);
 - :func:`training_history`: loss and metrics per epoch (a ``keras.callbacks.History``);
 - :func:`embedding_projection`: embeddings projected to 2-D (PCA or t-SNE), coloured by class;
-- :func:`fewshot_scores`: macro F1 (and accuracy) per method from the evaluation harness.
+- :func:`fewshot_scores`: macro F1 (and accuracy) per method from the evaluation harness;
+- :func:`f1_vs_shots`: macro F1 against labelled samples per class, one line per method.
 
 AstroPT:
 
@@ -34,6 +35,7 @@ _LAZY = {
     "training_history": "results",
     "embedding_projection": "results",
     "fewshot_scores": "results",
+    "f1_vs_shots": "results",
     "spiral_order": "images",
     "astropt_predictions": "images",
     "image_grid": "images",

@@ -130,3 +130,28 @@ def fewshot_scores(results, *, level="object", title="Few-shot classification", 
     axes[0][1].set_title("accuracy (per object)", fontsize=10)
     fig.suptitle(title)
     return finish(fig, path)
+
+
+def f1_vs_shots(summary, *, title="Few-shot classification", path=None):
+    """Macro F1 against labelled samples per class, one line per method (mean ± std over folds).
+    ``summary``: :func:`astromer.evaluation.summarise` output (or the per-split results)."""
+    import matplotlib.ticker
+
+    from astromer.evaluation import METHOD_NAMES, summarise
+
+    summary = summarise(summary) if "level" in summary.columns else summary
+    fig, ax = new_figure(figsize=(6.5, 4.2))
+    for method, rows in summary.groupby("method", sort=False):
+        rows = rows.sort_values("shots")
+        ax.errorbar(rows["shots"], 100 * rows["macro_f1_mean"], yerr=100 * np.nan_to_num(rows["macro_f1_std"]),
+                    marker="o", capsize=3, label=METHOD_NAMES.get(method, method))
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(summary["shots"].unique()))
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("labelled samples per class")
+    ax.set_ylabel("macro F1 (%), per object")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return finish(fig, path)
