@@ -143,6 +143,17 @@ def test_predict_objects_one_prediction_per_object_and_band_group():
     np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-6)
 
 
+def test_scikit_learn_style_predict_proba_and_classes():
+    clf = LightCurveClassifier(_encoder(), 2, head="mean", class_names=["rr", "cep"])
+    curves = [_curve("fast", 60), _curve("slow", 45), _curve("fast", 30)]
+    ids, probs = clf.predict_objects(curves)
+    assert list(clf.classes_) == ["rr", "cep"]
+    np.testing.assert_array_equal(clf.predict_proba(curves), probs)
+    same_ids, labels = clf.predict_labels(curves)
+    assert same_ids == ids and list(labels) == [["rr", "cep"][k] for k in probs.argmax(1)]
+    assert list(LightCurveClassifier(_encoder(), 3).classes_) == [0, 1, 2]
+
+
 def test_fitted_classifier_saves_and_loads(tmp_path):
     encoder = _encoder()
     clf, _ = finetune(encoder, _data(), scenario="b", epochs=2, verbose=0)
