@@ -272,3 +272,34 @@ def test_hf_handles_map_to_hub_addresses(monkeypatch, tmp_path):
     assert requested == ["https://huggingface.co/someone/repo/resolve/main/weights/macho_a0.zip"]
     with pytest.raises(ValueError, match="hf://owner/repo"):
         astromer.load_preset("hf://justone")
+
+
+def test_from_preset_takes_keras_hub_options(v1_ref):
+    import keras
+
+    archive = require_shared("weights", "astromer", "macho_a0.zip")
+    base = astromer.Astromer.from_preset(archive)
+    x = {"times": v1_ref["times"][:2], "magnitudes": v1_ref["input"][:2], "mask": 1 - v1_ref["mask_in"][:2]}
+    reference = keras.ops.convert_to_numpy(base(x))
+
+    half = astromer.Astromer.from_preset(archive, dtype="bfloat16")
+    assert {str(v.dtype) for v in half.weights} == {"bfloat16"}
+    assert np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(half(x), "float32"))).all()
+    mixed = astromer.Astromer.from_preset(archive, dtype="mixed_bfloat16")   # float32 weights, bf16 compute
+    assert {str(v.dtype) for v in mixed.weights} == {"float32"} and mixed.compute_dtype == "bfloat16"
+    out = keras.ops.convert_to_numpy(keras.ops.cast(mixed(x), "float32"))
+    np.testing.assert_array_equal(mixed.get_weights()[0], base.get_weights()[0])
+    assert np.corrcoef(out.ravel(), reference.ravel())[0, 1] > 0.95, np.corrcoef(out.ravel(), reference.ravel())
+
+    frozen = astromer.Astromer.from_preset(archive, trainable=False)
+    assert frozen.trainable_weights == [] and len(frozen.non_trainable_weights) == len(base.weights)
+
+    fresh = astromer.Astromer.from_preset(archive, load_weights=False, num_layers=1)
+    assert fresh.num_layers == 1 and fresh.count_params() < base.count_params()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(
+        astromer.Astromer.from_preset(archive, dropout=0.3)(x)), reference, atol=1e-6)   # inference: no dropout
+
+    with pytest.raises(ValueError, match="cannot load the weights of preset .* pass load_weights=False"):
+        astromer.Astromer.from_preset(archive, num_layers=1)
+    with pytest.raises(TypeError, match=r"got unknown argument\(s\) \['widht'\]; it takes load_weights, dtype"):
+        astromer.Astromer.from_preset(archive, widht=64)

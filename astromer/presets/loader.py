@@ -177,11 +177,43 @@ def load_preset(handle, progress=True):
     )
 
 
-def load_preset_as(cls, handle, **kwargs):
-    """``load_preset`` that checks the model's class (for ``Model.from_preset``)."""
-    model = load_preset(handle, **kwargs)
+FROM_PRESET_OPTIONS = ("load_weights", "dtype", "trainable", "progress")
+
+
+def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=True, progress=True,
+                   **config_overrides):
+    """``load_preset`` that checks the model's class: ``Model.from_preset`` (keras-hub's options).
+
+    ``dtype``: a Keras dtype or policy name (``"bfloat16"``, ``"mixed_bfloat16"``) the model is
+    rebuilt with, weights cast to it; ``trainable``: False freezes every weight;
+    ``load_weights=False``: the preset's architecture, freshly initialised; other keyword
+    arguments override the preset's config (``dropout=0.1``; one that changes weight shapes
+    needs ``load_weights=False``).
+    """
+    model = load_preset(handle, progress=progress)
     if not isinstance(model, cls):
         raise TypeError(f"Preset {handle!r} holds a {type(model).__name__}, not an {cls.__name__}.")
+    if dtype is not None or config_overrides or not load_weights:
+        config = model.get_config()
+        unknown = sorted(set(config_overrides) - set(config))
+        if unknown:
+            raise TypeError(f"{cls.__name__}.from_preset got unknown argument(s) {unknown}; it takes "
+                            f"{', '.join(FROM_PRESET_OPTIONS)} and the config keys {sorted(config)}")
+        config.update(config_overrides)
+        if dtype is not None:
+            config["dtype"] = dtype
+        rebuilt = type(model).from_config(config)
+        if load_weights:
+            theirs, ours = model.get_weights(), rebuilt.weights
+            shapes = [(v.path, tuple(v.shape), w.shape) for v, w in zip(ours, theirs) if tuple(v.shape) != w.shape]
+            if len(theirs) != len(ours) or shapes:
+                raise ValueError(f"cannot load the weights of preset {handle!r} into the architecture changed by "
+                                 f"{sorted(config_overrides)} ({len(theirs)} weights vs {len(ours)}; e.g. "
+                                 f"{shapes[:1]}); pass load_weights=False for a freshly initialised model")
+            for variable, value in zip(ours, theirs):
+                variable.assign(value)   # cast to the variable dtype
+        model = rebuilt
+    model.trainable = bool(trainable)
     return model
 
 
