@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+import astromer
 from astromer.data import (
     LOSS_MASK,
     TARGET,
@@ -442,6 +443,12 @@ def test_image_decode_crop_resize(tmp_path, galaxies):
                           antialias=True).numpy()
     np.testing.assert_allclose(images[0], ref, atol=1e-5)
     assert images[0].std() > 0.01  # the galaxy is in the centre crop
+    alone = next(iter(image_records(path, image_size=32, batch_size=8, labels=False)))
+    assert tuple(alone.shape) == (3, 32, 32, 3)          # images only: what AstroPT.fit pretrains on
+    model = astromer.AstroPT(num_layers=1, num_heads=2, embed_dim=16, block_size=16, patch_size=8, num_channels=3)
+    model.compile(jit_compile=False)
+    history = model.fit(image_records(path, image_size=32, batch_size=2, labels=False), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
     with pytest.raises(ValueError, match="crop"):
         image_records(path, crop=1.5)
     with pytest.raises(FileNotFoundError, match="image record"):

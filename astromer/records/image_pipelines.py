@@ -54,6 +54,7 @@ def image_records(
     num_classes=None,
     drop_unlabelled=False,
     keep_ids=False,
+    labels=True,
     repeat=False,
     cycle_length=8,
     shuffle_buffer=1_000,
@@ -69,7 +70,9 @@ def image_records(
 
     Yields ``(images (B, H, W, C) float32, labels)`` with integer (B,) int64
     labels, or one-hot (B, num_classes) float32 when ``num_classes`` is given;
-    with ``keep_ids`` a third element ``{"object_id", "label"}``.
+    with ``keep_ids`` a third element ``{"object_id", "label"}``. ``labels=False`` yields the
+    images alone (with ``keep_ids``: ``(images, info)``), which is what ``AstroPT.fit`` takes to
+    pretrain (its targets are the next patches; labels given to ``fit`` would be taken as targets).
     """
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -80,7 +83,7 @@ def image_records(
         _pair(crop, "crop")
     files = record_files(path_or_files, split, kind="image")
     ds = serialized_records(files, shuffle=shuffle, seed=seed, cycle_length=cycle_length,
-                  shuffle_buffer=shuffle_buffer, repeat=repeat)
+                            shuffle_buffer=shuffle_buffer, repeat=repeat)
     ds = ds.map(parse_image, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if drop_unlabelled:
         ds = ds.filter(lambda r: r["label"] >= 0)
@@ -96,9 +99,10 @@ def image_records(
         label = r["label"]
         if num_classes is not None:
             label = tf.one_hot(label, int(num_classes), dtype=tf.float32)
-        if keep_ids:
-            return image, label, {"object_id": r["object_id"], "label": r["label"]}
-        return image, label
+        info = {"object_id": r["object_id"], "label": r["label"]}
+        if not labels:
+            return (image, info) if keep_ids else image
+        return (image, label, info) if keep_ids else (image, label)
 
     ds = ds.map(make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(int(batch_size), drop_remainder=False).prefetch(tf.data.AUTOTUNE)
