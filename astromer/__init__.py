@@ -36,7 +36,7 @@ _LAZY = {
     "list_presets": "astromer.presets",
     "save_preset": "astromer.presets",
 }
-_SUBMODULES = ("baselines", "cli", "data", "distribution", "embedder", "errors", "evaluation", "layers", "losses", "metrics", "models", "plot", "presets",
+_SUBMODULES = ("baselines", "cli", "data", "distribution", "embedder", "errors", "evaluation", "io", "layers", "losses", "metrics", "models", "plot", "presets",
                "records", "tasks")
 
 __all__ = sorted(_LAZY) + ["__version__"]

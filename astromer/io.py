@@ -1,7 +1,7 @@
 """The package's one implementation of file hashing, atomic writes and downloads.
 
-Every file the package writes for later use (record shards and their manifests, metadata,
-downloaded archives, cached copies) goes through here:
+The files the package keeps for later use (record shards and their manifests, metadata, presets,
+downloaded archives, cached copies, the harness's results.csv) are written through here:
 
 - :func:`sha256_of`: the sha256 of a file, read in chunks.
 - :func:`atomic_path`: a context manager yielding a temporary path beside the destination; what

@@ -274,7 +274,7 @@ def test_hf_handles_map_to_hub_addresses(monkeypatch, tmp_path):
         astromer.load_preset("hf://justone")
 
 
-def test_from_preset_takes_keras_hub_options(v1_ref):
+def test_from_preset_takes_keras_hub_options(v1_ref, tmp_path):
     import keras
 
     archive = require_shared("weights", "astromer", "macho_a0.zip")
@@ -293,11 +293,16 @@ def test_from_preset_takes_keras_hub_options(v1_ref):
 
     frozen = astromer.Astromer.from_preset(archive, trainable=False)
     assert frozen.trainable_weights == [] and len(frozen.non_trainable_weights) == len(base.weights)
+    assert base.trainable and len(base.trainable_weights) == len(base.weights)
 
     fresh = astromer.Astromer.from_preset(archive, load_weights=False, num_layers=1)
     assert fresh.num_layers == 1 and fresh.count_params() < base.count_params()
     np.testing.assert_allclose(keras.ops.convert_to_numpy(
         astromer.Astromer.from_preset(archive, dropout=0.3)(x)), reference, atol=1e-6)   # inference: no dropout
+
+    saved = astromer.save_preset(frozen, tmp_path / "frozen")
+    assert not astromer.Astromer.from_preset(saved).trainable                # kept as saved by default
+    assert len(astromer.Astromer.from_preset(saved, trainable=True).trainable_weights) == len(base.weights)
 
     with pytest.raises(ValueError, match="cannot load the weights of preset .* pass load_weights=False"):
         astromer.Astromer.from_preset(archive, num_layers=1)

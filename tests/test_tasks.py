@@ -98,3 +98,24 @@ def test_take_shots_takes_at_most_n_per_class():
     picked = take_shots(list(labels.index), labels, 5, seed=0)
     assert labels.loc[picked].value_counts().to_dict() == {"a": 5, "b": 3}
     assert picked == take_shots(list(labels.index)[::-1], labels, 5, seed=0)   # input order does not matter
+
+
+def test_evaluate_without_a_split_column_holds_out_scikit_learns_stratified_test_set(survey, tmp_path):
+    from sklearn.model_selection import train_test_split
+
+    folder = tmp_path / "nosplit"
+    folder.mkdir()
+    (folder / "lightcurves.csv").write_bytes((survey / "lightcurves.csv").read_bytes())
+    labels = pd.read_csv(survey / "labels.csv", dtype={"object_id": str})
+    labels.drop(columns="split").assign(label="x", kind=labels["label"]).to_csv(folder / "labels.csv", index=False)
+    data = load_labelled_folder(folder, label_column="kind", test_fraction=0.25, seed=3)
+    expected = train_test_split(labels["object_id"].tolist(), test_size=0.25, stratify=labels["label"], random_state=3)[1]
+    assert data.test_ids == expected and data.class_names == ["cep", "ecl", "rr"]   # 'kind', not the 'label' column
+    assert sorted(data.pool_ids + data.test_ids) == sorted(labels["object_id"])
+
+
+def test_a_labels_table_listing_an_object_twice_is_an_error(survey, tmp_path):
+    labels = pd.read_csv(survey / "labels.csv", dtype={"object_id": str})
+    pd.concat([labels, labels.iloc[:2]]).to_csv(tmp_path / "twice.csv", index=False)
+    with pytest.raises(InputError, match=r"lists 2 object id\(s\) more than once \(e.g. \['00000', '00001'\]\)"):
+        read_light_curves_input(survey / "lightcurves.csv", tmp_path / "twice.csv")

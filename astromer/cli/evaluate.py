@@ -127,11 +127,11 @@ def register(subparsers):
     p.add_argument("--learning-rate", type=float, default=3e-4, metavar="LR", help="head / GRU learning rate")
     p.add_argument("--label-column", default="label", metavar="NAME", help="label column of labels.csv")
     p.add_argument("--split-column", default="split", metavar="NAME",
-                   help="column of labels.csv marking the test set with 'test'; without that column, a "
-                        "stratified --test-fraction test set")
+                   help="column of labels.csv marking the test set with 'test' (a records folder's own 'test' "
+                        "split counts as one); without 'test' rows there, a stratified --test-fraction test set")
     p.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
-                   help="stratified test fraction drawn with --seed when labels.csv has no --split-column "
-                        "(default: %(default)s; ignored when it has one)")
+                   help="stratified test fraction drawn with --seed when no --split-column row says 'test' "
+                        "(default: %(default)s)")
     p.add_argument("--resume", action="store_true",
                    help="keep the rows of OUTPUT/results.csv and skip each (method, shots, fold) found there; "
                         "its folds must be this run's (same data, seed, classes, test set)")

@@ -180,12 +180,13 @@ def load_preset(handle, progress=True):
 FROM_PRESET_OPTIONS = ("load_weights", "dtype", "trainable", "progress")
 
 
-def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=True, progress=True,
+def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=None, progress=True,
                    **config_overrides):
     """``load_preset`` that checks the model's class: ``Model.from_preset`` (keras-hub's options).
 
     ``dtype``: a Keras dtype or policy name (``"bfloat16"``, ``"mixed_bfloat16"``) the model is
-    rebuilt with, weights cast to it; ``trainable``: False freezes every weight;
+    rebuilt with, weights cast to it; ``trainable``: False freezes every weight, True unfreezes
+    every weight (default: as the preset was saved);
     ``load_weights=False``: the preset's architecture, freshly initialised; other keyword
     arguments override the preset's config (``dropout=0.1``; one that changes weight shapes
     needs ``load_weights=False``).
@@ -213,7 +214,8 @@ def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=True
             for variable, value in zip(ours, theirs):
                 variable.assign(value)   # cast to the variable dtype
         model = rebuilt
-    model.trainable = bool(trainable)
+    if trainable is not None:
+        model.trainable = bool(trainable)
     return model
 
 

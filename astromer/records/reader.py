@@ -13,8 +13,7 @@ stray file is never read. See ``records/README.md`` for every field.
 Naming a damaged shard (:class:`CorruptShardError`, :func:`naming_bad_shards`,
 ...) is in :mod:`astromer.records.shard_errors`, the readers for the ORIGINAL
 Astromer record layouts (v1 ``dim_0..2``, v2 with a ``config.toml``) in
-:mod:`astromer.records.original_records`; the names imported from here before
-that split still are.
+:mod:`astromer.records.original_records` (both also exported by :mod:`astromer.records`).
 """
 
 from __future__ import annotations

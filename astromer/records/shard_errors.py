@@ -4,8 +4,8 @@ TensorFlow reports a truncated, corrupt or vanished shard as ``DataLossError``
 or ``NotFoundError`` without saying which file; :func:`find_bad_shard` finds it,
 and :func:`reporting_bad_shards` / :func:`naming_bad_shards` turn the read error
 into a one-line :class:`CorruptShardError` naming the shard and suggesting
-``astromer records verify DIR``. The readers in :mod:`astromer.records.reader`
-use them (and re-export them).
+``astromer records verify DIR``. The readers in :mod:`astromer.records.reader` and the
+pipelines in :mod:`astromer.records.streams` use them.
 """
 
 from __future__ import annotations

@@ -352,7 +352,7 @@ def predict_windows(classifier, x, batch_size=256):
 
 __all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "layerwise_optimizer",
            "layerwise_rates", "encoder_lr_optimizer", "unfreeze_last_blocks", "SelectOnValidation", "feature_model", "head_model",
-           "macro_f1", "warmup_cosine", "jitter_magnitudes"]
+           "macro_f1", "warmup_cosine", "jitter_magnitudes", "early_stopping", "fit_window_pooling"]
 
 
 def fit_window_pooling(features, groups, labels, num_classes, validation=None, *, epochs=200, batch_size=32,

@@ -90,8 +90,14 @@ def label_table(labels, label_column="label", split_column="split"):
     for col in ("object_id", label_column):
         if col not in table.columns:
             raise InputError(f"labels table {_name(labels)} lacks column {col!r} (found {list(table.columns)})")
-    table = table.rename(columns={label_column: "label", split_column: "split"})
+    chosen = {label_column: "label", split_column: "split"}
+    shadowed = [new for old, new in chosen.items() if old != new and new in table.columns]
+    table = table.drop(columns=shadowed).rename(columns=chosen)   # only the chosen columns count
     table["object_id"] = id_strings(table["object_id"])
+    repeated = table["object_id"][table["object_id"].duplicated() & table["object_id"].notna()]
+    if len(repeated):
+        raise InputError(f"labels table {_name(labels)} lists {repeated.nunique():,} object id(s) more than once "
+                         f"(e.g. {sorted(set(repeated))[:3]}); give each object one row")
     table["label"] = table["label"].where(table["label"].isna(), table["label"].astype(str))
     return table
 

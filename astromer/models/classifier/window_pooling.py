@@ -5,7 +5,7 @@ window and averages the window logits per object; here a learned, gated attentio
 2018, attention-based multiple-instance learning) weighs each object's windows instead, so the
 windows that carry the signal (the well-sampled ones, the ones covering a full period) count most.
 
-It trains on the frozen encoder's pooled features (:func:`astromer.models.classifier.feature_model`,
+It trains on the frozen encoder's pooled features (:func:`astromer.tasks.finetune.feature_model`,
 computed once, shared with scenario a), grouped per object by :func:`object_windows`.
 """
 
