@@ -32,13 +32,13 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
     Labelled objects without curves are dropped and logged; unlabelled objects
     and classes not in ``classes`` are left out.
     """
-    from astromer.tasks.inputs import is_records, read_light_curves_input
+    from astromer.tasks.inputs import FOLDER_TABLES, is_records, read_light_curves_input
     from astromer.tasks.splits import hold_out
 
     folder = Path(folder)
     labels_path = folder / "labels.csv"
     if not is_records(folder):
-        if not any((folder / n).is_file() for n in ("lightcurves.csv.gz", "lightcurves.csv", "lightcurves.parquet")):
+        if not any((folder / n).is_file() for n in FOLDER_TABLES):
             raise FileNotFoundError(f"{folder} has no lightcurves.csv.gz, lightcurves.csv or lightcurves.parquet "
                                     "(nor metadata.json of a records folder)")
         if not labels_path.is_file():
