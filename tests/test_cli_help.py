@@ -132,7 +132,7 @@ def _option_help(path, option):
 def test_convert_states_the_defaults_its_code_applies(tmp_path):
     """--splits/--seed/--shard-size are None in argparse (build passes None for "the recipe's");
     convert applies its own defaults: the ones its help states, as a real conversion records."""
-    from astromer.records.splits import parse_split_spec
+    from astromer.data.splits import parse_split_spec
 
     stated = {opt: re.search(r"\(default: ([^)]+)\)", _option_help(("records", "convert"), opt)).group(1)
               for opt in ("--splits", "--seed", "--shard-size")}

@@ -14,7 +14,7 @@ from astromer import records
 from astromer.records import sources as S
 from astromer.records import writer as W
 from astromer.data.cleaning import CleaningRules, Report, clean_curve
-from astromer.records.splits import assign_splits, parse_split_spec
+from astromer.data.splits import assign_splits, parse_split_spec
 
 
 def _frame(n_objects=40, seed=0):

@@ -87,10 +87,11 @@ def test_split_ids_is_seeded_stratified_and_honours_a_split_column():
 def test_a_class_too_small_to_stratify_is_a_clear_error():
     labels = pd.Series(["a"] * 10 + ["b"], index=[f"o{k}" for k in range(11)])
     with pytest.raises(InputError, match=r"cannot hold out a stratified 20% test set from 11 labelled objects in X "
-                                         r"\(objects per class: a=10, b=1;"):
+                                         r"\(objects per class: a=10, b=1; too few in 'b'\)"):
         hold_out(labels.index, labels, 0.2, seed=0, where=" in X")
-    rest, val = hold_out(labels.index, labels, 0.2, seed=0, what="val")   # validation falls back: no error
-    assert len(val) == 3 and sorted(rest + val) == sorted(labels.index)
+    rest, val = hold_out(labels.index, labels, 0.2, seed=0, what="val")   # validation takes what it can
+    assert len(val) == 2 and sorted(rest + val) == sorted(labels.index)
+    assert labels.loc[val].tolist() == ["a", "a"]                       # 20% of a's 10, none of b's 1
 
 
 def test_take_shots_takes_at_most_n_per_class():
@@ -100,8 +101,8 @@ def test_take_shots_takes_at_most_n_per_class():
     assert picked == take_shots(list(labels.index)[::-1], labels, 5, seed=0)   # input order does not matter
 
 
-def test_evaluate_without_a_split_column_holds_out_scikit_learns_stratified_test_set(survey, tmp_path):
-    from sklearn.model_selection import train_test_split
+def test_evaluate_without_a_split_column_holds_out_the_record_splitters_test_set(survey, tmp_path):
+    from astromer.data.splits import assign_splits
 
     folder = tmp_path / "nosplit"
     folder.mkdir()
@@ -109,8 +110,9 @@ def test_evaluate_without_a_split_column_holds_out_scikit_learns_stratified_test
     labels = pd.read_csv(survey / "labels.csv", dtype={"object_id": str})
     labels.drop(columns="split").assign(label="x", kind=labels["label"]).to_csv(folder / "labels.csv", index=False)
     data = load_labelled_folder(folder, label_column="kind", test_fraction=0.25, seed=3)
-    expected = train_test_split(labels["object_id"].tolist(), test_size=0.25, stratify=labels["label"], random_state=3)[1]
-    assert data.test_ids == expected and data.class_names == ["cep", "ecl", "rr"]   # 'kind', not the 'label' column
+    plan = assign_splits(dict(zip(labels["object_id"], labels["label"])), "train=0.75,test=0.25", seed=3)
+    assert sorted(data.test_ids) == sorted(plan.splits["test"])       # what `records convert` would write
+    assert len(data.test_ids) == 3 and data.class_names == ["cep", "ecl", "rr"]   # 'kind', not the 'label' column
     assert sorted(data.pool_ids + data.test_ids) == sorted(labels["object_id"])
 
 

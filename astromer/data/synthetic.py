@@ -298,15 +298,14 @@ def write_simulated_survey(folder, n_objects=600, *, test_fraction=0.2, seed=0, 
     and of ``astromer evaluate``. Returns the folder as a ``pathlib.Path``."""
     from pathlib import Path
 
+    from astromer.data.splits import stratified_fractions
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     curves, labels = simulate_light_curves(n_objects, seed=seed, **kwargs)
-    rng = np.random.default_rng([seed, 7])
-    split = np.full(len(labels), "train", dtype=object)
-    for _, idx in labels.groupby("label").indices.items():
-        idx = rng.permutation(idx)
-        split[idx[: int(round(test_fraction * len(idx)))]] = "test"
-    labels = labels.assign(split=split)
+    groups = stratified_fractions(dict(zip(labels["object_id"], labels["label"])),
+                                  (("train", 1.0 - test_fraction), ("test", test_fraction)), seed=seed)
+    labels = labels.assign(split=np.where(labels["object_id"].isin(set(groups["test"])), "test", "train"))
     curves.to_csv(folder / "lightcurves.csv.gz", index=False)
     labels.to_csv(folder / "labels.csv", index=False)
     return folder

@@ -6,7 +6,7 @@ class (and a small validation set) from the training pool with a fold-specific
 seed; fit; score macro F1 and accuracy on the test set, per object (window
 logits averaged over the object's windows and bands) and per window.
 
-The folds come from :func:`astromer.records.splits.fewshot_folds`, the same
+The folds come from :func:`astromer.data.splits.fewshot_folds`, the same
 splitter as ``astromer records convert --splits fewshot``: training gets its
 shots first (all of a class's pool when it is smaller), validation what is left.
 A class short of shots + validation is reported, and every result row records
@@ -65,14 +65,14 @@ def default_val_per_class(shots):
 
 def fewshot_splits(labels, pool_ids, shots=(20, 100, 500), folds=3, seed=0, val_per_class=None):
     """Training/validation object ids per (fold, shots), by the shared splitter
-    :func:`astromer.records.splits.fewshot_folds`: ``shots`` per class for training (all of a
+    :func:`astromer.data.splits.fewshot_folds`: ``shots`` per class for training (all of a
     class's pool objects when it has fewer) first, then up to ``val_per_class`` (default
     ``max(5, shots // 4)``) disjoint validation objects per class from what is left.
 
     Each split is a dict with ``fold``, ``shots``, ``train``, ``val``, the real counts
     ``train_per_class`` / ``val_per_class`` and ``notes`` (a line per class short of
     shots + validation)."""
-    from astromer.records.splits import fewshot_folds
+    from astromer.data.splits import fewshot_folds
 
     labels = labels.astype(str)
     return fewshot_folds(labels, shots=shots, folds=folds, seed=seed, pool_ids=pool_ids,

@@ -45,7 +45,7 @@ from astromer.records.sources import (
     raw_folder_source,
 )
 from astromer.records.survey_sources import ramp_variable_stars_source, sesar2010_source
-from astromer.records.splits import assign_splits, parse_split_spec
+from astromer.data.splits import assign_splits, parse_split_spec
 from astromer.records.verify import verify_dataset
 from astromer.records.writer import write_dataset
 

@@ -6,7 +6,7 @@ Layout written by :func:`write_dataset`::
     DIR/<split>/<split>-00000-of-00004.tfrecord
     DIR/.progress/                                    (only while unfinished)
 
-Determinism: objects are assigned to splits by :mod:`astromer.records.splits`
+Determinism: objects are assigned to splits by :mod:`astromer.data.splits`
 (seeded, from sorted ids) and each split's ordered ids are cut into shards of
 ``shard_size`` objects. A shard's bytes depend only on its objects, so any
 number of workers (each writing whole shards) gives byte-identical shards.
@@ -40,7 +40,7 @@ from astromer.records.schema import SCHEMA_VERSION
 from astromer.records.shards import (  # write_shard_results: also Beam's, imported from here
     PROGRESS_DIR, fingerprint, make_label_map, plan_shards, shard_is_done, write_shard_results,
 )
-from astromer.records.splits import assign_splits, parse_split_spec
+from astromer.data.splits import assign_splits, parse_split_spec
 
 PLAN_FILE = "plan.json"
 
@@ -309,7 +309,7 @@ def write_dataset(source, output_dir, *, splits="0.8,0.1,0.1", seed=0, shard_siz
         source: from :mod:`astromer.records.sources` (long table, raw folder, images).
         output_dir: the dataset folder (created; must be empty unless resuming
             or overwriting).
-        splits: split spec (see :mod:`astromer.records.splits`).
+        splits: split spec (see :mod:`astromer.data.splits`).
         seed: seed of every random draw (splits and shard order).
         shard_size: objects per shard (all bands of an object share a shard).
         workers: processes writing whole shards in parallel (same bytes as 1).

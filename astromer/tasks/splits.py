@@ -1,16 +1,13 @@
-"""The one seeded, stratified hold-out of labelled objects (test, then validation) and the
-per-class draw of training shots, shared by ``astromer classify``, ``astromer evaluate``
-and the harness's data loading.
-
-Record folders are split when they are written (:mod:`astromer.records.splits`,
-hash-seeded so that any number of workers gives the same splits); a ``split``
-column with ``test`` rows (which such folders carry) is always honoured.
+"""The stratified test / validation hold-out of labelled objects and the per-class draw of
+training shots used by ``astromer classify``, ``astromer evaluate`` and the harness's data
+loading. Both delegate to the package's one splitter, :mod:`astromer.data.splits` (the
+record writer's): hash-seeded per class over sorted ids, so the same seed and ids give the
+same sets whatever the input order; a ``split`` column with ``test`` rows is always honoured.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
+from astromer.data.splits import fewshot_folds, stratified_fractions
 from astromer.tasks.inputs import InputError
 
 
@@ -19,27 +16,26 @@ def _class_sizes(labels):
 
 
 def hold_out(ids, labels, fraction, seed=0, what="test", where=""):
-    """``(rest, held_out)`` id lists: a stratified ``fraction`` of ``ids`` drawn with ``seed``.
+    """``(rest, held_out)`` id lists: a stratified ``fraction`` of ``ids`` (per class, sizes by
+    largest remainder; :func:`astromer.data.splits.stratified_fractions`) drawn with ``seed``.
 
-    ``labels``: a pandas Series ``object_id -> class``. A class too small to be
-    stratified is an error naming the class sizes (for ``what="test"``); a
-    validation hold-out (``what="val"``) falls back to an unstratified draw.
+    ``labels``: a pandas Series ``object_id -> class``. For ``what="test"`` a class left
+    without a test object or without a training object is an error naming the class sizes;
+    a validation hold-out (``what="val"``) simply takes what the sizes allow.
     """
-    from sklearn.model_selection import train_test_split
-
     ids = list(ids)
-    strata = labels.loc[ids].tolist()
-    try:
-        rest, held = train_test_split(ids, test_size=fraction, stratify=strata, random_state=seed)
-    except ValueError as exc:
-        if what != "test":
-            rest, held = train_test_split(ids, test_size=fraction, random_state=seed)
-        else:
+    sub = labels.loc[ids]
+    groups = stratified_fractions(dict(zip(ids, sub.tolist())), (("rest", 1.0 - fraction), ("held", fraction)),
+                                  seed=seed)
+    rest, held = groups["rest"], groups["held"]
+    if what == "test" and fraction > 0:
+        short = sorted(set(sub) - set(labels.loc[held]) | set(sub) - set(labels.loc[rest]))
+        if short:
             raise InputError(
                 f"cannot hold out a stratified {fraction:.0%} test set from {len(ids)} labelled objects{where} "
-                f"(objects per class: {_class_sizes(labels.loc[ids])}; scikit-learn: {exc}); label more objects "
-                "per class or give a 'split' column with 'test' rows") from None
-    return list(rest), list(held)
+                f"(objects per class: {_class_sizes(sub)}; too few in {', '.join(map(repr, short))}); label more "
+                "objects per class or give a 'split' column with 'test' rows")
+    return rest, held
 
 
 def split_ids(labels, seed=0, test_fraction=0.2, val_fraction=0.1, where=""):
@@ -59,10 +55,7 @@ def split_ids(labels, seed=0, test_fraction=0.2, val_fraction=0.1, where=""):
 
 
 def take_shots(ids, labels, shots, seed=0):
-    """At most ``shots`` ids per class from ``ids`` (sorted per class, then a seeded permutation)."""
-    rng = np.random.default_rng(seed)
-    picked = []
-    for cls in sorted(labels.loc[ids].unique()):
-        members = sorted(o for o in ids if labels[o] == cls)
-        picked += list(rng.permutation(members)[: int(shots)])
-    return picked
+    """At most ``shots`` ids per class from ``ids``: fold 0 of
+    :func:`astromer.data.splits.fewshot_folds` (a seeded order of each class's sorted ids)."""
+    ids = list(ids)
+    return fewshot_folds(labels.loc[ids], shots=(int(shots),), folds=1, seed=seed, n_val=0)[0]["train"]

@@ -167,6 +167,24 @@ def _strata(labels):
     return strata
 
 
+def stratified_fractions(labels, fractions, seed=0):
+    """``{name: ids}``: each stratum (label) of ``labels`` (``{object_id: label or None}``)
+    cut by ``fractions`` (``((name, fraction), ...)``, adding up to 1) in the seeded order of
+    its sorted ids, sizes by largest remainder. The one stratified draw of the package: the
+    record writer's ``--splits 0.8,0.1,0.1``, the hold-outs of ``astromer classify`` and
+    ``astromer evaluate`` (:mod:`astromer.tasks.splits`) and the simulated surveys use it."""
+    names = [n for n, _ in fractions]
+    fracs = [float(f) for _, f in fractions]
+    groups = {n: [] for n in names}
+    for j, (stratum, ids) in enumerate(sorted(_strata(labels).items())):
+        perm = _permuted(ids, seed, "stratum", stratum)
+        start = 0
+        for name, count in zip(names, _largest_remainder(len(perm), fracs, rotate=j)):
+            groups[name].extend(perm[start:start + count])
+            start += count
+    return groups
+
+
 @dataclass
 class SplitPlan:
     """Split name -> ordered object ids, plus notes (shortfalls, unused objects)."""
@@ -205,14 +223,7 @@ def assign_splits(labels, spec, seed=0, extra=None) -> SplitPlan:
             plan.splits[name] = _permuted(groups[name], seed, "order", name)
     elif spec.kind == "fractions":
         names = [n for n, _ in spec.fractions]
-        fracs = [f for _, f in spec.fractions]
-        groups = {n: [] for n in names}
-        for j, (stratum, ids) in enumerate(sorted(_strata(labels).items())):
-            perm = _permuted(ids, seed, "stratum", stratum)
-            start = 0
-            for name, count in zip(names, _largest_remainder(len(perm), fracs, rotate=j)):
-                groups[name].extend(perm[start:start + count])
-                start += count
+        groups = stratified_fractions(labels, spec.fractions, seed)
         for name in names:
             if groups[name]:
                 plan.splits[name] = _permuted(groups[name], seed, "order", name)
