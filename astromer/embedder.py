@@ -39,16 +39,18 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
             ``("mean",)`` (default, the ``pooled`` embedding) or more of ``"mean"``,
             ``"std"``, ``"max"``, ``"min"`` side by side (``("mean", "std")`` also
             describes how the representation varies along the curve).
+        columns, zero_point: see :meth:`astromer.Astromer.embed` (a column mapping
+            ``{"time": "mjd", ...}``; the zero point of fluxes).
 
     ``X`` is what :meth:`astromer.Astromer.embed` takes: a list of ``(n, 2|3)``
-    arrays (one sample each) or a long DataFrame (one sample per object, in
-    order of first appearance). Cleaning follows the package's one policy; a
+    arrays or of tables (one sample each), a long DataFrame or astropy table (one
+    sample per object, in order of first appearance). Cleaning follows the package's one policy; a
     sample that cleaning would drop entirely is an error naming it (a
     transformer must return one row per sample). ``fit`` ignores ``y``.
     """
 
     def __init__(self, preset="astromer_v1", batch_size=256, pooling="object", bands=None, how="concatenate",
-                 time_precision="float64", statistics=("mean",)):
+                 time_precision="float64", statistics=("mean",), columns=None, zero_point=None):
         self.preset = preset
         self.batch_size = batch_size
         self.pooling = pooling
@@ -56,6 +58,13 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         self.how = how
         self.time_precision = time_precision
         self.statistics = statistics
+        self.columns = columns
+        self.zero_point = zero_point
+
+    def _input(self, X):
+        from astromer.data.curve_inputs import as_curve_input
+
+        return as_curve_input(X, columns=self.columns, zero_point=self.zero_point)[0]
 
     def fit(self, X, y=None):
         """Load the encoder (and, for DataFrames with bands, note the band order)."""
@@ -70,6 +79,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         if not isinstance(model, astromer.Astromer):
             raise TypeError(f"preset {self.preset!r} holds a {type(model).__name__}, not an Astromer light-curve model")
         self.model_ = model
+        X = self._input(X)
         self.bands_ = list(self.bands) if self.bands is not None else _bands_of(X)
         self.n_features_out_ = model.width * len(self.statistics) * (len(self.bands_) if self._concatenates() else 1)
         return self
@@ -80,6 +90,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """``(n_samples, d)`` float32 embeddings (``d`` = width, times the bands when concatenated)."""
         check_is_fitted(self, "model_")
+        X = self._input(X)
         result = self.model_.embed(X, batch_size=self.batch_size, verbose=0, time_precision=self.time_precision)
         expected = _samples(X)
         if self.pooling == "curve" or not self.bands_:

@@ -202,8 +202,10 @@ def test_unsorted_sorted_stably_and_duplicates():
 
 
 def test_bad_inputs_rejected():
-    with pytest.raises(TypeError, match=r"\[array\]"):
-        prepare_light_curves(curve(5))
+    single = prepare_light_curves(curve(5))                     # one (n, 3) array is one curve, id 0
+    assert single.ids == [0] and np.array_equal(single.curves[0], prepare_light_curves([curve(5)]).curves[0])
+    with pytest.raises(ValueError, match=r"index 0 \(id 0\) has shape \(3, 7\); expected \(n, 2\)"):
+        prepare_light_curves(np.zeros((3, 7)))
     with pytest.raises(ValueError, match=r"index 1 \(id 1\) has shape \(5, 4\)"):
         prepare_light_curves([curve(5), np.zeros((5, 4))])
     with pytest.raises(ValueError, match="index 1.*2 columns"):

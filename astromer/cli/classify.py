@@ -6,6 +6,8 @@ import os
 import shlex
 from pathlib import Path
 
+from astromer.cli.arguments import add_table_options, table_options
+
 
 def _scores(table, class_names):
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
@@ -75,7 +77,7 @@ def _run(args):
     from astromer.tasks.splits import split_ids, take_shots
 
     out = Path(args.output)
-    curves, labels = read_light_curves_input(args.input, labels=args.labels, label_column=args.label_column)
+    curves, labels = read_light_curves_input(args.input, labels=args.labels, label_column=args.label_column, **table_options(args))
     if args.classifier:
         if not os.path.exists(args.classifier):
             raise FileNotFoundError(f"classifier {args.classifier!r} does not exist")
@@ -171,4 +173,5 @@ def register(subparsers):
     g.add_argument("--seed", type=int, default=0, metavar="N",
                    help="seed of the splits, the shots and training (default: %(default)s)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_table_options(p)
     p.set_defaults(func=_run)

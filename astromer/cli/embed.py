@@ -4,6 +4,8 @@ import argparse
 import warnings
 from pathlib import Path
 
+from astromer.cli.arguments import add_table_options, table_options
+
 LEVELS = ("object", "curve", "observation")
 
 
@@ -43,7 +45,7 @@ def _run(args):
         raise ValueError(f"--output must end in .parquet or .npz, got {str(out)!r}")
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
-    curves, labels = read_light_curves_input(args.input, labels=args.labels, split=args.split)
+    curves, labels = read_light_curves_input(args.input, labels=args.labels, split=args.split, **table_options(args))
     if "band" in curves.columns and args.bands:
         curves = curves[curves["band"].astype(str).isin(args.bands.split(","))]
         if curves.empty:
@@ -102,4 +104,5 @@ def register(subparsers):
     p.add_argument("--batch-size", type=int, default=256, metavar="N", help="windows per batch (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_table_options(p)
     p.set_defaults(func=_run)

@@ -5,6 +5,8 @@ import json
 import os
 from pathlib import Path
 
+from astromer.cli.arguments import add_table_options, table_options
+
 ARCHITECTURES = ("small", "modern", "astromer_v1", "astromer_v2")
 
 
@@ -35,7 +37,7 @@ def _run(args):
         train = validation = args.input
         where = f"records {args.input} (train split; val split for validation)"
     else:
-        curves, _ = read_light_curves_input(args.input)
+        curves, _ = read_light_curves_input(args.input, **table_options(args))
         ids = curves["object_id"].drop_duplicates().sample(frac=1.0, random_state=args.seed).tolist()
         n_val = int(round(args.val_fraction * len(ids)))
         val_ids = set(ids[:n_val])
@@ -101,4 +103,5 @@ def register(subparsers):
     g.add_argument("--seed", type=int, default=0, metavar="N",
                    help="seed of the validation hold-out, weights, windows and masks (default: %(default)s)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_table_options(p)
     p.set_defaults(func=_run)

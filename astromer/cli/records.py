@@ -5,19 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
+from astromer.cli.arguments import mapping
+
 
 def _floats(text):
     return tuple(float(v) for v in text.split(",") if v.strip()) if text else ()
-
-
-def _mapping(text, what):
-    out = {}
-    for part in filter(None, (p.strip() for p in (text or "").split(","))):
-        if "=" not in part:
-            raise ValueError(f"{what} entry {part!r} must look like name=column")
-        k, v = (s.strip() for s in part.split("=", 1))
-        out[k] = v
-    return out
 
 
 def _print_summary(meta):
@@ -87,7 +79,7 @@ def _convert(args):
     split_col = args.splits[len("column:"):] if args.splits.startswith("column:") else None
     if fmt == "long":
         src = S.long_table_source(
-            path, args.labels, columns=_mapping(args.columns, "--columns"),
+            path, args.labels, columns=mapping(args.columns, "--columns"),
             label_column=args.label_column, label_id_column=args.id_column,
             keep_unlabelled=args.keep_unlabelled, bands=bands, has_errors=not args.no_errors,
             extra_label_columns=(split_col,) if split_col else ())

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from astromer.data.cleaning import CleaningRules, Report, clean_curve, to_numbers
+from astromer.data.curve_inputs import as_curve_input
 
 REQUIRED_COLUMNS = ("object_id", "time", "mag")
 ERROR_COLUMN = "mag_err"
@@ -125,7 +126,7 @@ def _curves_from_frame(df: pd.DataFrame, report: Report):
         raise ValueError(
             f"DataFrame is missing required column(s) {missing}; present columns: "
             f"{list(df.columns)} (expected object_id, time, mag and optionally "
-            f"{ERROR_COLUMN}, {BAND_COLUMN})"
+            f"{ERROR_COLUMN}, {BAND_COLUMN}; map other names with columns={{'time': 'mjd', ...}})"
         )
     has_errors = ERROR_COLUMN in df.columns
     value_cols = ["time", "mag"] + ([ERROR_COLUMN] if has_errors else [])
@@ -158,8 +159,8 @@ def _curves_from_frame(df: pd.DataFrame, report: Report):
     return ids, arrays, has_errors
 
 
-def prepare_light_curves(light_curves, ids=None, *, rules=None, min_observations=None,
-                         warn=True) -> PreparedCurves:
+def prepare_light_curves(light_curves, ids=None, *, columns=None, zero_point=None, rules=None,
+                         min_observations=None, warn=True) -> PreparedCurves:
     """Validate and clean light curves with the package's one cleaning policy.
 
     Args:
@@ -167,8 +168,16 @@ def prepare_light_curves(light_curves, ids=None, *, rules=None, min_observations
             (time, mag) or ``(n, 3)`` (time, mag, err), or a pandas DataFrame in
             long layout with columns ``object_id, time, mag`` and optional
             ``mag_err`` and ``band`` (with ``band``, each ``(object_id, band)``
-            pair is one curve). A :class:`PreparedCurves` is returned unchanged.
-        ids: optional ids for a list input (default: list positions).
+            pair is one curve; without ``object_id`` the table is one curve),
+            one ``(n, 2|3)`` array, an astropy ``Table``/``TimeSeries``, a
+            lightkurve ``LightCurve``, or a list of tables
+            (:mod:`astromer.data.curve_inputs`: units honoured, fluxes made
+            magnitudes). A :class:`PreparedCurves` is returned unchanged.
+        ids: optional ids for a list input (default: list positions) or for one curve.
+        columns: the package's column names -> the table's (``{"time": "mjd",
+            "mag": "magpsf", "mag_err": "sigmapsf"}``), as the CLI's ``--columns``.
+        zero_point: the magnitude of a unit flux, for tables that hold fluxes in
+            units other than a spectral flux density (e.g. 20.44 for TESS electron/s).
         rules: :class:`astromer.data.cleaning.CleaningRules` (default: the
             package defaults, which drop NaN/inf, "missing" sentinels such as
             99.999, physically absurd magnitudes and errors, non-positive
@@ -186,21 +195,16 @@ def prepare_light_curves(light_curves, ids=None, *, rules=None, min_observations
     if isinstance(light_curves, PreparedCurves):
         return light_curves
     report = Report()
+    light_curves, ids = as_curve_input(light_curves, ids, columns=columns, zero_point=zero_point, report=report)
     if isinstance(light_curves, pd.DataFrame):
-        if ids is not None:
-            raise ValueError("ids must be None for a DataFrame; ids come from its object_id column")
         ids, arrays, has_errors = _curves_from_frame(light_curves, report)
-    elif isinstance(light_curves, np.ndarray) and light_curves.ndim == 2:
-        raise TypeError(
-            f"a single 2-D array of shape {light_curves.shape} was given; pass a list "
-            "of light curves, e.g. prepare_light_curves([array])"
-        )
     elif isinstance(light_curves, (list, tuple, np.ndarray)):
         ids, arrays, has_errors = _curves_from_sequence(light_curves, ids)
     else:
         raise TypeError(
-            "light_curves must be a list of (n, 2|3) arrays or a pandas DataFrame with "
-            f"columns object_id, time, mag[, mag_err][, band]; got {type(light_curves).__name__}"
+            "light_curves must be a list of (n, 2|3) arrays, a pandas DataFrame with "
+            "columns object_id, time, mag[, mag_err][, band], an astropy Table/TimeSeries or a lightkurve "
+            f"LightCurve; got {type(light_curves).__name__}"
         )
     if not arrays:
         raise ValueError("no light curves were given" + (f" ({'; '.join(report.lines())})" if report.lines() else ""))

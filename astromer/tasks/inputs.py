@@ -20,6 +20,7 @@ from astromer.errors import AstromerError
 log = logging.getLogger("astromer.labels")
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+ASTROPY_SUFFIXES = (".fits", ".fit", ".fits.gz", ".ecsv", ".vot", ".votable", ".xml")
 FOLDER_TABLES = ("lightcurves.csv.gz", "lightcurves.csv", "lightcurves.parquet")
 
 
@@ -66,17 +67,65 @@ def records_table(directory, split=None):
     return curves, labels
 
 
-def read_table(path, what="light-curve table"):
-    """A CSV/Parquet table with its ``object_id`` column read as text, exactly as written."""
+def _astropy_table(path, what, columns, zero_point):
+    """A FITS / ECSV / VOTable file (the ``astro`` extra) as the long table: units honoured, a file
+    without an ``object_id`` column is one curve named after the file."""
+    from astromer.data.curve_inputs import astro_table_frame
+
+    try:
+        from astropy.table import Table
+    except ImportError:
+        raise InputError(f"reading {path!r} needs astropy: pip install -e '.[astro]'") from None
+    import warnings
+
+    try:
+        with warnings.catch_warnings():   # FITS unit strings such as "e-/s": units are read below
+            warnings.filterwarnings("ignore", message=".*did not parse as.*unit")
+            table = Table.read(path)
+    except Exception as exc:   # astropy raises OSError, ValueError, TypeError... for damaged files
+        raise InputError(f"cannot read {what} {path!r} with astropy: {type(exc).__name__}: {exc}") from None
+    stem = Path(path).name.split(".")[0]
+    try:
+        return astro_table_frame(table, columns=columns, zero_point=zero_point, what=f"{what} {path!r}",
+                                 object_id=stem)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def read_table(path, what="light-curve table", columns=None, zero_point=None):
+    """A CSV/Parquet table (or, with astropy, a FITS/ECSV/VOTable file) with its ``object_id``
+    column read as text, exactly as written. ``columns``: the package's names -> the file's
+    (``{"time": "mjd"}``, the CLI's ``--columns``); a light-curve table without an ``object_id``
+    column is one curve named after the file; ``zero_point``: for fluxes
+    (:mod:`astromer.data.curve_inputs`)."""
+    from astromer.data.curve_inputs import STANDARD_COLUMNS, as_curve_input
     from astromer.records.tables import id_strings
     from astromer.records.tables import read_table as read_any
 
     path = str(path)
-    if not path.lower().endswith((*TABLE_SUFFIXES, ".txt")):
+    columns = dict(columns or {})
+    if path.lower().endswith(ASTROPY_SUFFIXES):
         if not os.path.exists(path):
             raise FileNotFoundError(f"{what} {path!r} does not exist")
-        raise InputError(f"cannot read {path!r}: give a .csv, .csv.gz or .parquet table or a records folder")
-    table = read_any(path, what=what, dtype={"object_id": str})
+        table = _astropy_table(path, what, columns, zero_point)
+    elif not path.lower().endswith((*TABLE_SUFFIXES, ".txt")):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{what} {path!r} does not exist")
+        raise InputError(f"cannot read {path!r}: give a .csv, .csv.gz or .parquet table (or, with astropy, "
+                         ".fits, .ecsv, .vot) or a records folder")
+    else:
+        id_name = columns.get("object_id", "object_id")
+        table = read_any(path, what=what, dtype={id_name: str})
+        if columns or "object_id" not in table.columns and what == "light-curve table":
+            if "flux" in columns or ("mag" not in table.columns and "flux" in table.columns):
+                raise InputError(f"{what} {path!r}: fluxes in a CSV/Parquet table carry no unit; convert them to "
+                                 "magnitudes, or write the table with units (ECSV, FITS)")
+            try:
+                table = as_curve_input(table, [Path(path).name.split(".")[0]] if "object_id" not in
+                                       table.columns and id_name == "object_id" else None,
+                                       columns={k: v for k, v in columns.items() if k in STANDARD_COLUMNS})[0]
+            except ValueError as exc:
+                raise InputError(f"{what} {path!r}: {exc}") from None
     if "object_id" in table.columns:
         table["object_id"] = id_strings(table["object_id"])
     return table
@@ -106,9 +155,11 @@ def _name(labels):
     return "(DataFrame)" if hasattr(labels, "columns") else str(labels)
 
 
-def read_light_curves_input(path, labels=None, label_column="label", split=None, split_column="split"):
+def read_light_curves_input(path, labels=None, label_column="label", split=None, split_column="split",
+                            columns=None, zero_point=None):
     """``(curves, labels or None)`` from a records folder, a folder with ``lightcurves.csv.gz``
     (+ ``labels.csv``) or a long table file (+ ``labels`` table). Object ids are strings.
+    ``columns``, ``zero_point``: for a table file (see :func:`read_table`).
 
     Labels whose id has no light curve are dropped (logged); none matching is an error.
     """
@@ -131,7 +182,9 @@ def read_light_curves_input(path, labels=None, label_column="label", split=None,
         if labels is None and (Path(path) / "labels.csv").is_file():
             labels = Path(path) / "labels.csv"
     else:
-        curves = read_table(path)
+        curves = read_table(path, columns=columns, zero_point=zero_point)
+    if (columns or zero_point is not None) and (is_records(path) or os.path.isdir(path)):
+        raise InputError(f"--columns and --zero-point apply to a table file, not to the folder {path}")
     if labels is not None and table is None:
         table = label_table(labels, label_column, split_column)
     missing = [c for c in ("object_id", "time", "mag") if c not in curves.columns]

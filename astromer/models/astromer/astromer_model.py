@@ -239,12 +239,17 @@ class Astromer(keras.Model):
         return cached
 
     def embed(self, light_curves, ids=None, batch_size=256, verbose="auto", rules=None,
-              time_precision="float64"):
+              time_precision="float64", columns=None, zero_point=None):
         """Embed raw light curves: one row per observation and a pooled vector per object.
 
         ``light_curves``: a list of arrays with columns (time, mag[, err]), or a
         pandas DataFrame in the long layout ``object_id,time,mag[,mag_err]``
-        (with a ``band`` column, each (object, band) is one curve). Each curve is
+        (with a ``band`` column, each (object, band) is one curve; without
+        ``object_id`` it is one curve), one ``(n, 2|3)`` array, an astropy
+        ``Table``/``TimeSeries`` or a lightkurve ``LightCurve`` (units honoured,
+        fluxes made magnitudes with ``zero_point``), or a list of tables;
+        ``columns`` maps the package's names to the table's (``{"time": "mjd"}``);
+        see :mod:`astromer.data.curve_inputs`. Each curve is
         cleaned with the package's one policy (``rules``, default
         :class:`astromer.data.cleaning.CleaningRules`: NaN/inf, sentinels such
         as 99.999, absurd values and exact duplicates are dropped; a curve with
@@ -267,7 +272,7 @@ class Astromer(keras.Model):
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
-        prepared = prepare_light_curves(light_curves, ids, rules=rules)
+        prepared = prepare_light_curves(light_curves, ids, columns=columns, zero_point=zero_point, rules=rules)
         windows = window_curves(prepared.curves, window_size=self.window_size, time_precision=time_precision)
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
         z = predict_in_batches(self.encoder_model(), x, batch_size=batch_size, verbose=verbose)
