@@ -308,3 +308,35 @@ def test_from_preset_takes_keras_hub_options(v1_ref, tmp_path):
         astromer.Astromer.from_preset(archive, num_layers=1)
     with pytest.raises(TypeError, match=r"got unknown argument\(s\) \['widht'\]; it takes load_weights, dtype"):
         astromer.Astromer.from_preset(archive, widht=64)
+
+
+def test_keras_hub_names_presets_save_to_preset_and_a_classifier_from_an_encoder_preset(home, v1_ref, tmp_path):
+    import keras
+
+    assert sorted(astromer.Astromer.presets) == ["astromer_v1", "astromer_v1_atlas", "astromer_v2"]
+    assert sorted(astromer.AstroPT.presets) == ["astropt_v1_0830m", "astropt_v1_2100m"]
+    assert astromer.LightCurveClassifier.presets.keys() == astromer.Astromer.presets.keys()   # encoder presets
+    assert astromer.Astromer.presets["astromer_v1"]["source"]["filename"] == "macho_a0.zip"
+
+    frozen = astromer.Astromer.from_preset("astromer_v1", trainable=False, progress=False)
+    assert frozen.trainable_weights == [] and len(frozen.non_trainable_weights) == len(frozen.weights) > 0
+    folder = frozen.save_to_preset(tmp_path / "mine")
+    assert sorted(os.listdir(folder)) == ["config.json", "metadata.json", "model.weights.h5"]
+    again = astromer.Astromer.from_preset(folder)
+    assert not again.trainable
+    np.testing.assert_array_equal(_embedding_error(again, v1_ref), _embedding_error(frozen, v1_ref))
+
+    classifier = astromer.LightCurveClassifier.from_preset("astromer_v1", num_classes=3, class_names=list("abc"),
+                                                           progress=False)
+    assert classifier.num_classes == 3 and classifier.encoder.num_layers == 2 and not classifier.encoder.trainable
+    x = {"times": v1_ref["times"][:2], "magnitudes": v1_ref["input"][:2], "mask": 1 - v1_ref["mask_in"][:2]}
+    saved = classifier.save_to_preset(tmp_path / "classifier")
+    loaded = astromer.LightCurveClassifier.from_preset(saved)
+    assert loaded.class_names == ["a", "b", "c"]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(classifier(x)))
+    with pytest.raises(ValueError, match=r"is a classifier of 3 classes, not 4; load its encoder with"):
+        astromer.LightCurveClassifier.from_preset(saved, num_classes=4)
+    with pytest.raises(ValueError, match=r"preset 'astromer_v1' is an Astromer encoder: pass num_classes="):
+        astromer.LightCurveClassifier.from_preset("astromer_v1", progress=False)
+    with pytest.raises(TypeError, match=r"is a saved classifier: its head is fixed, so \['head'\] cannot be given"):
+        astromer.LightCurveClassifier.from_preset(saved, head="mlp")

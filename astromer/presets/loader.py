@@ -219,7 +219,15 @@ def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=None
     return model
 
 
-register_preset_loader(load_preset_as)  # behind Astromer.from_preset / AstroPT.from_preset
+def presets_of(cls):
+    """``{name: spec}`` of the named presets that hold ``cls`` (``Model.presets``); a class that
+    loads another's presets (the classifier: Astromer encoders) names it in ``PRESET_CLASS``."""
+    wanted = getattr(cls, "PRESET_CLASS", cls.__name__)
+    return {name: spec for name, spec in sorted(all_presets().items()) if spec.get("class") == wanted}
+
+
+# behind Model.from_preset, model.save_to_preset and Model.presets (astromer.models.preset_hook)
+register_preset_loader(load_preset_as, saver=save_preset, lister=presets_of)
 
 
 def download_preset(name, progress=True):

@@ -11,12 +11,13 @@ from astromer.losses.masked_rmse import MaskedRMSE
 from astromer.metrics.masked_r2 import MaskedR2
 from astromer.models.astromer.architectures import ARCHITECTURES
 from astromer.models.astromer.embeddings import LightCurveEmbeddings
+from astromer.models.preset_hook import PresetMixin
 
 INPUT_KEYS = ("times", "magnitudes", "mask")
 
 
 @keras.saving.register_keras_serializable(package="astromer")
-class Astromer(keras.Model):
+class Astromer(PresetMixin, keras.Model):
     """Astromer: a transformer encoder for irregularly sampled light curves.
 
     Inputs are a dict of ``(B, T)`` arrays (a trailing axis of size 1 is also
@@ -121,13 +122,6 @@ class Astromer(keras.Model):
         if name not in ARCHITECTURES:
             raise ValueError(f"Unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}.")
         return cls(**{**ARCHITECTURES[name], **overrides})
-
-    @classmethod
-    def from_preset(cls, handle, **kwargs):
-        """Load a preset (name, local folder or original archive) as an Astromer model."""
-        from astromer.models.preset_hook import load_preset_as
-
-        return load_preset_as(cls, handle, **kwargs)
 
     # ------------------------------------------------------------------ inputs
     def _parse_inputs(self, inputs):

@@ -14,10 +14,11 @@ from astromer.layers.spiral import SpiralPatcher
 from astromer.models.astropt import embedding
 from astromer.models.astropt.architectures import architecture
 from astromer.models.astropt.embedding import POOLINGS
+from astromer.models.preset_hook import PresetMixin
 
 
 @keras.saving.register_keras_serializable(package="astromer")
-class AstroPT(keras.Model):
+class AstroPT(PresetMixin, keras.Model):
     """AstroPT: a GPT-style causal transformer that predicts the next image patch.
 
     Images ``(B, H, W, C)`` are cut into ``patch_size`` patches, read in a
@@ -141,13 +142,6 @@ class AstroPT(keras.Model):
         "309M", "830M", "2100M") in a family: "v1" (astroPT 1.0), "v2" (astroPT 2, with its
         data-path quirks) or "modern" (the v2 architecture without them)."""
         return cls(**{**architecture(size, family), **overrides})
-
-    @classmethod
-    def from_preset(cls, handle, **kwargs):
-        """Load a preset (name, local folder or original checkpoint) as an AstroPT model."""
-        from astromer.models.preset_hook import load_preset_as
-
-        return load_preset_as(cls, handle, **kwargs)
 
     # ------------------------------------------------------------------ tokens
     def tokenize(self, images):

@@ -4,10 +4,14 @@ import keras
 import numpy as np
 
 from astromer.models.classifier.heads import ClassificationHead, pooled_features
+from astromer.models.preset_hook import PresetMixin, load_preset_as
+
+#: ``LightCurveClassifier.from_preset`` keywords that shape the new head (the rest load the encoder)
+HEAD_OPTIONS = ("head", "hidden_units", "dropout", "train_encoder", "class_names")
 
 
 @keras.saving.register_keras_serializable(package="astromer")
-class LightCurveClassifier(keras.Model):
+class LightCurveClassifier(PresetMixin, keras.Model):
     """Classify light-curve windows with an Astromer encoder and a head.
 
     ``model(inputs)`` takes the Astromer input dict (``mask`` = 1 at real
@@ -50,6 +54,39 @@ class LightCurveClassifier(keras.Model):
         n = encoder.num_layers + 1 if head == "skip" else 1
         self.classification_head.build((None, n, encoder.width))
         self.built = True
+
+    #: ``LightCurveClassifier.presets`` lists the Astromer encoder presets a head can go on
+    PRESET_CLASS = "Astromer"
+
+    @classmethod
+    def from_preset(cls, handle, num_classes=None, **kwargs):
+        """keras-hub's ``Classifier.from_preset``: an Astromer encoder preset (a name in
+        ``LightCurveClassifier.presets``, a folder, a ``.keras`` file, an original checkpoint)
+        with a new head for ``num_classes`` classes, or a saved classifier (``save_to_preset``
+        folder or ``.keras`` file) as it was saved.
+
+        ``head``, ``hidden_units``, ``dropout``, ``train_encoder`` and ``class_names`` shape the
+        new head (as in the constructor); every other keyword loads the encoder
+        (``dtype``, ``load_weights``, config overrides; see ``Astromer.from_preset``).
+        """
+        from astromer.models.astromer.astromer_model import Astromer
+
+        head_options = {k: kwargs.pop(k) for k in HEAD_OPTIONS if k in kwargs}
+        model = load_preset_as(keras.Model, handle, **kwargs)
+        if isinstance(model, cls):
+            if num_classes is not None and int(num_classes) != model.num_classes:
+                raise ValueError(f"preset {handle!r} is a classifier of {model.num_classes} classes, not "
+                                 f"{num_classes}; load its encoder with Astromer.from_preset to train a new head")
+            if head_options:
+                raise TypeError(f"preset {handle!r} is a saved classifier: its head is fixed, so "
+                                f"{sorted(head_options)} cannot be given")
+            return model
+        if not isinstance(model, Astromer):
+            raise TypeError(f"Preset {handle!r} holds a {type(model).__name__}, neither a LightCurveClassifier "
+                            "nor an Astromer encoder.")
+        if num_classes is None:
+            raise ValueError(f"preset {handle!r} is an Astromer encoder: pass num_classes= for the new head")
+        return cls(model, num_classes, **head_options)
 
     def set_encoder_trainable(self, trainable):
         """Switch between scenario a (frozen) and b (fine-tuned); compile again afterwards."""
