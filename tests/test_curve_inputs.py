@@ -86,6 +86,10 @@ def test_spectral_flux_densities_become_ab_magnitudes_and_bad_fluxes_are_counted
     np.testing.assert_allclose(prepared.curves[0][:, 1], [0.0, 2.5, 5.0], atol=1e-12)   # AB: 3631 Jy is mag 0
     np.testing.assert_allclose(prepared.curves[0][:, 2], 2.5 / np.log(10) * 0.01, atol=1e-9)
     assert prepared.report.rows["nonpositive_flux"] == 3
+    from astromer.data.curve_inputs import astro_table_frame
+
+    with pytest.warns(UserWarning, match=r"3 rows with a flux <= 0 or NaN dropped \(nonpositive_flux"):
+        assert len(astro_table_frame(table)) == 3          # without a report to count in, it warns
     mjy = Table({"time": t[:2], "mag": [3631e3, 363.1e3] * u.mJy})   # a 'mag' column holding fluxes is a flux
     np.testing.assert_allclose(prepare_light_curves(mjy, warn=False).curves[0][:, 1], [0.0, 2.5], atol=1e-12)
 

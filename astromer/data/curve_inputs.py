@@ -191,9 +191,15 @@ def astro_table_frame(obj, *, columns=None, zero_point=None, report=None, what=N
                 err_raw = (_numbers(_filled(err_raw), what, err_col) * u.Unit(_unit(err_raw))).to_value(u.Unit(unit))
             flux_err = _numbers(_filled(err_raw), what, err_col)
         mag, err, bad = _flux_to_mag(flux, flux_err, unit, zero_point, what, flux_col)
-        if bad.any() and report is not None:
+        if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            report.add("rows", "nonpositive_flux", int(bad.sum()), f"{out['object_id'][first]} row {first}")
+            if report is not None:
+                report.add("rows", "nonpositive_flux", int(bad.sum()), f"{out['object_id'][first]} row {first}")
+            else:   # no report to count them in (a file read by the CLI, the sklearn embedder): say so
+                import warnings
+
+                warnings.warn(f"{what}: {int(bad.sum())} rows with a flux <= 0 or NaN dropped (nonpositive_flux; "
+                              f"e.g. {out['object_id'][first]} row {first})", UserWarning, stacklevel=2)
         keep = ~bad
         out = {k: (np.asarray(v, dtype=object)[keep].tolist() if isinstance(v, list) else v[keep])
                for k, v in out.items()}
