@@ -88,3 +88,35 @@ def test_convert_inspect_verify(tmp_path):
 def test_list_recipes():
     code, out, _ = _run("list")
     assert code == 0 and "eros1" in out and "gz1_sdss" in out and "image" in out
+
+
+def test_convert_a_partitioned_folder_and_a_pattern_locally_and_on_beam(tmp_path):
+    """A folder of Parquet files (band=X subfolders) and a quoted pattern convert like the one
+    table; with --beam-runner the files are read on the workers, same records."""
+    from conftest import read_tree
+
+    _table(tmp_path)
+    frame = pd.read_csv(tmp_path / "lc.csv")
+    for band, rows in frame.groupby("band"):
+        (tmp_path / "parts" / f"band={band}").mkdir(parents=True)
+        rows = rows.drop(columns="band")
+        rows.iloc[::2].to_parquet(tmp_path / "parts" / f"band={band}" / "part-0.parquet", index=False)
+        rows.iloc[1::2].to_parquet(tmp_path / "parts" / f"band={band}" / "part-1.parquet", index=False)
+    (tmp_path / "parts" / "_SUCCESS").write_text("")  # Spark's marker: not a table
+    common = ("--labels", str(tmp_path / "labels.csv"), "--shard-size", "2", "--quiet", "--name", "lc")
+    for name, extra in (("local", ()), ("beam", ("--beam-runner", "DirectRunner"))):
+        code, out, err = _run("convert", str(tmp_path / "parts"), "-o", str(tmp_path / name),
+                              *common, *extra)
+        assert code == 0, err
+        assert "6 objects, 12 records, 60 observations, bands g,r" in out
+    assert read_tree(tmp_path / "beam") == read_tree(tmp_path / "local")
+    code, out, err = _run("convert", str(tmp_path / "parts" / "*" / "*.parquet"),
+                          "-o", str(tmp_path / "pattern"), *common)  # band= below the wildcard
+    assert code == 0, err
+    assert "6 objects, 12 records, 60 observations, bands g,r" in out
+    code, out, err = _run("convert", str(tmp_path / "parts" / "band=g" / "*.parquet"),
+                          "-o", str(tmp_path / "g_only"), *common)  # band=g is the root: no column
+    assert code == 0, err
+    assert "6 objects, 6 records, 30 observations, bands single" in out
+    code, _, err = _run("convert", str(tmp_path / "nothing" / "*.parquet"), "-o", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1 and "no file matches the light-curve table pattern" in err

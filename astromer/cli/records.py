@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 
@@ -49,16 +50,20 @@ def _rules(args, has_errors=True):
 def _detect_format(path, args):
     if args.format != "auto":
         return args.format
-    if os.path.isfile(path):
+    if os.path.isfile(path) or glob.has_magic(path):
         return "long"
     if not os.path.isdir(path):
         raise FileNotFoundError(f"input {path!r} does not exist")
     if args.metadata or os.path.isfile(os.path.join(path, "metadata.csv")):
         return "raw"
     from astromer.records.sources import IMAGE_EXTENSIONS
+    from astromer.records.table_parts import TABLE_EXTENSIONS
 
-    if any(n.lower().endswith(IMAGE_EXTENSIONS) for n in os.listdir(path)):
+    names = [n.lower() for _root, _dirs, files in os.walk(path) for n in files]
+    if any(n.endswith(IMAGE_EXTENSIONS) for n in os.listdir(path)):
         return "images"
+    if any(n.endswith(TABLE_EXTENSIONS) for n in names):
+        return "long"  # a folder of table files, e.g. a partitioned Parquet dataset
     raise ValueError(f"cannot tell the layout of folder {path!r}; pass --format long|raw|images")
 
 
@@ -70,7 +75,7 @@ def _convert(args):
     args.seed = 0 if args.seed is None else args.seed
     args.shard_size = 1000 if args.shard_size is None else args.shard_size
     path = args.input
-    if not os.path.exists(path):
+    if not os.path.exists(path) and not glob.has_magic(path):
         raise FileNotFoundError(f"input {path!r} does not exist")
     if args.labels and not os.path.exists(args.labels):
         raise FileNotFoundError(f"labels table {args.labels!r} does not exist")
@@ -78,7 +83,8 @@ def _convert(args):
     bands = args.bands.split(",") if args.bands else None
     split_col = args.splits[len("column:"):] if args.splits.startswith("column:") else None
     if fmt == "long":
-        src = S.long_table_source(
+        # with Beam the files are read on its workers; here, one after the other
+        src = (S.long_table if args.beam_runner else S.long_table_source)(
             path, args.labels, columns=mapping(args.columns, "--columns"),
             label_column=args.label_column, label_id_column=args.id_column,
             keep_unlabelled=args.keep_unlabelled, bands=bands, has_errors=not args.no_errors,
@@ -92,7 +98,8 @@ def _convert(args):
             path, args.labels, id_column=args.id_column or "object_id",
             label_column=args.label_column, keep_unlabelled=args.keep_unlabelled,
             target_columns=tuple(t for t in (args.target_columns or "").split(",") if t))
-    rules = _rules(args, src.has_errors) if src.kind == "light_curve" else None
+    kind, has_errors = ("light_curve", not args.no_errors) if fmt == "long" else (src.kind, src.has_errors)
+    rules = _rules(args, has_errors) if kind == "light_curve" else None
     common = dict(splits=args.splits, seed=args.seed, shard_size=args.shard_size,
                   resume=args.resume, overwrite=args.overwrite, rules=rules, name=args.name)
     if args.beam_runner:
@@ -174,8 +181,9 @@ def _add_output_options(p, recipe=False):
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--beam-runner", metavar="RUNNER",
                    help="run as an Apache Beam pipeline on this runner (DirectRunner, DataflowRunner, "
-                        "SparkRunner, FlinkRunner; needs astromer-keras[beam]; default: the local writer "
-                        "with --workers processes)")
+                        "SparkRunner, FlinkRunner; needs astromer-keras[beam]; a long table's files are "
+                        "read on the workers, never on this machine; INPUT and DIR must be paths "
+                        "every worker sees; default: the local writer with --workers processes)")
     p.add_argument("--beam-option", action="append", default=[], metavar="--FLAG=VALUE",
                    help="extra Beam pipeline option, repeatable (e.g. --beam-option=--project=P)")
 
@@ -198,7 +206,8 @@ def register(subparsers):
     p = sub.add_parser(
         "convert", help="convert a long table, a raw per-object folder or an image folder",
         description="Convert INPUT into DIR: a long table (CSV, CSV.GZ or Parquet with columns "
-                    "object_id,band,time,mag,mag_err), a folder of per-object files with a metadata "
+                    "object_id,band,time,mag,mag_err; also a quoted file pattern or a folder of such "
+                    "files, e.g. a partitioned Parquet dataset, an object's rows in any of them), a folder of per-object files with a metadata "
                     "CSV (ID,Class,Band,Path), or an image folder with a labels table. Every dropped or "
                     "repaired row, curve and object is counted and printed.",
         epilog="Examples:\n"
@@ -207,12 +216,17 @@ def register(subparsers):
                "      --columns object_id=ID,time=mjd,mag_err=errmag --shard-size 500 --workers 4\n"
                "  astromer records convert raw_folder -o my_records --metadata meta.csv --bands b,r\n"
                "  astromer records convert images/ --labels labels.csv -o gz_records --target-columns redshift\n"
-               "  astromer records convert lightcurves.csv --labels labels.csv -o my_records --resume")
-    p.add_argument("input", help="a long table (.csv, .csv.gz, .parquet), a raw per-object folder or an "
-                                 "image folder")
+               "  astromer records convert lightcurves.csv --labels labels.csv -o my_records --resume\n"
+               "  astromer records convert 'ztf/*.parquet' --labels labels.csv -o ztf_records \\\n"
+               "      --beam-runner DirectRunner --beam-option=--direct_num_workers=2 \\\n"
+               "      --beam-option=--direct_running_mode=multi_processing")
+    p.add_argument("input", help="a long table (.csv, .csv.gz, .parquet), a quoted pattern ('ztf/*.parquet') "
+                                 "or folder of them (key=value subfolders are columns), a raw "
+                                 "per-object folder or an image folder")
     p.add_argument("--format", choices=("auto", "long", "raw", "images"), default="auto",
-                   help="layout of INPUT; auto: a file is a long table, a folder with metadata.csv (or "
-                        "--metadata) a raw folder, a folder of images an image folder")
+                   help="layout of INPUT; auto: a file or pattern is a long table, a folder with "
+                        "metadata.csv (or --metadata) a raw folder, a folder of images an image folder, "
+                        "a folder of table files a long table")
     p.add_argument("--labels", metavar="TABLE",
                    help="labels table (object_id,label[,...]) of a long table or an image folder")
     p.add_argument("--label-column", default="label", metavar="NAME", help="label column of the labels table")

@@ -44,6 +44,7 @@ from astromer.records.sources import (
     pattern_folder_source,
     raw_folder_source,
 )
+from astromer.records.table_parts import LongTable, long_table
 from astromer.records.survey_sources import ramp_variable_stars_source, sesar2010_source
 from astromer.data.splits import assign_splits, parse_split_spec
 from astromer.records.verify import verify_dataset
@@ -67,6 +68,7 @@ __all__ = [
     "CleaningRules",
     "CorruptShardError",
     "MissingShardError",
+    "LongTable",
     "Report",
     "assign_splits",
     "build",
@@ -75,6 +77,7 @@ __all__ = [
     "image_folder_source",
     "light_curve_example",
     "light_curve_files",
+    "long_table",
     "long_table_source",
     "parse_image",
     "parse_light_curve",

@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pandas as pd
 
-from astromer.data.cleaning import Report, to_numbers
-from astromer.records.items import CurveItem, FileCurveItem, ImageItem, Source
+from astromer.data.cleaning import Report
+from astromer.records.items import FileCurveItem, ImageItem, Source
+from astromer.records.table_parts import DEFAULT_BAND, long_table
 from astromer.records.tables import (
     SourceError,
     _attach_labels,
     _check_columns,
     _file_signature,
-    _frame_signature,
     _label_str,
-    id_strings,
     load_labels,
     read_table,
 )
 
-LONG_COLUMNS = ("object_id", "band", "time", "mag", "mag_err")
-DEFAULT_BAND = "single"
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
 
 
@@ -44,9 +40,12 @@ def long_table_source(curves, labels=None, *, columns=None, label_column="label"
     """Light curves from a long table: one row per observation.
 
     Args:
-        curves: DataFrame or path (``.csv``, ``.csv.gz``, ``.parquet``) with
-            columns ``object_id, band, time, mag, mag_err`` (``band`` optional:
-            ``default_band`` is used; ``mag_err`` optional with ``has_errors=False``).
+        curves: DataFrame, or a table file (``.csv``, ``.csv.gz``, ``.parquet``), a list of
+            them, a file pattern (``"ztf/*.parquet"``) or a folder of them (a partitioned
+            Parquet dataset: ``key=value`` subfolders become columns), with columns
+            ``object_id, band, time, mag, mag_err`` (``band`` optional: ``default_band`` is used;
+            ``mag_err`` optional with ``has_errors=False``). An object's rows may be spread over
+            several files; they are joined in file order (:mod:`astromer.records.table_parts`).
         labels: DataFrame or path with ``object_id`` and ``label_column`` (None:
             everything unlabelled).
         columns: rename map from these canonical names to the table's names,
@@ -58,86 +57,11 @@ def long_table_source(curves, labels=None, *, columns=None, label_column="label"
         band_map: rename band values (``{"1": "g", "2": "r"}``), compared as strings.
         extra_label_columns: labels-table columns carried along (e.g. ``split``).
     """
-    report = Report()
-    columns = dict(columns or {})
-    what = "light-curve table"
-    if isinstance(curves, pd.DataFrame):
-        frame = curves
-        description = {"type": "dataframe", "rows": int(len(frame)), "sha256": _frame_signature(frame)}
-    else:
-        path = os.fspath(curves)
-        what = f"light-curve table {path!r}"
-        id_name = columns.get("object_id", "object_id")
-        band_name = columns.get("band", "band")
-        frame = read_table(path, what="light-curve table", dtype={id_name: str, band_name: str})
-        description = {"type": "long_table", "files": [_file_signature(path)]}
-    src_cols = {c: columns.get(c, c) for c in LONG_COLUMNS}
-    required = ["object_id", "time", "mag"] + (["mag_err"] if has_errors else [])
-    hint = ("; map names with columns= (CLI: --columns object_id=ID,time=mjd,...)"
-            + ("" if "mag_err" in columns or not has_errors else
-               "; a table without errors needs has_errors=False (CLI: --no-errors)"))
-    _check_columns(frame, [src_cols[c] for c in required], what, hint)
-
-    n = len(frame)
-    ids = id_strings(frame[src_cols["object_id"]]).to_numpy(dtype=object)
-    if src_cols["band"] in frame.columns:
-        band_vals = np.array([None if pd.isna(v) else _label_str(v)
-                              for v in frame[src_cols["band"]].astype(object).to_numpy()], dtype=object)
-    else:
-        band_vals = np.full(n, default_band, dtype=object)
-    if band_map:
-        bm = {str(k): str(v) for k, v in band_map.items()}
-        band_vals = np.array([bm.get(b, b) if b is not None else None for b in band_vals], dtype=object)
-    missing_key = np.array([(i is None) or (b is None) for i, b in zip(ids, band_vals)], dtype=bool)
-    if missing_key.any():
-        report.add("rows", "missing_key", int(missing_key.sum()),
-                   f"row {int(np.flatnonzero(missing_key)[0]) + 2}")
-    keep = ~missing_key
-    if bands is not None:
-        allowed = {str(b) for b in bands}
-        other = keep & ~np.isin(band_vals.astype(str), list(allowed))
-        if other.any():
-            report.add("rows", "band_not_selected", int(other.sum()),
-                       str(sorted(set(band_vals[other].astype(str)))[:5]))
-        keep &= ~other
-
-    values = {}
-    for name in ["time", "mag"] + (["mag_err"] if has_errors else []):
-        # a cell that is not a number ("19.5x") is its own reason, counted with its row
-        values[name], bad = to_numbers(frame[src_cols[name]].to_numpy(), src_cols[name], report,
-                                       what, rows=np.arange(n) + 2)
-        keep &= ~bad
-    time = values["time"][keep]
-    mag = values["mag"][keep]
-    err = values["mag_err"][keep] if has_errors else None
-    ids_k, bands_k = ids[keep], band_vals[keep]
-    oid_codes, oid_uniques = pd.factorize(ids_k, sort=True)
-    band_codes, band_uniques = pd.factorize(bands_k, sort=True)
-    order = np.lexsort((band_codes, oid_codes))  # stable: keeps row order within a curve
-    keys = oid_codes[order] * max(len(band_uniques), 1) + band_codes[order]
-    cuts = np.flatnonzero(np.diff(keys)) + 1
-    starts = np.concatenate([[0], cuts]) if len(order) else np.array([], dtype=int)
-    ends = np.concatenate([cuts, [len(order)]]) if len(order) else np.array([], dtype=int)
-    per_object = {}
-    for s, e in zip(starts, ends):
-        rows = order[s:e]
-        oid = oid_uniques[oid_codes[rows[0]]]
-        band = band_uniques[band_codes[rows[0]]]
-        per_object.setdefault(oid, {})[band] = (
-            time[rows], mag[rows], None if err is None else err[rows])
-
-    label_map, extra = load_labels(
-        labels, id_column=label_id_column or "object_id", label_column=label_column,
-        value_map=label_values, extra_columns=extra_label_columns, report=report)
-    if labels is not None:
-        if isinstance(labels, pd.DataFrame):
-            description["labels"] = {"type": "dataframe", "rows": int(len(labels))}
-        else:
-            description["labels"] = _file_signature(labels)
-    attached = _attach_labels(sorted(per_object), label_map, keep_unlabelled, report)
-    items = {oid: CurveItem(oid, lab, per_object[oid]) for oid, lab in attached.items()}
-    return Source("light_curve", items, report, bands=sorted(map(str, band_uniques)),
-                  has_errors=has_errors, extra=extra, description=description)
+    return long_table(curves, labels, columns=columns, label_column=label_column,
+                      label_id_column=label_id_column, label_values=label_values,
+                      keep_unlabelled=keep_unlabelled, bands=bands, band_map=band_map,
+                      default_band=default_band, has_errors=has_errors,
+                      extra_label_columns=extra_label_columns).read()
 
 
 # ----------------------------------------------------------------------------------------------

@@ -306,7 +306,8 @@ def write_dataset(source, output_dir, *, splits="0.8,0.1,0.1", seed=0, shard_siz
     """Convert a :class:`~astromer.records.sources.Source` into a sharded record dataset.
 
     Args:
-        source: from :mod:`astromer.records.sources` (long table, raw folder, images).
+        source: from :mod:`astromer.records.sources` (long table, raw folder, images), or a
+            :class:`~astromer.records.table_parts.LongTable` (read here, file by file).
         output_dir: the dataset folder (created; must be empty unless resuming
             or overwriting).
         splits: split spec (see :mod:`astromer.data.splits`).
@@ -329,6 +330,10 @@ def write_dataset(source, output_dir, *, splits="0.8,0.1,0.1", seed=0, shard_siz
     """
     from tqdm import tqdm
 
+    from astromer.records.table_parts import LongTable
+
+    if isinstance(source, LongTable):
+        source = source.read()
     conv = Conversion(source, output_dir, splits=splits, seed=seed, shard_size=shard_size,
                       rules=rules, label_map=label_map, name=name, extra_metadata=extra_metadata)
     finished = conv.prepare_output(resume, overwrite)
