@@ -39,7 +39,11 @@ devices of *all* hosts and :func:`data_parallel` spans them. Each host must feed
 its own part of the global batch (``keras.distribution.distribute_dataset``
 does this for a ``tf.data.Dataset`` that ``fit`` receives).
 TensorFlow: set ``TF_CONFIG`` on every worker (``{"cluster": {"worker": [...]},
-"task": {"type": "worker", "index": i}}``) and use ``data_parallel(multi_worker=True)``.
+"task": {"type": "worker", "index": i}}``) and use ``data_parallel(multi_worker=True)``
+(``tf.data`` auto-sharding gives each worker its own record files).
+:func:`astromer.tasks.pretrain.pretrain` takes the setting as ``distribution=`` and makes every
+process run the same number of full global batches (``tests/test_multihost.py``: 2 local
+processes per backend end with the same weights).
 
 Numerics
 --------
@@ -147,9 +151,32 @@ def data_parallel(devices=None, multi_worker=False):
         import tensorflow as tf
 
         if multi_worker:
-            return tf.distribute.MultiWorkerMirroredStrategy()
+            return _multi_worker_strategy()
         return tf.distribute.MirroredStrategy(devices=devices or list_devices())
     raise NotImplementedError(f"data_parallel does not support the {backend!r} backend.")
+
+
+def _multi_worker_strategy():
+    """``tf.distribute.MultiWorkerMirroredStrategy`` that Keras 3's ``fit`` can use.
+
+    Keras 3.15's TensorFlow trainer, on a multi-worker strategy, (1) calls
+    ``strategy.reduce("MEAN", first_batch)`` on the whole (nested) first batch before building,
+    and the strategy reduces only single values, and (2) reduces every scalar log (the loss) with
+    ``axis=0``, which a 0-d value does not have; so ``fit`` fails on every dataset
+    (keras-team/keras#20329, #20585). Here a nest is reduced value by value and a scalar across
+    the replicas only (``axis=None``): what both calls mean; nothing else changes.
+    """
+    import tensorflow as tf
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            if tf.nest.is_nested(value):
+                return tf.nest.map_structure(lambda v: self.reduce(reduce_op, v, axis), value)
+            if axis is not None and self.experimental_local_results(value)[0].shape.rank == 0:
+                axis = None
+            return super().reduce(reduce_op, value, axis)
+
+    return MultiWorkerMirroredStrategy()
 
 
 def model_parallel_layout(model_devices=2, devices=None, model=None):

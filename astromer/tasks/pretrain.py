@@ -58,11 +58,16 @@ def count_curves(path_or_table, min_observations, split="train"):
 
 
 def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batch_size=64, learning_rate=1e-3,
-             seed=0, masking="v2", probed=0.5, random=0.2, same=0.2, min_observations=5, quiet=False):
+             seed=0, masking="v2", probed=0.5, random=0.2, same=0.2, min_observations=5, quiet=False,
+             distribution=None):
     """Masked-reconstruction pretraining of ``model`` with a progress bar.
 
     ``train``/``validation``: a records folder (its ``train``/``val`` splits) or
-    long tables. Returns ``(history DataFrame, info dict)``.
+    long tables. ``distribution``: a :func:`astromer.distribution.data_parallel` setting (one
+    machine's devices, or every host's after ``initialize_multi_host`` / with ``TF_CONFIG``);
+    build ``model`` under its ``scope()``; compiling and fitting happen under it here,
+    ``batch_size`` is the global batch, and an epoch is ``curves // batch_size`` full batches of
+    repeated data (every process must run the same steps). Returns ``(history DataFrame, info dict)``.
     """
     import keras
     import pandas as pd
@@ -73,11 +78,15 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
     keras.utils.set_random_seed(seed)
     common = dict(batch_size=batch_size, window_size=model.window_size, probed=probed, random=random, same=same,
                   masking=masking, min_observations=min_observations)
+    # Spread over devices or processes, every replica must run the same number of full batches (a
+    # process whose data ran out leaves the others waiting in the gradient all-reduce): the data
+    # repeat and an epoch is a fixed number of full global batches.
+    spread = distribution is not None
     if isinstance(train, (str, Path)):
-        train_ds = pretraining_records(str(train), split="train", seed=seed, **common)
+        train_ds = pretraining_records(str(train), split="train", seed=seed, repeat=spread, **common)
         n_curves = count_curves(train, min_observations, "train")
     else:
-        train_ds = pretraining_dataset(train, seed=seed, **common)
+        train_ds = pretraining_dataset(train, seed=seed, repeat=spread, **common)
         n_curves = count_curves(train, min_observations)
     val_ds = None
     if isinstance(validation, (str, Path)):
@@ -85,13 +94,28 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
 
         if "val" not in read_metadata(str(validation))["splits"]:
             validation = None
+    fit_steps = {}
     if isinstance(validation, (str, Path)):
         val_ds = pretraining_records(str(validation), split="val", sampling=False, shuffle=False, seed=seed + 1,
                                      **common).cache()
+        n_val = count_curves(validation, min_observations, "val") if spread else 0
     elif validation is not None:
         val_ds = pretraining_dataset(validation, sampling=False, shuffle=False, seed=seed + 1, **common).cache()
-    steps = max(1, math.ceil(n_curves / batch_size))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        n_val = count_curves(validation, min_observations) if spread else 0
+    if spread:
+        steps = max(1, n_curves // batch_size)
+        fit_steps["steps_per_epoch"] = steps
+        if val_ds is not None:
+            val_ds = val_ds.repeat()
+            fit_steps["validation_steps"] = max(1, n_val // batch_size)
+    else:
+        steps = max(1, math.ceil(n_curves / batch_size))
+
+    def scope():
+        return distribution.scope() if distribution is not None else contextlib.nullcontext()
+
+    with scope():
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     bar = progress_bar(steps * epochs, None if max_minutes is None else 60.0 * max_minutes, quiet=quiet)
     start = time.time()
     from astromer.records.reader import light_curve_files
@@ -103,8 +127,9 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
         if isinstance(validation, (str, Path)):
             folders.setdefault(str(validation), []).append("val")
         guard = naming_bad_shards(lambda: [f for d, s in folders.items() for f in light_curve_files(d, s)])
-    with guard:
-        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[bar], verbose=0)
+    with guard, scope():
+        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[bar], verbose=0,
+                            **fit_steps)
     seconds = time.time() - start
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
