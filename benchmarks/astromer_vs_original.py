@@ -10,7 +10,11 @@ times, interleaved so that a change of machine load hits all of them alike):
   environment (TensorFlow + legacy Keras, ``TF_USE_LEGACY_KERAS=1``), created
   by this script under ``--envs`` on first use;
 - ours, ``Astromer.from_architecture("astromer_v1")``, on TensorFlow and JAX,
-  with XLA compilation on and off (``jit_compile``).
+  with XLA compilation on and off (``jit_compile``);
+- ``onnxruntime``: the same model exported by ``astromer presets export`` (our
+  :func:`astromer.tasks.export.export_onnx`), run by onnxruntime on the CPU: the
+  inference path of the ``light-curve`` package's Astromer models. Its ``embed`` is
+  our cleaning and windowing with onnxruntime as the encoder; it has no training.
 
 Measured per configuration (float32, batch 256, W = 200):
 
@@ -35,6 +39,7 @@ implementation could reach on the machine.
 Run (nothing is needed beyond the dev environment; the original's environment is made here):
 
     python benchmarks/astromer_vs_original.py                  # writes benchmarks/results/astromer_vs_original.md
+                                                               # and astromer_vs_original.json (the ratios)
     python benchmarks/astromer_vs_original.py --quick          # fewer steps, one round
 
 ``--allocator tcmalloc`` (default when ``libtcmalloc_minimal.so.4`` is
@@ -46,6 +51,7 @@ steps with the system allocator to show the allocator's effect.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -106,7 +112,6 @@ def load_inputs(path):
 
 def worker_original(args):
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
-    import numpy as np
     import tensorflow as tf
     from ASTROMER.core.astromer import train_step
     from ASTROMER.models import SingleBandEncoder
@@ -169,6 +174,31 @@ def worker_ours(args):
     C.emit(res)
 
 
+def worker_onnxruntime(args):
+    import onnxruntime
+
+    from astromer.data.light_curves import prepare_light_curves
+    from astromer.data.windows import window_curves
+    from astromer.tasks.export import onnx_session, run_onnx
+
+    curves, b = load_inputs(args.inputs)
+    session = onnx_session(args.onnx)
+    x = {k: b[k] for k in ("times", "magnitudes", "mask")}
+
+    def embed():  # the same cleaning and windows as model.embed, onnxruntime as the encoder
+        prepared = prepare_light_curves(curves, None)
+        w = window_curves(prepared.curves, window_size=WINDOW)
+        return [run_onnx(session, {"times": w.times[i:i + BATCH], "magnitudes": w.magnitudes[i:i + BATCH],
+                                   "mask": w.mask[i:i + BATCH]}) for i in range(0, len(w.times), BATCH)]
+
+    res = {"impl": "onnxruntime", "versions": f"onnxruntime {onnxruntime.__version__} (CPU, all threads)"}
+    sec, _ = C.timed(embed, args.steps, warmup=1)
+    res["embed_s"] = sec
+    sec, _ = C.timed(lambda: run_onnx(session, x), args.steps, warmup=1)
+    res["forward_s"] = sec
+    C.emit(res)
+
+
 # ----------------------------------------------------------------------------- parent
 
 
@@ -202,7 +232,7 @@ def bench_pipeline(data_dir, work, n_batches=30):
 
 def configs(args, tcmalloc):
     pre = {"LD_PRELOAD": tcmalloc} if tcmalloc else {}
-    out = [("original", pre)]
+    out = [("original", pre), ("onnxruntime", pre)]
     backends = [b.strip() for b in args.backends.split(",")]
     for backend in backends:
         for jit in ("on", "off"):
@@ -217,8 +247,9 @@ def configs(args, tcmalloc):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--worker", choices=["original", "ours"])
+    p.add_argument("--worker", choices=["original", "ours", "onnxruntime"])
     p.add_argument("--inputs")
+    p.add_argument("--onnx")
     p.add_argument("--jit", default="on")
     p.add_argument("--steps", type=int, default=3, help="timed steps per measurement (median)")
     p.add_argument("--rounds", type=int, default=2)
@@ -235,6 +266,8 @@ def main(argv=None):
         return worker_original(args)
     if args.worker == "ours":
         return worker_ours(args)
+    if args.worker == "onnxruntime":
+        return worker_onnxruntime(args)
     if args.quick:
         args.rounds, args.steps, args.curves = 1, 2, 100
 
@@ -248,6 +281,8 @@ def main(argv=None):
     work = Path(tempfile.mkdtemp(prefix="astromer_vs_orig_"))
     inputs = work / "inputs.npz"
     n_curves, n_obs, n_windows = prepare_inputs(args.data, args.curves, inputs)
+    onnx_file = work / "astromer_v1.onnx"
+    onnx_info = export_v1_onnx(onnx_file)
     script = Path(__file__).resolve()
     results = {}
     for r in range(args.rounds):
@@ -256,6 +291,9 @@ def main(argv=None):
             if name == "original":
                 out = C.run_worker(original_py, script, ["--worker", "original", "--inputs", str(inputs),
                                    "--steps", str(args.steps)], {**env, "TF_USE_LEGACY_KERAS": "1"})
+            elif name == "onnxruntime":
+                out = C.run_worker(sys.executable, script, ["--worker", "onnxruntime", "--inputs", str(inputs),
+                                   "--steps", str(args.steps), "--onnx", str(onnx_file)], env)
             else:
                 backend, jit = name.split("/")[:2]
                 out = C.run_worker(sys.executable, script, ["--worker", "ours", "--inputs", str(inputs),
@@ -274,6 +312,7 @@ def main(argv=None):
         return min(vals) if vals else None
 
     orig = {k: best("original", k) for k in ("embed_s", "forward_s", "forward_eager_s", "train_s")}
+    ours = [n for n in results if n.split("/")[0] in ("tensorflow", "jax")]
     say = lines.append
     say("")
     say(f"Inputs: {n_curves} EROS-1 light curves ({n_obs} observations, {n_windows} windows of {WINDOW}) "
@@ -282,7 +321,10 @@ def main(argv=None):
         "steps after one warm-up step (compilation excluded).")
     say(f"Original: {results['original'][0]['versions']}, {results['original'][0]['params']:,} parameters. "
         f"Ours: {results['original'][0]['params']:,} vs "
-        f"{next(iter(v for k, v in results.items() if k != 'original'))[0]['params']:,} parameters.")
+        f"{next(iter(v for k, v in results.items() if k in ours))[0]['params']:,} parameters. "
+        f"ONNX: {results['onnxruntime'][0]['versions']}; the same architecture exported by "
+        f"`export_onnx` ({onnx_info['bytes'] / 1e6:.1f} MB, largest difference to Keras "
+        f"{onnx_info['max_abs_diff']:.2g}, {onnx_info['max_rel_diff']:.2g} relative).")
     say(f"Allocator: {'tcmalloc (' + tcmalloc + ') preloaded in every child, the original included' if tcmalloc else 'system malloc'}"
         + ("; rows marked system-malloc run without it." if args.allocator == "both" and tcmalloc else "."))
     say("")
@@ -297,7 +339,8 @@ def main(argv=None):
         e, f, t = best(name, "embed_s"), best(name, "forward_s"), best(name, "train_s")
         row = [name, f"{n_windows / e:.0f}", f"{orig['embed_s'] / e:.2f}", f"{BATCH / f:.0f}",
                f"{orig['forward_s'] / f:.2f}", f"{orig['forward_eager_s'] / f:.2f}",
-               f"{BATCH / t:.1f}", f"{orig['train_s'] / t:.2f}", "-", "-", results[name][-1]["load"]]
+               f"{BATCH / t:.1f}" if t else "-", f"{orig['train_s'] / t:.2f}" if t else "-", "-", "-",
+               results[name][-1]["load"]]
         t0 = best(name, "train_nodrop_s")
         if t0:
             row[8], row[9] = f"{BATCH / t0:.1f}", f"{orig['train_s'] / t0:.2f}"
@@ -308,7 +351,7 @@ def main(argv=None):
     say("")
     peak = C.matmul_peak_gflops()
     gf = v1_forward_gflop_per_window()
-    fastest_fwd = min((n for n in results if n != "original"), key=lambda n: best(n, "forward_s"))
+    fastest_fwd = min(ours, key=lambda n: best(n, "forward_s"))
     say(f"**Compute ceiling.** The v1 encoder costs {gf:.3f} GFLOP per window forward ({gf * BATCH:.0f} per "
         f"batch of {BATCH}) and about 3x that per training step (forward + two products per matmul "
         f"backward). One large float32 matmul runs at **{peak:.0f} GFLOP/s** on this machine (TensorFlow, "
@@ -320,7 +363,7 @@ def main(argv=None):
         f"{peak / gf:.0f} windows/s = {peak / gf / (BATCH / orig['forward_s']):.2f}x its forward "
         "(all in float32 with the same arithmetic).")
     say("")
-    fastest = min((n for n in results if n != "original"), key=lambda n: best(n, "train_s"))
+    fastest = min(ours, key=lambda n: best(n, "train_s"))
     train_rate = BATCH / best(fastest, "train_s")
     say(f"Record pipeline (`pretraining_records`, v1 masking, batch {BATCH}, parent process, TensorFlow "
         f"tf.data): **{pipeline:.0f} windows/s** = {pipeline / train_rate:.0f}x the fastest training step "
@@ -331,12 +374,63 @@ def main(argv=None):
     say("")
     for name, outs in results.items():
         say(f"- {name}: " + "; ".join(
-            f"{o['embed_s']:.2f} / {o['forward_s']:.3f} / {o['train_s']:.3f}"
+            f"{o['embed_s']:.2f} / {o['forward_s']:.3f} / {o.get('train_s', float('nan')):.3f}"
             + (f" / {o['train_nodrop_s']:.3f}" if "train_nodrop_s" in o else "") + f" (load {o['load']})"
             for o in outs))
     say("")
     say(f"Load average at the end: {C.load()}.")
-    C.write_report(args.results, "astromer_vs_original.md", lines, echo_last=len(results) + 18)
+    summary = ratios_json(results, ours, best, orig, lines[:])
+    say("")
+    say("Ratios (also in `astromer_vs_original.json`): " + ", ".join(
+        f"{k} {v}" for k, v in summary["ratios"].items()))
+    C.write_report(args.results, "astromer_vs_original.md", lines, echo_last=len(results) + 20)
+    (args.results / "astromer_vs_original.json").write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def ratios_json(results, ours, best, orig, lines):
+    """The headline ratios (ours / peer, higher is faster), each from this one run."""
+    fastest = {k: min(ours, key=lambda n: best(n, k)) for k in ("embed_s", "forward_s", "train_s")}
+    nodrop = min(ours, key=lambda n: best(n, "train_nodrop_s"))
+    ort = {k: best("onnxruntime", k) for k in ("embed_s", "forward_s")}
+
+    def ratio(a, b):
+        return round(a / b, 3)
+
+    tf_embed = min(best(n, "embed_s") for n in ours if n.startswith("tensorflow/"))
+    jax_embed = [best(n, "embed_s") for n in ours if n.startswith("jax/")]
+    bf16_reason = ("not measured: no bf16 path is built yet (issue 15); float32 only, on a CPU "
+                   "whose flags are listed in `machine`")
+    return {
+        "command": C.command_line(), "commit": C.git_state(), "cpu": C.cpu_model(),
+        "machine": [line for line in lines if line.startswith("- ")],
+        "ratios": {
+            "embed_x_original": ratio(orig["embed_s"], best(fastest["embed_s"], "embed_s")),
+            "forward_x_original": ratio(orig["forward_s"], best(fastest["forward_s"], "forward_s")),
+            "train_x_original": ratio(orig["train_s"], best(fastest["train_s"], "train_s")),
+            "train_dropout_off_x_original": ratio(orig["train_s"], best(nodrop, "train_nodrop_s")),
+            "embed_x_onnxruntime": ratio(ort["embed_s"], best(fastest["embed_s"], "embed_s")),
+            "forward_x_onnxruntime": ratio(ort["forward_s"], best(fastest["forward_s"], "forward_s")),
+            "jax_embed_x_tensorflow": ratio(tf_embed, min(jax_embed)) if jax_embed else None,
+            "embed_x_original_bf16": None, "train_x_original_bf16": None,
+            "embed_x_onnxruntime_bf16": None,
+        },
+        "configurations": {"embed": fastest["embed_s"], "forward": fastest["forward_s"],
+                           "train": fastest["train_s"], "train_dropout_off": nodrop},
+        "null_because": {"*_bf16": bf16_reason},
+        "seconds": {n: {k: best(n, k) for k in ("embed_s", "forward_s", "train_s", "train_nodrop_s")
+                        if best(n, k) is not None} for n in results},
+    }
+
+
+def export_v1_onnx(path):
+    """The v1 architecture (seed 0 weights: speed does not depend on their values) as ONNX."""
+    import keras
+
+    import astromer
+    from astromer.tasks.export import export_onnx
+
+    keras.utils.set_random_seed(0)
+    return export_onnx(astromer.Astromer.from_architecture("astromer_v1"), path)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from astromer.cli.main import COMMAND_MODULES, main
 from astromer.data.synthetic import write_simulated_survey
 
 SUBCOMMANDS = {"records": ("convert", "inspect", "verify", "build", "list"),
-               "presets": ("list", "download", "convert")}
+               "presets": ("list", "download", "convert", "export")}
 
 
 def run(*args):

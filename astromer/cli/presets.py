@@ -1,5 +1,6 @@
 """``astromer presets``: list, download and convert presets."""
 
+import os
 from pathlib import Path
 
 
@@ -44,6 +45,19 @@ def _convert(args):
     return 0
 
 
+def _export(args):
+    from astromer.tasks.export import export_onnx
+
+    if os.path.sep in args.name and not os.path.exists(args.name):
+        raise FileNotFoundError(f"preset folder {args.name!r} does not exist")
+    info = export_onnx(args.name, args.output, opset=args.opset)
+    print(f"{info['path']}: ONNX encoder, inputs {','.join(info['inputs'])} (batch, {info['window_size']}) "
+          f"-> per-observation embeddings (batch, {info['window_size']}, {info['width']}); "
+          f"{info['bytes'] / 1e6:.1f} MB; largest difference to Keras {info['max_abs_diff']:.2g} "
+          f"({info['max_rel_diff']:.2g} of the largest output; pooled {info['pooled_max_abs_diff']:.2g})")
+    return 0
+
+
 def register(subparsers):
     parser = subparsers.add_parser(
         "presets", help="list, download and convert pretrained weights",
@@ -53,7 +67,8 @@ def register(subparsers):
         epilog="Examples:\n"
                "  astromer presets list\n"
                "  astromer presets download astromer_v1\n"
-               "  astromer presets convert macho_a0.zip my_preset",
+               "  astromer presets convert macho_a0.zip my_preset\n"
+               "  astromer presets export astromer_v1 -o astromer_v1.onnx",
     )
     sub = parser.add_subparsers(dest="presets_command", metavar="ACTION", required=True,
                                 help="run 'astromer presets ACTION --help' for its options")
@@ -93,3 +108,21 @@ def register(subparsers):
     p.add_argument("archive", help="original archive (.zip, .pt) or folder")
     p.add_argument("out_dir", help="output preset folder (replaced atomically if it exists)")
     p.set_defaults(func=_convert)
+
+    p = sub.add_parser(
+        "export", help="export a preset's encoder to ONNX (for onnxruntime), checked against Keras",
+        description="Write the encoder of an Astromer preset (a name or a preset folder) as an ONNX file: "
+                    "inputs times, magnitudes, mask (float32, batch x window; times centred, padding "
+                    "masked 0), output the per-observation embeddings. The file is checked on a fixed batch: "
+                    "onnxruntime and Keras must agree to < 1e-4 relative to the largest output and < 1e-4 "
+                    "on the pooled embeddings, or nothing is written. Needs "
+                    "astromer-keras[onnx] (onnx, onnxruntime, tf2onnx); runs on TensorFlow.",
+        epilog="Examples:\n"
+               "  astromer presets export astromer_v1 -o astromer_v1.onnx\n"
+               "  astromer presets export my_model -o my_model.onnx --opset 17",
+    )
+    p.add_argument("name", help="preset name (see 'astromer presets list') or preset folder")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="the ONNX file to write")
+    p.add_argument("--format", choices=("onnx",), default="onnx", help="export format (default: onnx)")
+    p.add_argument("--opset", type=int, metavar="N", help="ONNX opset (default: tf2onnx's)")
+    p.set_defaults(func=_export)
