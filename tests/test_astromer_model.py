@@ -128,3 +128,37 @@ def test_public_api():
     assert astromer.__version__
     assert astromer.Astromer is Astromer
     assert callable(astromer.load_preset)
+
+
+def _curves(lengths, seed=0):
+    rng = np.random.default_rng(seed)
+    return [np.column_stack([np.sort(rng.uniform(0, 500, n)), rng.normal(17, 0.3, n), np.full(n, 0.05)])
+            for n in lengths]
+
+
+@pytest.mark.parametrize("arch", ["astromer_v2", "modern"])
+def test_length_buckets_skip_padding_and_embed_alike(arch):
+    """Windows cut to their length bucket (W/4, W/2, 3W/4, W up to a multiple of 8: 16, 24, 32,
+    40 here) give the full-length embeddings."""
+    model = Astromer.from_architecture(arch, num_layers=2, window_size=40)
+    assert model.padding_is_ignored
+    curves = _curves([3, 9, 16, 20, 25, 31, 40, 57, 95])  # every bucket, and curves of 2-3 windows
+    full = model.embed(curves, verbose=0, bucketing=False)
+    cut = model.embed(curves, verbose=0, bucketing=True)
+    assert sorted(model.__dict__["_encoder_by_length"]) == [16, 24, 32]
+    for a, b in zip(full.observations, cut.observations):
+        np.testing.assert_allclose(b, a, atol=2e-5)
+    np.testing.assert_allclose(cut.pooled, full.pooled, atol=2e-5)
+
+
+def test_length_buckets_are_refused_where_padding_is_attended():
+    model = Astromer.from_architecture("astromer_v1", window_size=20)
+    assert not model.padding_is_ignored
+    with pytest.raises(ValueError, match="bucketing=True needs a model that ignores padding; .*'query_key'"):
+        model.embed(_curves([5, 12]), verbose=0, bucketing=True)
+    auto = model.embed(_curves([5, 12] * 200), verbose=0, batch_size=64)  # "auto": off for v1
+    assert "_encoder_by_length" not in model.__dict__ and len(auto.ids) == 400
+    x = _inputs(4, 20)
+    x["mask"][1, 4] = 0  # a hidden step inside a window still counts towards its length
+    assert Astromer.from_architecture("astromer_v2", window_size=20).encode_windows(
+        x, bucketing=True).shape == (4, 20, 256)

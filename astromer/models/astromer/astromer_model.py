@@ -232,8 +232,63 @@ class Astromer(PresetMixin, keras.Model):
             object.__setattr__(self, "_encoder_cache", cached)
         return cached
 
+    @property
+    def padding_is_ignored(self):
+        """Whether padded positions cannot change the real ones' outputs: keys masked with a
+        weight that underflows to 0 (Astromer 2 and the modern blocks; Astromer 1's
+        query-key mask lets padding in, as the original does)."""
+        return self.attention_mask_format == "key" and self.attention_mask_alpha <= -1e4
+
+    def _encoder_for_length(self, length):
+        """The encoder on windows of ``length`` steps (same weights; cached per length)."""
+        if length == self.window_size:
+            return self.encoder_model()
+        cache = self.__dict__.setdefault("_encoder_by_length", {})
+        if length not in cache:
+            inputs = {k: keras.Input(shape=(length,), name=k) for k in INPUT_KEYS}
+            cache[length] = keras.Model(inputs, self.encode(inputs), name=f"{self.name}_encoder_{length}")
+        return cache[length]
+
+    def encode_windows(self, x, lengths=None, batch_size=256, verbose="auto", bucketing="auto"):
+        """Encoder output ``(N, W, d)`` of windows ``x`` (dict of ``(N, W)`` arrays), in batches.
+
+        ``bucketing``: when padding is ignored (:attr:`padding_is_ignored`), windows are grouped
+        by their real length (``lengths``; default: up to the last step ``mask`` marks), cut to the next of
+        ``W/4, W/2, 3W/4, W`` (rounded up to a multiple of 8) and encoded at that length, so the
+        padding costs no compute; the outputs of real positions are the same up to float32
+        rounding (padded rows are 0). "auto": on where padding is ignored and there are at least
+        ``batch_size`` windows (fewer do not repay compiling up to 3 more shapes); True: on (an
+        error where padding is attended); False: every window at full length.
+        """
+        from astromer.models.batched_inference import predict_in_batches
+
+        n, width = len(x["mask"]), self.window_size
+        if bucketing not in ("auto", True, False):
+            raise ValueError(f"bucketing must be 'auto', True or False, got {bucketing!r}")
+        if bucketing is True and not self.padding_is_ignored:
+            raise ValueError(f"bucketing=True needs a model that ignores padding; {self.name!r} "
+                             f"uses attention_mask_format={self.attention_mask_format!r}")
+        use = self.padding_is_ignored and (bucketing is True or (bucketing == "auto" and n >= batch_size))
+        if not use:
+            return predict_in_batches(self.encoder_model(), x, batch_size=batch_size, verbose=verbose)
+        if lengths is None:  # up to the last observed step (hidden ones before it count)
+            seen = np.asarray(x["mask"]) > 0
+            lengths = np.where(seen.any(axis=1), width - np.argmax(seen[:, ::-1], axis=1), 0)
+        edges = sorted({min(width, -(-int(np.ceil(width * q)) // 8) * 8) for q in (0.25, 0.5, 0.75)} | {width})
+        bucket = np.searchsorted(edges, lengths)  # the first edge >= the length
+        out = None
+        for b in np.unique(bucket):
+            rows, length = np.flatnonzero(bucket == b), edges[b]
+            z = predict_in_batches(self._encoder_for_length(length),
+                                   {k: np.asarray(v)[rows, :length] for k, v in x.items()},
+                                   batch_size=batch_size, verbose=verbose)
+            if out is None:
+                out = np.zeros((n, width, z.shape[-1]), dtype=z.dtype)
+            out[rows, :length] = z
+        return out
+
     def embed(self, light_curves, ids=None, batch_size=256, verbose="auto", rules=None,
-              time_precision="float64", columns=None, zero_point=None):
+              time_precision="float64", columns=None, zero_point=None, bucketing="auto"):
         """Embed raw light curves: one row per observation and a pooled vector per object.
 
         ``light_curves``: a list of arrays with columns (time, mag[, err]), or a
@@ -253,7 +308,8 @@ class Astromer(PresetMixin, keras.Model):
         zero-meaned (times in float64 first, so JD, MJD and small-day times
         embed alike; ``time_precision="float32"`` is the original's arithmetic)
         and padded, and the windows are encoded in batches of ``batch_size``
-        (``verbose`` as in ``keras.Model.predict``: a progress bar by default).
+        (``verbose`` as in ``keras.Model.predict``: a progress bar by default; ``bucketing``
+        as in :meth:`encode_windows`: models that ignore padding skip its compute).
         Every observation gets exactly one embedding row, from the first window
         that holds it. ``pooled`` is the mean of those rows. Returns
         :class:`LightCurveEmbeddings`, in input order (dropped curves are
@@ -262,14 +318,14 @@ class Astromer(PresetMixin, keras.Model):
         """
         from astromer.data.light_curves import prepare_light_curves
         from astromer.data.windows import gather_observations, window_curves
-        from astromer.models.batched_inference import predict_in_batches, require_finite
+        from astromer.models.batched_inference import require_finite
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
         prepared = prepare_light_curves(light_curves, ids, columns=columns, zero_point=zero_point, rules=rules)
         windows = window_curves(prepared.curves, window_size=self.window_size, time_precision=time_precision)
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
-        z = predict_in_batches(self.encoder_model(), x, batch_size=batch_size, verbose=verbose)
+        z = self.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose, bucketing=bucketing)
         z = np.where(windows.mask[..., None] > 0, z, 0)  # padding rows are never used
         require_finite(z, [prepared.ids[i] for i in windows.object_index], "embedding")
         per_object = gather_observations(np.asarray(z), windows, len(prepared.curves))
