@@ -379,7 +379,7 @@ def main(argv=None):
             for o in outs))
     say("")
     say(f"Load average at the end: {C.load()}.")
-    summary = ratios_json(results, ours, best, orig, lines[:])
+    summary = ratios_json(results, ours, best, orig)
     say("")
     say("Ratios (also in `astromer_vs_original.json`): " + ", ".join(
         f"{k} {v}" for k, v in summary["ratios"].items()))
@@ -387,7 +387,7 @@ def main(argv=None):
     (args.results / "astromer_vs_original.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 
-def ratios_json(results, ours, best, orig, lines):
+def ratios_json(results, ours, best, orig):
     """The headline ratios (ours / peer, higher is faster), each from this one run."""
     fastest = {k: min(ours, key=lambda n: best(n, k)) for k in ("embed_s", "forward_s", "train_s")}
     nodrop = min(ours, key=lambda n: best(n, "train_nodrop_s"))
@@ -402,7 +402,7 @@ def ratios_json(results, ours, best, orig, lines):
                    "whose flags are listed in `machine`")
     return {
         "command": C.command_line(), "commit": C.git_state(), "cpu": C.cpu_model(),
-        "machine": [line for line in lines if line.startswith("- ")],
+        "machine": [line[2:] for line in C.machine_lines()],
         "ratios": {
             "embed_x_original": ratio(orig["embed_s"], best(fastest["embed_s"], "embed_s")),
             "forward_x_original": ratio(orig["forward_s"], best(fastest["forward_s"], "forward_s")),

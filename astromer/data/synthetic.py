@@ -317,3 +317,15 @@ def __getattr__(name):
 
         return getattr(synthetic_galaxies, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_windows(window_size, batch=4, seed=0):
+    """A fixed batch of encoder windows (dict of ``(batch, window_size)`` float32): sorted
+    centred times, magnitudes, ~20% of steps masked out. The accuracy checks of ONNX export and
+    of bfloat16 run on it."""
+    rng = np.random.default_rng(seed)
+    times = np.sort(rng.uniform(-300.0, 300.0, (batch, window_size)), axis=1)
+    mask = (rng.uniform(size=(batch, window_size)) > 0.2).astype("float32")
+    return {"times": (times - times.mean(axis=1, keepdims=True)).astype("float32"),
+            "magnitudes": (rng.normal(0.0, 0.5, (batch, window_size)) * mask).astype("float32"),
+            "mask": mask}

@@ -67,8 +67,8 @@ class AttentionBlock(keras.layers.Layer):
         self.ffn_outer = keras.layers.Dense(self.width, name="ffn_outer", **kw)
         self.norm1 = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, name="norm1", **kw)
         self.norm2 = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, name="norm2", **kw)
-        self.dropout1 = keras.layers.Dropout(self.dropout, name="dropout1")
-        self.dropout2 = keras.layers.Dropout(self.dropout, name="dropout2")
+        self.dropout1 = keras.layers.Dropout(self.dropout, name="dropout1", dtype=self.dtype_policy)
+        self.dropout2 = keras.layers.Dropout(self.dropout, name="dropout2", dtype=self.dtype_policy)
         if self.use_leak:
             self.leak_attention = keras.layers.Dense(self.width, name="leak_attention", **kw)
             self.leak_ffn = keras.layers.Dense(self.width, name="leak_ffn", **kw)

@@ -36,8 +36,8 @@ class CausalSelfAttention(keras.layers.Layer):
         self.c_proj = keras.layers.Dense(
             self.dim, kernel_initializer=keras.initializers.RandomNormal(stddev=out_std), name="c_proj", **kw,
         )
-        self.attn_dropout = keras.layers.Dropout(self.dropout, name="attn_dropout")
-        self.resid_dropout = keras.layers.Dropout(self.dropout, name="resid_dropout")
+        self.attn_dropout = keras.layers.Dropout(self.dropout, name="attn_dropout", dtype=self.dtype_policy)
+        self.resid_dropout = keras.layers.Dropout(self.dropout, name="resid_dropout", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         if not self.c_attn.built:

@@ -47,7 +47,7 @@ class CausalBlock(keras.layers.Layer):
         self.c_proj = keras.layers.Dense(
             self.dim, use_bias=self.use_bias, kernel_initializer=init(stddev=out_std), name="c_proj", **kw
         )
-        self.mlp_dropout = keras.layers.Dropout(self.dropout, name="mlp_dropout")
+        self.mlp_dropout = keras.layers.Dropout(self.dropout, name="mlp_dropout", dtype=self.dtype_policy)
 
     def build(self, input_shape):
         shape = (None, None, self.dim)

@@ -65,6 +65,10 @@ class TimeMagnitudeEmbedding(keras.layers.Layer):
         self.magnitude_projection = keras.layers.Dense(
             self.dim, dtype=self.dtype_policy, name="magnitude_projection"
         )
+        # Times reach the angles in float32 under a bfloat16/float16 policy too: cast on entry,
+        # a time of 300 days would be off by a whole day in bfloat16 (8 bits of mantissa).
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True  # call() casts every input itself
 
     def build(self, input_shape=None):
         if not self.magnitude_projection.built:

@@ -185,7 +185,8 @@ def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=None
     """``load_preset`` that checks the model's class: ``Model.from_preset`` (keras-hub's options).
 
     ``dtype``: a Keras dtype or policy name (``"bfloat16"``, ``"mixed_bfloat16"``) the model is
-    rebuilt with, weights cast to it; ``trainable``: False freezes every weight, True unfreezes
+    rebuilt with, weights cast to it, or ``"auto"`` (:func:`astromer.presets.precision.auto_dtype`:
+    ``mixed_bfloat16`` where the hardware has native bfloat16 and the accuracy check passes); ``trainable``: False freezes every weight, True unfreezes
     every weight (default: as the preset was saved);
     ``load_weights=False``: the preset's architecture, freshly initialised; other keyword
     arguments override the preset's config (``dropout=0.1``; one that changes weight shapes
@@ -194,6 +195,9 @@ def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=None
     model = load_preset(handle, progress=progress)
     if not isinstance(model, cls):
         raise TypeError(f"Preset {handle!r} holds a {type(model).__name__}, not an {cls.__name__}.")
+    auto = dtype == "auto"
+    if auto:
+        dtype = None
     if dtype is not None or config_overrides or not load_weights:
         config = model.get_config()
         unknown = sorted(set(config_overrides) - set(config))
@@ -214,6 +218,10 @@ def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=None
             for variable, value in zip(ours, theirs):
                 variable.assign(value)   # cast to the variable dtype
         model = rebuilt
+    if auto:
+        from astromer.presets.precision import auto_dtype
+
+        model = auto_dtype(model)
     if trainable is not None:
         model.trainable = bool(trainable)
     return model

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from astromer.data.synthetic import check_windows as check_batch  # noqa: F401 (re-exported)
 from astromer.errors import AstromerError
 
 TOLERANCE = 1e-4
@@ -42,16 +43,6 @@ def _require(module, extra="onnx"):
         return __import__(module)
     except ImportError as exc:
         raise ImportError(f"ONNX export needs {module}: pip install 'astromer-keras[{extra}]' ({exc})") from None
-
-
-def check_batch(window_size, batch=4, seed=0):
-    """A fixed batch of windows: sorted centred times, magnitudes, ~20% of steps masked out."""
-    rng = np.random.default_rng(seed)
-    times = np.sort(rng.uniform(-300.0, 300.0, (batch, window_size)), axis=1)
-    mask = (rng.uniform(size=(batch, window_size)) > 0.2).astype("float32")
-    return {"times": (times - times.mean(axis=1, keepdims=True)).astype("float32"),
-            "magnitudes": (rng.normal(0.0, 0.5, (batch, window_size)) * mask).astype("float32"),
-            "mask": mask}
 
 
 def onnx_session(path, threads=None):

@@ -63,6 +63,10 @@ class Astromer(PresetMixin, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        # Times stay float32 up to the time encoding under bfloat16 policies: inputs are not cast to
+        # the compute dtype on entry; _parse_inputs makes every input (NumPy too) a float32 tensor.
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
         self.num_layers = int(num_layers)
         self.num_heads = int(num_heads)
         self.head_dim = int(head_dim)
@@ -86,7 +90,7 @@ class Astromer(PresetMixin, keras.Model):
             self.width, mask_token=mask_token, time_base=time_base, time_rates=self.time_rates,
             name="embedding", **kw,
         )
-        self.embedding_dropout = keras.layers.Dropout(self.dropout, name="embedding_dropout")
+        self.embedding_dropout = keras.layers.Dropout(self.dropout, name="embedding_dropout", dtype=self.dtype_policy)
         self.blocks = [
             AttentionBlock(
                 num_heads, head_dim, ffn_dim, dropout=dropout, ffn_activation=ffn_activation,

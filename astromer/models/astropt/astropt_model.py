@@ -105,7 +105,7 @@ class AstroPT(PresetMixin, keras.Model):
         self.position_embedding = LearnedPositionEmbedding(
             self.block_size, self.embed_dim, name="position_embedding", **kw
         )
-        self.embedding_dropout = keras.layers.Dropout(self.dropout, name="embedding_dropout")
+        self.embedding_dropout = keras.layers.Dropout(self.dropout, name="embedding_dropout", dtype=self.dtype_policy)
         self.blocks = [
             CausalBlock(
                 num_heads, self.embed_dim, dropout=dropout, use_bias=use_bias,
