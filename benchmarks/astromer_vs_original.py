@@ -14,7 +14,9 @@ times, interleaved so that a change of machine load hits all of them alike):
 - ``onnxruntime``: the same model exported by ``astromer presets export`` (our
   :func:`astromer.tasks.export.export_onnx`), run by onnxruntime on the CPU: the
   inference path of the ``light-curve`` package's Astromer models. Its ``embed`` is
-  our cleaning and windowing with onnxruntime as the encoder; it has no training.
+  our cleaning and windowing with onnxruntime as the encoder; it has no training;
+- ours in ``mixed_bfloat16`` (``.../bf16`` rows; by default only where the CPU has
+  native bfloat16: ``avx512_bf16`` or ``amx_bf16``).
 
 Measured per configuration (float32, batch 256, W = 200):
 
@@ -146,6 +148,8 @@ def worker_ours(args):
 
     import astromer
 
+    if args.precision != "float32":
+        keras.config.set_dtype_policy(args.precision)
     keras.utils.set_random_seed(0)
     jit = {"on": True, "off": False}[args.jit]
     curves, b = load_inputs(args.inputs)
@@ -153,7 +157,7 @@ def worker_ours(args):
     x = {k: b[k] for k in ("times", "magnitudes", "mask")}
     encoder = model.encoder_model()
     encoder.jit_compile = jit
-    res = {"impl": "ours", "backend": keras.backend.backend(), "jit": jit,
+    res = {"impl": "ours", "backend": keras.backend.backend(), "jit": jit, "precision": args.precision,
            "versions": f"keras {keras.__version__} ({keras.backend.backend()})"}
     sec, _ = C.timed(lambda: model.embed(curves, batch_size=BATCH, verbose=0), args.steps, warmup=1)
     res["embed_s"] = sec
@@ -239,6 +243,9 @@ def configs(args, tcmalloc):
             if backend == "jax" and jit == "off" and not args.jax_eager:
                 continue
             out.append((f"{backend}/jit-{jit}", pre))
+    if args.bf16 == "on" or (args.bf16 == "auto" and native_bf16()[0]):
+        for backend in backends:
+            out.append((f"{backend}/jit-{'on' if backend == 'jax' else 'off'}/bf16", pre))
     if args.allocator == "both" and tcmalloc:
         for backend in backends:
             out.append((f"{backend}/jit-{'on' if backend == 'jax' else 'off'}/system-malloc", {}))
@@ -251,6 +258,9 @@ def main(argv=None):
     p.add_argument("--inputs")
     p.add_argument("--onnx")
     p.add_argument("--jit", default="on")
+    p.add_argument("--precision", default="float32", help="Keras dtype policy of our model (worker)")
+    p.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                   help="also run ours in mixed_bfloat16 (auto: where the CPU has native bf16)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per measurement (median)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--curves", type=int, default=300, help="EROS-1 curves embedded end to end")
@@ -296,9 +306,10 @@ def main(argv=None):
                                    "--steps", str(args.steps), "--onnx", str(onnx_file)], env)
             else:
                 backend, jit = name.split("/")[:2]
+                precision = "mixed_bfloat16" if name.endswith("/bf16") else "float32"
                 out = C.run_worker(sys.executable, script, ["--worker", "ours", "--inputs", str(inputs),
-                                   "--steps", str(args.steps), "--jit", jit.split("-")[1]],
-                                   {**env, "KERAS_BACKEND": backend})
+                                   "--steps", str(args.steps), "--jit", jit.split("-")[1],
+                                   "--precision", precision], {**env, "KERAS_BACKEND": backend})
             out["load"] = f"{before} -> {C.load()}"
             print(f"[round {r + 1}] {name}: " + ", ".join(
                 f"{k} {v:.3f}" for k, v in out.items() if k.endswith("_s")) + f" (load {out['load']})",
@@ -312,7 +323,8 @@ def main(argv=None):
         return min(vals) if vals else None
 
     orig = {k: best("original", k) for k in ("embed_s", "forward_s", "forward_eager_s", "train_s")}
-    ours = [n for n in results if n.split("/")[0] in ("tensorflow", "jax")]
+    ours = [n for n in results if n.split("/")[0] in ("tensorflow", "jax") and not n.endswith("/bf16")]
+    bf16 = [n for n in results if n.endswith("/bf16")]
     say = lines.append
     say("")
     say(f"Inputs: {n_curves} EROS-1 light curves ({n_obs} observations, {n_windows} windows of {WINDOW}) "
@@ -379,7 +391,7 @@ def main(argv=None):
             for o in outs))
     say("")
     say(f"Load average at the end: {C.load()}.")
-    summary = ratios_json(results, ours, best, orig)
+    summary = ratios_json(results, ours, bf16, best, orig)
     say("")
     say("Ratios (also in `astromer_vs_original.json`): " + ", ".join(
         f"{k} {v}" for k, v in summary["ratios"].items()))
@@ -387,7 +399,7 @@ def main(argv=None):
     (args.results / "astromer_vs_original.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 
-def ratios_json(results, ours, best, orig):
+def ratios_json(results, ours, bf16, best, orig):
     """The headline ratios (ours / peer, higher is faster), each from this one run."""
     fastest = {k: min(ours, key=lambda n: best(n, k)) for k in ("embed_s", "forward_s", "train_s")}
     nodrop = min(ours, key=lambda n: best(n, "train_nodrop_s"))
@@ -398,8 +410,11 @@ def ratios_json(results, ours, best, orig):
 
     tf_embed = min(best(n, "embed_s") for n in ours if n.startswith("tensorflow/"))
     jax_embed = [best(n, "embed_s") for n in ours if n.startswith("jax/")]
-    bf16_reason = ("not measured: no bf16 path is built yet (issue 15); float32 only, on a CPU "
-                   "whose flags are listed in `machine`")
+    native, why = native_bf16()
+    bf16_reason = None if bf16 else f"not measured: {why}"
+
+    def bf16_ratio(peer_s, key):
+        return ratio(peer_s, min(best(n, key) for n in bf16)) if bf16 else None
     return {
         "command": C.command_line(), "commit": C.git_state(), "cpu": C.cpu_model(),
         "machine": [line[2:] for line in C.machine_lines()],
@@ -411,15 +426,26 @@ def ratios_json(results, ours, best, orig):
             "embed_x_onnxruntime": ratio(ort["embed_s"], best(fastest["embed_s"], "embed_s")),
             "forward_x_onnxruntime": ratio(ort["forward_s"], best(fastest["forward_s"], "forward_s")),
             "jax_embed_x_tensorflow": ratio(tf_embed, min(jax_embed)) if jax_embed else None,
-            "embed_x_original_bf16": None, "train_x_original_bf16": None,
-            "embed_x_onnxruntime_bf16": None,
+            "embed_x_original_bf16": bf16_ratio(orig["embed_s"], "embed_s"),
+            "train_x_original_bf16": bf16_ratio(orig["train_s"], "train_s"),
+            "train_dropout_off_x_original_bf16": bf16_ratio(orig["train_s"], "train_nodrop_s"),
+            "embed_x_onnxruntime_bf16": bf16_ratio(ort["embed_s"], "embed_s"),
+            "bf16_embed_x_float32": bf16_ratio(best(fastest["embed_s"], "embed_s"), "embed_s"),
+            "bf16_train_x_float32": bf16_ratio(best(fastest["train_s"], "train_s"), "train_s"),
         },
+        "bf16": {"native": native, "why": why, "policy": "mixed_bfloat16", "configurations": bf16},
         "configurations": {"embed": fastest["embed_s"], "forward": fastest["forward_s"],
                            "train": fastest["train_s"], "train_dropout_off": nodrop},
-        "null_because": {"*_bf16": bf16_reason},
+        "null_because": {"*_bf16": bf16_reason} if bf16_reason else {},
         "seconds": {n: {k: best(n, k) for k in ("embed_s", "forward_s", "train_s", "train_nodrop_s")
                         if best(n, k) is not None} for n in results},
     }
+
+
+def native_bf16():
+    from astromer.presets.precision import native_bf16 as native
+
+    return native()
 
 
 def export_v1_onnx(path):
