@@ -329,7 +329,7 @@ def main(argv=None):
     say("")
     say(f"Inputs: {n_curves} EROS-1 light curves ({n_obs} observations, {n_windows} windows of {WINDOW}) "
         f"for `embed`; one fixed batch of {BATCH} v1-masked windows for `forward` and `train`. "
-        f"float32; best of {args.rounds} interleaved round(s), each the median of {args.steps} timed "
+        f"float32 (rows ending in /bf16: Keras mixed_bfloat16); best of {args.rounds} interleaved round(s), each the median of {args.steps} timed "
         "steps after one warm-up step (compilation excluded).")
     say(f"Original: {results['original'][0]['versions']}, {results['original'][0]['params']:,} parameters. "
         f"Ours: {results['original'][0]['params']:,} vs "
