@@ -2,6 +2,7 @@
 
 import logging
 
+import numpy as np
 import pytest
 
 import astromer
@@ -32,6 +33,9 @@ def test_auto_picks_bf16_only_where_native_and_accurate(monkeypatch, caplog):
     chosen = precision.auto_dtype(model)
     assert chosen is not model and chosen.dtype_policy.name == "mixed_bfloat16"
     assert precision.pooled_cosine(model, chosen) >= 0.999
+    curve = np.column_stack([np.linspace(0, 300, 50), np.full(50, 17.0), np.full(50, 0.05)])
+    result = chosen.embed([curve], verbose=0)
+    assert result.pooled.dtype == np.float32 and result.observations[0].dtype == np.float32
     monkeypatch.setattr(precision, "MIN_COSINE", 1.5)  # an accuracy check that cannot pass
     with caplog.at_level(logging.WARNING, logger="astromer"):
         assert precision.auto_dtype(model) is model

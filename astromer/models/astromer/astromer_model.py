@@ -330,7 +330,8 @@ class Astromer(PresetMixin, keras.Model):
         windows = window_curves(prepared.curves, window_size=self.window_size, time_precision=time_precision)
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
         z = self.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose, bucketing=bucketing)
-        z = np.where(windows.mask[..., None] > 0, z, 0)  # padding rows are never used
+        # padding rows are never used; float32 also under a bfloat16 policy (what NumPy/sklearn take)
+        z = np.where(windows.mask[..., None] > 0, np.asarray(z, dtype=np.float32), np.float32(0))
         require_finite(z, [prepared.ids[i] for i in windows.object_index], "embedding")
         per_object = gather_observations(np.asarray(z), windows, len(prepared.curves))
         pooled = np.stack([rows.mean(axis=0) for rows in per_object]).astype("float32")
