@@ -39,7 +39,8 @@ def test_the_walk_finds_every_command():
         "astromer", "astromer quickstart", "astromer pretrain", "astromer embed", "astromer classify",
         "astromer evaluate", "astromer records", "astromer records convert", "astromer records inspect",
         "astromer records verify", "astromer records build", "astromer records list", "astromer presets",
-        "astromer presets list", "astromer presets download", "astromer presets convert"}
+        "astromer presets list", "astromer presets download", "astromer presets convert",
+        "astromer presets export"}
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=_id)
