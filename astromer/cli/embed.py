@@ -1,10 +1,12 @@
 """``astromer embed``: light curves (records or a table) to embeddings in Parquet or NPZ, with object ids."""
 
 import argparse
+import os
 import warnings
 from pathlib import Path
 
 from astromer.cli.arguments import add_table_options, table_options
+from astromer.cli.images import add_image_options
 
 LEVELS = ("object", "curve", "observation")
 
@@ -33,11 +35,65 @@ def _rows(result, level):
     return keys, (sums / counts[:, None]).astype("float32")
 
 
-def _run(args):
+def _write(out, keys, matrix):
+    """Keys + ``emb_0..`` columns to .parquet, or arrays to .npz, atomically; NaN/inf is an error."""
     import numpy as np
     import pandas as pd
 
+    from astromer.io import atomic_path
+
+    bad = ~np.isfinite(matrix).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{int(bad.sum())} embeddings hold NaN/inf (first: object "
+                         f"{keys['object_id'].iloc[int(np.flatnonzero(bad)[0])]!r}); nothing written")
+    with atomic_path(out) as tmp:
+        if out.suffix == ".parquet":
+            emb = pd.DataFrame(matrix, columns=[f"emb_{k}" for k in range(matrix.shape[1])])
+            pd.concat([keys.reset_index(drop=True), emb], axis=1).to_parquet(tmp, index=False)
+        else:
+            arrays = {"embeddings": matrix.astype("float32")}
+            for col in keys.columns:
+                values = keys[col].to_numpy()
+                arrays[col] = values.astype(str) if values.dtype == object else values
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+
+
+def _run_images(args, out):
+    """AstroPT embeddings of images, one row per image."""
+    from astromer.cli.images import geometry, kept_columns, model_dir_of, read_images
+    from astromer.tasks.images import load_astropt
+
+    if not args.model and args.preset == "astromer_v1":
+        raise ValueError(f"{args.input} holds images: give --model DIR (e.g. from 'astromer pretrain' on images) "
+                         "or an AstroPT --preset")
+    if args.level != "object":
+        raise ValueError("--level curve/observation are for light curves; images have one row each")
+    model = load_astropt(args.preset, args.model)
+    size, crop, channels = geometry(args, model_dir_of(args))
+    data = read_images(args, args.input, size, crop, channels, labels=args.labels,
+                       columns=kept_columns(args), split=args.split)
+    layer = _layer(args.layer)
+    print(f"[embed] {len(data)} images {data.images.shape[1]}x{data.images.shape[2]}x{data.images.shape[3]} from "
+          f"{data.description}; AstroPT {args.model or args.preset} (width {model.embed_dim}, "
+          f"layer {'default' if layer is None else layer})", flush=True)
+    matrix = model.embed(data.images, layer=layer, batch_size=min(args.batch_size, 256),
+                         verbose=0 if args.quiet else "auto")
+    keys = data.table.dropna(axis=1, how="all") if "label" in data.table else data.table
+    _write(out, keys, matrix)
+    print(f"[embed] wrote {matrix.shape[0]} image rows x {matrix.shape[1]} dims to {out}")
+    return 0
+
+
+def _layer(text):
+    if text is None or text == "final":
+        return text
+    return int(text)
+
+
+def _run(args):
     from astromer.tasks.encoders import load_encoder
+    from astromer.tasks.images import is_image_input
     from astromer.tasks.inputs import read_light_curves_input
 
     out = Path(args.output)
@@ -45,6 +101,8 @@ def _run(args):
         raise ValueError(f"--output must end in .parquet or .npz, got {str(out)!r}")
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    if os.path.exists(args.input) and is_image_input(args.input):
+        return _run_images(args, out)
     curves, labels = read_light_curves_input(args.input, labels=args.labels, split=args.split, **table_options(args))
     if "band" in curves.columns and args.bands:
         curves = curves[curves["band"].astype(str).isin(args.bands.split(","))]
@@ -63,33 +121,28 @@ def _run(args):
     if labels is not None and "label" in labels.columns:
         keys = keys.merge(labels[["object_id", "label"]].drop_duplicates("object_id"), on="object_id", how="left")
     keys = keys.drop(columns=[c for c in ("band",) if c in keys and keys[c].isna().all()])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        emb = pd.DataFrame(matrix, columns=[f"emb_{k}" for k in range(matrix.shape[1])])
-        pd.concat([keys.reset_index(drop=True), emb], axis=1).to_parquet(out, index=False)
-    else:
-        arrays = {"embeddings": matrix.astype("float32")}
-        for col in keys.columns:
-            values = keys[col].to_numpy()
-            arrays[col] = values.astype(str) if values.dtype == object else values
-        np.savez_compressed(out, **arrays)
+    _write(out, keys, matrix)
     print(f"[embed] wrote {matrix.shape[0]} {args.level} rows x {matrix.shape[1]} dims to {out}")
     return 0
 
 
 def register(subparsers):
     p = subparsers.add_parser(
-        "embed", help="light curves to embeddings (Parquet or NPZ, with object ids)",
+        "embed", help="light curves (Astromer) or images (AstroPT) to embeddings (Parquet or NPZ, with object ids)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Embed light curves with an Astromer preset: every curve is cut into windows, encoded, and "
                     "the observation embeddings are averaged per object (default), per curve (object and band) "
                     "or kept per observation. Input: a records folder, a folder with lightcurves.csv.gz, or a "
                     "long table (object_id,[band,]time,mag[,mag_err]). Output: .parquet (columns object_id, "
-                    "[band,] n_obs, [label,] emb_0..emb_{d-1}) or .npz (arrays embeddings, object_id, ...).",
+                    "[band,] n_obs, [label,] emb_0..emb_{d-1}) or .npz (arrays embeddings, object_id, ...).\n\n"
+                    "Images (an image folder, image records, an HDF5/FITS stack, a .npy array) are embedded "
+                    "with an AstroPT (--model DIR from 'astromer pretrain', or an AstroPT --preset): one row "
+                    "per image with object_id, label, split (records) and the --keep-columns.",
         epilog="Examples:\n"
                "  astromer embed my_records -o embeddings.parquet --preset astromer_v1\n"
                "  astromer embed lightcurves.csv.gz -o emb.npz --model my_model --level curve\n"
-               "  astromer embed my_records --split test -o test.parquet --preset astromer_v1")
+               "  astromer embed my_records --split test -o test.parquet --preset astromer_v1\n"
+               "  astromer embed galaxies/ -o galaxy_embeddings.parquet --model my_astropt")
     p.add_argument("input", help="records folder, folder with lightcurves.csv.gz, or a long table")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output .parquet or .npz")
     p.add_argument("--preset", default="astromer_v1", metavar="NAME",
@@ -101,8 +154,13 @@ def register(subparsers):
     p.add_argument("--split", metavar="NAME", help="only this split of a records folder (default: every split)")
     p.add_argument("--bands", metavar="LIST", help="only these bands, e.g. r or g,r (default: every band)")
     p.add_argument("--labels", metavar="TABLE", help="labels table to carry along (object_id,label)")
-    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="windows per batch (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=256, metavar="N",
+                   help="windows (images) per batch (default: %(default)s)")
+    p.add_argument("--layer", metavar="N|final",
+                   help="AstroPT: the block whose output is averaged (an index, negative from the end, or "
+                        "'final'; default: the model's own, block n_layers // 2 for astroPT 2 and new models)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_table_options(p)
+    add_image_options(p)
     p.set_defaults(func=_run)

@@ -18,12 +18,12 @@ import astromer  # noqa: E402  (light: heavy modules load lazily)
 from astromer.errors import AstromerError  # noqa: E402
 
 # Sub-command modules, in the order ``astromer --help`` lists them.
-COMMAND_MODULES = ("quickstart", "pretrain", "embed", "classify", "evaluate", "records", "presets")
+COMMAND_MODULES = ("quickstart", "pretrain", "embed", "classify", "evaluate", "probe", "records", "presets")
 
 # How ``astromer --help`` groups the commands (astropy/lightkurve style: short lines, examples below).
 COMMAND_GROUPS = (
     ("Getting started", ("quickstart",)),
-    ("Models", ("pretrain", "embed", "classify", "evaluate")),
+    ("Models", ("pretrain", "embed", "classify", "evaluate", "probe")),
     ("Data and weights", ("records", "presets")),
 )
 
@@ -35,6 +35,9 @@ EPILOG = """Examples:
   astromer embed my_records -o embeddings.parquet --preset astromer_v1
   astromer classify my_records -o my_classifier --preset astromer_v1 --scenario a
   astromer evaluate ../shared/data/eros1 -o eros1_report --shots 20,100
+  astromer pretrain galaxies/ -o my_astropt --minutes 20     # AstroPT on a folder of class subfolders
+  astromer embed galaxies/ -o galaxy_embeddings.parquet --model my_astropt
+  astromer probe galaxies/ --model my_astropt -o probe_report   # vs random init and raw pixels
 
 Run 'astromer COMMAND --help' for the options of a command. Python API and tutorials:
 README.md and tutorials/ (also https://github.com/astromer-science)."""

@@ -50,21 +50,26 @@ def _rules(args, has_errors=True):
 def _detect_format(path, args):
     if args.format != "auto":
         return args.format
+    from astromer.records.image_arrays import is_fits, is_hdf5
+
+    if os.path.isfile(path) and (is_hdf5(path) or is_fits(path) or path.lower().endswith(".npy")):
+        return "images"
     if os.path.isfile(path) or glob.has_magic(path):
         return "long"
     if not os.path.isdir(path):
         raise FileNotFoundError(f"input {path!r} does not exist")
     if args.metadata or os.path.isfile(os.path.join(path, "metadata.csv")):
         return "raw"
-    from astromer.records.sources import IMAGE_EXTENSIONS
+    from astromer.records.sources import image_layout
     from astromer.records.table_parts import TABLE_EXTENSIONS
 
-    names = [n.lower() for _root, _dirs, files in os.walk(path) for n in files]
-    if any(n.endswith(IMAGE_EXTENSIONS) for n in os.listdir(path)):
+    if image_layout(path) is not None:  # images in the folder, or one subfolder of images per class
         return "images"
+    names = [n.lower() for _root, _dirs, files in os.walk(path) for n in files]
     if any(n.endswith(TABLE_EXTENSIONS) for n in names):
         return "long"  # a folder of table files, e.g. a partitioned Parquet dataset
-    raise ValueError(f"cannot tell the layout of folder {path!r}; pass --format long|raw|images")
+    raise ValueError(f"cannot tell the layout of folder {path!r} (no table files, no metadata.csv, no images "
+                     "directly inside or in class subfolders); pass --format long|raw|images")
 
 
 def _convert(args):
@@ -94,9 +99,11 @@ def _convert(args):
         src = S.raw_folder_source(path, args.metadata or "metadata.csv", keep_unlabelled=True,
                                   bands=bands, read_options=read_options)
     else:
-        src = S.image_folder_source(
-            path, args.labels, id_column=args.id_column or "object_id",
-            label_column=args.label_column, keep_unlabelled=args.keep_unlabelled,
+        src = S.image_source(
+            path, args.labels, id_column=args.id_column or "object_id", label_column=args.label_column,
+            path_column=args.path_column, columns=(split_col,) if split_col else (),
+            images_key=args.images_key, ids_key=args.ids_key,
+            channels_first=True if args.channels_first else None, keep_unlabelled=args.keep_unlabelled,
             target_columns=tuple(t for t in (args.target_columns or "").split(",") if t))
     kind, has_errors = ("light_curve", not args.no_errors) if fmt == "long" else (src.kind, src.has_errors)
     rules = _rules(args, has_errors) if kind == "light_curve" else None
@@ -208,7 +215,10 @@ def register(subparsers):
         description="Convert INPUT into DIR: a long table (CSV, CSV.GZ or Parquet with columns "
                     "object_id,band,time,mag,mag_err; also a quoted file pattern or a folder of such "
                     "files, e.g. a partitioned Parquet dataset, an object's rows in any of them), a folder of per-object files with a metadata "
-                    "CSV (ID,Class,Band,Path), or an image folder with a labels table. Every dropped or "
+                    "CSV (ID,Class,Band,Path), or images: a folder with one subfolder per class, a folder of "
+                    "JPEG/PNG/FITS files with a labels table (--path-column for paths in the table), an HDF5 "
+                    "or FITS stack of cutouts or a .npy array (float cutouts are stored as 16-bit PNG, "
+                    "scaled per image: records/README.md). Every dropped or "
                     "repaired row, curve and object is counted and printed.",
         epilog="Examples:\n"
                "  astromer records convert lightcurves.csv --labels labels.csv -o my_records\n"
@@ -216,6 +226,8 @@ def register(subparsers):
                "      --columns object_id=ID,time=mjd,mag_err=errmag --shard-size 500 --workers 4\n"
                "  astromer records convert raw_folder -o my_records --metadata meta.csv --bands b,r\n"
                "  astromer records convert images/ --labels labels.csv -o gz_records --target-columns redshift\n"
+               "  astromer records convert galaxies/ -o galaxy_records       # spiral/, elliptical/, ... subfolders\n"
+               "  astromer records convert cutouts.h5 --labels catalogue.csv -o cutout_records --splits column:split\n"
                "  astromer records convert lightcurves.csv --labels labels.csv -o my_records --resume\n"
                "  astromer records convert 'ztf/*.parquet' --labels labels.csv -o ztf_records \\\n"
                "      --beam-runner DirectRunner --beam-option=--direct_num_workers=2 \\\n"
@@ -244,6 +256,14 @@ def register(subparsers):
     p.add_argument("--no-errors", action="store_true", help="the table has no mag_err column (err = 0)")
     p.add_argument("--target-columns", metavar="LIST",
                    help="numeric label columns stored as image targets, e.g. redshift,mass (default: none)")
+    p.add_argument("--path-column", metavar="NAME",
+                   help="images: labels-table column with each image's path relative to INPUT")
+    p.add_argument("--images-key", metavar="NAME",
+                   help="HDF5 images: the dataset with the stack (default: 'images' or the only 3-D+ dataset)")
+    p.add_argument("--ids-key", metavar="NAME",
+                   help="HDF5/FITS images: the dataset / table column with the object ids (default: object_id)")
+    p.add_argument("--channels-first", action="store_true",
+                   help="HDF5/.npy images are (N, C, H, W) (FITS stacks are read channels first already)")
     p.add_argument("--name", help="dataset name for the metadata (default: the output folder's name)")
     g = p.add_argument_group("cleaning rules (every drop is counted)")
     g.add_argument("--min-observations", type=int, default=1, metavar="N",

@@ -16,7 +16,8 @@ Light curves and Astromer:
 - :func:`training_history`: loss and metrics per epoch (a ``keras.callbacks.History``);
 - :func:`embedding_projection`: embeddings projected to 2-D (PCA or t-SNE), coloured by class;
 - :func:`fewshot_scores`: macro F1 (and accuracy) per method from the evaluation harness;
-- :func:`f1_vs_shots`: macro F1 against labelled samples per class, one line per method.
+- :func:`f1_vs_shots`: macro F1 against labelled samples per class, one line per method;
+- :func:`probe_scores`: linear-probe scores per method (mean ± std over seeds).
 
 AstroPT:
 
@@ -36,6 +37,7 @@ _LAZY = {
     "embedding_projection": "results",
     "fewshot_scores": "results",
     "f1_vs_shots": "results",
+    "probe_scores": "results",
     "spiral_order": "images",
     "astropt_predictions": "images",
     "image_grid": "images",

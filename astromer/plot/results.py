@@ -155,3 +155,27 @@ def f1_vs_shots(summary, *, title="Few-shot classification", path=None):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return finish(fig, path)
+
+
+def probe_scores(summary, *, title="Linear probe", path=None):
+    """Linear-probe scores per method (bars: mean over seeds, error bars: std over seeds), from
+    :func:`astromer.evaluation.probe.summarise_probe`: macro F1 and accuracy for a class target,
+    R^2 and RMSE for a numeric one."""
+    task = summary["task"].iloc[0]
+    metrics = (("macro_f1", "macro F1 (%)", 100), ("accuracy", "accuracy (%)", 100)) if task == "classification" \
+        else (("r2", "R²", 1), ("rmse", "RMSE", 1))
+    methods = list(summary["method"])
+    colours = class_colours(methods)
+    fig, axes = new_figure(1, 2, figsize=(10, 0.9 + 0.45 * len(methods)), squeeze=False)
+    for ax, (metric, label, scale) in zip(axes[0], metrics):
+        mean = scale * summary[f"{metric}_mean"].to_numpy(dtype=float)
+        std = scale * np.nan_to_num(summary[f"{metric}_std"].to_numpy(dtype=float))
+        pos = np.arange(len(methods))[::-1]
+        bars = ax.barh(pos, mean, xerr=std, capsize=3, color=[colours[m] for m in methods])
+        ax.bar_label(bars, labels=[f"{v:.1f}" if scale == 100 else f"{v:.3f}" for v in mean], fontsize=7, padding=3)
+        ax.set_yticks(pos, methods, fontsize=8)
+        ax.set_xlabel(label)
+        ax.grid(axis="x", alpha=0.25)
+    axes[0][1].set_yticks([])
+    fig.suptitle(title)
+    return finish(fig, path)

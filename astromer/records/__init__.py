@@ -39,7 +39,10 @@ from astromer.records.schema import (
     parse_light_curve,
 )
 from astromer.records.sources import (
+    image_array_source,
+    image_cube_source,
     image_folder_source,
+    image_layout,
     long_table_source,
     pattern_folder_source,
     raw_folder_source,
@@ -58,6 +61,7 @@ _PIPELINES = {
     "light_curve_counts": "light_curve_pipelines",
     "sequential_window_bounds": "light_curve_pipelines",
     "image_records": "image_pipelines",
+    "source_images": "image_pipelines",
     "centre_crop": "image_pipelines",
     "record_files": "streams",
 }
@@ -73,8 +77,11 @@ __all__ = [
     "assign_splits",
     "build",
     "image_example",
+    "image_array_source",
+    "image_cube_source",
     "image_files",
     "image_folder_source",
+    "image_layout",
     "light_curve_example",
     "light_curve_files",
     "long_table",

@@ -78,27 +78,49 @@ def image_format(data: bytes):
     return None
 
 
-def image_record(item: ImageItem, label_map, report: Report) -> ObjectResult:
-    """Store the image file's bytes unchanged after checking that they decode."""
+def image_bytes(item: ImageItem):
+    """``(encoded bytes, format, height, width, channels)`` of an image item: a JPEG/PNG file's
+    bytes unchanged, a FITS file or an in-memory array as PNG (:mod:`astromer.records.image_arrays`).
+    Raises :class:`~astromer.records.image_arrays.PixelError` (or ``OSError``) with the reason."""
     import tensorflow as tf
 
-    result = ObjectResult(item.object_id, item.label_name)
-    try:
-        with open(item.path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        report.add("objects", "unreadable", 1, f"{item.object_id} ({item.path}: {exc.strerror})")
-        return result
+    from astromer.records.image_arrays import PixelError, encode_png, is_fits, read_fits_image
+
+    if item.array is not None:
+        data, height, width, channels = encode_png(item.array)
+        return data, "png", height, width, channels
+    if is_fits(item.path):
+        data, height, width, channels = encode_png(read_fits_image(item.path))
+        return data, "png", height, width, channels
+    with open(item.path, "rb") as handle:
+        data = handle.read()
     fmt = image_format(data)
     if fmt is None:
-        report.add("objects", "unreadable", 1, f"{item.object_id} ({item.path}: not a JPEG or PNG)")
-        return result
+        raise PixelError("not a JPEG or PNG", "unreadable")
     try:
         decoded = tf.io.decode_image(data, channels=0, expand_animations=False)
         height, width, channels = (int(d) for d in decoded.shape)
     except (tf.errors.InvalidArgumentError, ValueError) as exc:
-        message = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        report.add("objects", "unreadable", 1, f"{item.object_id} ({item.path}: {message})")
+        import re
+
+        text = re.sub(r"\{\{[^}]*\}\}\s*", "", str(exc)).strip()  # TF's "{{function_node ...}}" prefix
+        message = text.splitlines()[0][:120] if text else type(exc).__name__
+        raise PixelError(message, "unreadable") from exc
+    return data, fmt, height, width, channels
+
+
+def image_record(item: ImageItem, label_map, report: Report) -> ObjectResult:
+    """Store the image's encoded bytes after checking that they decode (see :func:`image_bytes`)."""
+    from astromer.records.image_arrays import PixelError
+
+    result = ObjectResult(item.object_id, item.label_name)
+    try:
+        data, fmt, height, width, channels = image_bytes(item)
+    except OSError as exc:
+        report.add("objects", "unreadable", 1, f"{item.object_id} ({item.path}: {exc.strerror or exc})")
+        return result
+    except PixelError as exc:
+        report.add("objects", exc.reason, 1, f"{item.object_id} ({item.path}: {exc})")
         return result
     label, label_name = _label(label_map, item.label_name)
     result.records.append(deterministic_bytes(image_example(

@@ -40,6 +40,73 @@ def centre_crop(image, crop):
     return tf.image.crop_to_bounding_box(image, (shape[0] - h) // 2, (shape[1] - w) // 2, h, w)
 
 
+def prepare_image(encoded, *, channels=3, crop=None, size=None):
+    """One encoded image (JPEG, 8- or 16-bit PNG) to float32 pixels in [0, 1]: decoded with
+    ``channels`` channels (None: as stored), centre-cropped (:func:`centre_crop`), resized to
+    ``size`` ((height, width); bilinear with antialiasing; None keeps the cropped size).
+    The one preprocessing of :func:`image_records` and :func:`source_images`."""
+    image = tf.io.decode_image(encoded, channels=int(channels or 0), dtype=tf.float32,
+                               expand_animations=False)
+    image = centre_crop(image, crop)
+    if size is not None:
+        image = tf.image.resize(image, size, method="bilinear", antialias=True)
+        image = tf.ensure_shape(image, [size[0], size[1], None if channels is None else int(channels)])
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def _check_geometry(image_size, crop):
+    size = None if image_size is None else _pair(image_size, "image_size")
+    if isinstance(crop, float) and not 0.0 < crop <= 1.0:
+        raise ValueError(f"a fractional crop must be in (0, 1], got {crop}")
+    if crop is not None and not isinstance(crop, float):
+        _pair(crop, "crop")
+    return size
+
+
+def source_images(source, *, image_size=224, crop=None, channels=3, progress=False):
+    """The images of a :class:`~astromer.records.items.Source` (an image folder, arrays, an
+    HDF5/FITS stack) in memory, preprocessed exactly as :func:`image_records` preprocesses the
+    records the same source would be converted to.
+
+    Returns ``(images (N, H, W, C) float32 in [0, 1], object ids, report)``: images that do not
+    decode or hold NaN/inf pixels are dropped and counted in ``report`` (as the records writer
+    counts them). With ``image_size=None`` every cropped image must have the same size.
+    """
+    from astromer.records.convert import image_bytes
+    from astromer.records.image_arrays import PixelError
+
+    size = _check_geometry(image_size, crop)
+    report = source.report
+    encoded, ids = [], []
+    items = list(source.items.values())
+    if progress:
+        from tqdm.auto import tqdm
+
+        items = tqdm(items, desc="reading images", unit="image")
+    for item in items:
+        try:
+            data = image_bytes(item)[0]
+        except OSError as exc:
+            report.add("objects", "unreadable", 1, f"{item.object_id} ({item.path}: {exc.strerror or exc})")
+            continue
+        except PixelError as exc:
+            report.add("objects", exc.reason, 1, f"{item.object_id} ({item.path}: {exc})")
+            continue
+        encoded.append(data)
+        ids.append(item.object_id)
+    if not encoded:
+        return np.zeros((0, *(size or (0, 0)), int(channels or 1)), np.float32), ids, report
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(encoded, dtype=tf.string))
+    ds = ds.map(lambda e: prepare_image(e, channels=channels, crop=crop, size=size),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    try:
+        images = [np.asarray(x) for x in ds.batch(256).as_numpy_iterator()]
+        return np.concatenate(images, axis=0), ids, report
+    except tf.errors.InvalidArgumentError as exc:
+        raise ValueError("these images differ in size or channels after cropping; give image_size "
+                         f"(and channels) to resize them to one shape ({str(exc).splitlines()[0][:160]})") from exc
+
+
 @reports_bad_shards("image")
 def image_records(
     path_or_files,
@@ -76,11 +143,7 @@ def image_records(
     """
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    size = None if image_size is None else _pair(image_size, "image_size")
-    if isinstance(crop, float) and not 0.0 < crop <= 1.0:
-        raise ValueError(f"a fractional crop must be in (0, 1], got {crop}")
-    if crop is not None and not isinstance(crop, float):
-        _pair(crop, "crop")
+    size = _check_geometry(image_size, crop)
     files = record_files(path_or_files, split, kind="image")
     ds = serialized_records(files, shuffle=shuffle, seed=seed, cycle_length=cycle_length,
                             shuffle_buffer=shuffle_buffer, repeat=repeat)
@@ -89,13 +152,7 @@ def image_records(
         ds = ds.filter(lambda r: r["label"] >= 0)
 
     def make(r):
-        image = tf.io.decode_image(r["image"], channels=int(channels), expand_animations=False)
-        image = tf.image.convert_image_dtype(image, tf.float32)  # uint8/16 -> [0, 1]
-        image = centre_crop(image, crop)
-        if size is not None:
-            image = tf.image.resize(image, size, method="bilinear", antialias=True)
-            image = tf.ensure_shape(image, [size[0], size[1], int(channels)])
-        image = tf.clip_by_value(image, 0.0, 1.0)
+        image = prepare_image(r["image"], channels=channels, crop=crop, size=size)
         label = r["label"]
         if num_classes is not None:
             label = tf.one_hot(label, int(num_classes), dtype=tf.float32)

@@ -52,12 +52,14 @@ class FileCurveItem:
 
 @dataclass
 class ImageItem:
-    """One image file with its label and extra numeric targets."""
+    """One image with its label and extra numeric targets: a file (JPEG, PNG or FITS) at ``path``,
+    or an in-memory ``array`` ((H, W), (H, W, C); ``path`` then names where it came from)."""
 
     object_id: str
     label_name: str | None
     path: str
     targets: dict = field(default_factory=dict)
+    array: object = None
 
 
 @dataclass

@@ -137,3 +137,102 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
             "seconds": round(seconds, 1), "stopped_by_time_limit": bool(bar.stopped_early),
             "final": {k: float(v) for k, v in frame.iloc[-1].items() if k != "epoch"}}
     return frame, info
+
+
+def _augmented(images, batch_size, seed, augment, repeat=False):
+    """Shuffled batches of in-memory images with random 90-degree rotations and flips
+    (a galaxy has no preferred orientation); square images only when rotating."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(images)
+    ds = ds.shuffle(min(len(images), 10_000), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    if augment:
+        def turn(x):
+            x = tf.image.rot90(x, tf.random.uniform((), 0, 4, dtype=tf.int32))
+            return tf.image.random_flip_left_right(x)
+
+        ds = ds.map(turn, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=len(images) >= batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def astropt_optimizer(total_steps, learning_rate=1e-3, warmup_fraction=0.05, weight_decay=0.1):
+    """AdamW as astroPT trains (betas 0.9/0.95, weight decay except norms and biases, gradient
+    clipping at 1) with a linear warm-up to ``learning_rate`` and cosine decay to a tenth of it."""
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=learning_rate / 100, decay_steps=max(1, total_steps), alpha=0.1,
+        warmup_target=learning_rate, warmup_steps=max(1, int(total_steps * warmup_fraction)))
+    optimizer = keras.optimizers.AdamW(schedule, beta_1=0.9, beta_2=0.95, weight_decay=weight_decay, clipnorm=1.0)
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+    return optimizer
+
+
+def pretrain_images(model, train, validation=None, *, epochs=20, max_minutes=None, batch_size=32,
+                    learning_rate=1e-3, seed=0, augment=True, image_size=64, crop=None, channels=3, quiet=False):
+    """Next-patch pretraining of an AstroPT with a progress bar and an optional time budget.
+
+    ``train``/``validation``: image arrays ``(N, H, W, C)`` in [0, 1] (an
+    :class:`astromer.tasks.images.ImageSet`'s ``images``) or a records folder of images (its
+    ``train``/``val`` splits, read with ``image_size``/``crop``/``channels``). Augmentation: random
+    90-degree rotations and flips of the training images. Optimiser: :func:`astropt_optimizer`
+    over the planned steps. Returns ``(history DataFrame, info dict)`` like :func:`pretrain`,
+    with the held-out next-patch loss before and after (``val_loss_initial``/``final``).
+    """
+    import keras
+    import pandas as pd
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if int(epochs) < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    val_ds = None
+    if isinstance(train, (str, Path)):
+        from astromer.records import image_records, read_metadata
+
+        meta = read_metadata(str(train))
+        n_images = int(meta["splits"]["train"]["objects"]) if "train" in meta["splits"] else 0
+        if n_images == 0:
+            raise ValueError(f"records folder {train} has no images in its train split")
+        geometry = dict(image_size=image_size, crop=crop, channels=channels, labels=False)
+        train_ds = image_records(str(train), split="train", batch_size=batch_size, shuffle=True, seed=seed, **geometry)
+        if augment:
+            train_ds = train_ds.map(_turn_batch, num_parallel_calls=tf.data.AUTOTUNE)
+        if validation is not None and "val" in meta["splits"]:
+            val_ds = image_records(str(validation), split="val", batch_size=128, **geometry).cache()
+    else:
+        train = np.asarray(train, dtype=np.float32)
+        n_images = len(train)
+        if n_images == 0:
+            raise ValueError("no training images")
+        train_ds = _augmented(train, batch_size, seed, augment)
+        if validation is not None and len(validation):
+            val_ds = tf.data.Dataset.from_tensor_slices(np.asarray(validation, np.float32)).batch(128)
+    steps = max(1, n_images // batch_size if n_images >= batch_size else 1)
+    model.compile(optimizer=astropt_optimizer(steps * int(epochs), learning_rate))
+    initial = float(model.evaluate(val_ds, verbose=0)) if val_ds is not None else None
+    bar = progress_bar(steps * int(epochs), None if max_minutes is None else 60.0 * max_minutes, quiet=quiet)
+    start = time.time()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=int(epochs), callbacks=[bar], verbose=0,
+                        shuffle=False)  # the pipeline shuffles
+    seconds = time.time() - start
+    frame = pd.DataFrame(history.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    info = {"epochs": int(len(frame)), "steps_per_epoch": steps, "training_images": n_images,
+            "seconds": round(seconds, 1), "stopped_by_time_limit": bool(bar.stopped_early),
+            "augment": bool(augment), "learning_rate": float(learning_rate), "batch_size": int(batch_size),
+            "final": {k: float(v) for k, v in frame.iloc[-1].items() if k != "epoch"}}
+    if initial is not None:
+        info["val_loss_initial"] = initial
+    return frame, info
+
+
+def _turn_batch(images):
+    """Random 90-degree rotations and flips of a batch of square images (records pipeline)."""
+    import tensorflow as tf
+
+    k = tf.random.uniform((), 0, 4, dtype=tf.int32)
+    images = tf.image.rot90(images, k)
+    return tf.image.random_flip_left_right(images)

@@ -137,11 +137,28 @@ class AstroPT(PresetMixin, keras.Model):
         self.built = True
 
     @classmethod
-    def from_architecture(cls, size, family="v2", **overrides):
+    def from_architecture(cls, size, family="v2", image_size=None, **overrides):
         """An untrained model of a published size ("001M", "005M", "012M", "021M", "089M",
         "309M", "830M", "2100M") in a family: "v1" (astroPT 1.0), "v2" (astroPT 2, with its
-        data-path quirks) or "modern" (the v2 architecture without them)."""
-        return cls(**{**architecture(size, family), **overrides})
+        data-path quirks) or "modern" (the v2 architecture without them).
+
+        ``image_size`` (int or (height, width)): the images it will read; the block size is
+        then their number of patches, ``(H / patch_size) * (W / patch_size)``, and sizes that
+        are not a multiple of the patch size are an error. (A 64-px image in 16-px patches is
+        16 tokens, whatever the block size: pass ``patch_size=8`` for 64 tokens.)"""
+        config = {**architecture(size, family), **overrides}
+        if image_size is not None:
+            h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+            patch = int(config["patch_size"])
+            if h % patch or w % patch:
+                raise ValueError(f"image_size {h}x{w} is not a multiple of patch_size {patch}")
+            tokens = (h // patch) * (w // patch)
+            if "block_size" in overrides and int(overrides["block_size"]) < tokens:
+                raise ValueError(f"block_size {overrides['block_size']} is below the {tokens} patches of "
+                                 f"{h}x{w} images in {patch}-px patches")
+            if "block_size" not in overrides:
+                config["block_size"] = tokens
+        return cls(**config)
 
     # ------------------------------------------------------------------ tokens
     def tokenize(self, images):
@@ -254,7 +271,10 @@ class AstroPT(PresetMixin, keras.Model):
 
         Without targets (``fit(images)`` or ``fit(tokens)``) the targets are
         the next tokens: the images' tokens ``[:, 1:]``, or ``tokens[:, 1:]``
-        against the predictions ``[:, :-1]``.
+        against the predictions ``[:, :-1]``. On images, class labels or other
+        per-image targets (anything but a ``(B, N-1, P)`` token array, e.g. the
+        ``(images, labels)`` batches of :func:`astromer.records.image_records`)
+        are ignored: pretraining predicts the next patches.
 
         On TensorFlow ``jit_compile`` defaults to ``True`` (XLA) rather than
         Keras' CPU default of off: measured on a 2-core CPU, the 5M training
@@ -280,6 +300,10 @@ class AstroPT(PresetMixin, keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if x is not None and y is not None and len(getattr(y, "shape", ())) != 3:
+            tokens, _ = self._parse(x, None)
+            if len(tokens.shape) == 4:  # (images, labels): labels are not next-patch targets
+                y = sample_weight = None
         if y is None and x is not None:
             tokens, _ = self._parse(x, None)
             if len(tokens.shape) == 4:
