@@ -224,3 +224,36 @@ def test_cli_pretrain_embed_probe_on_class_subfolders(tmp_path):
                  "-q"]) == 0
     zs = pd.read_csv(tmp_path / "zr" / "summary.csv")
     assert zs["task"].unique().tolist() == ["regression"] and {"r2_mean", "rmse_mean"} <= set(zs.columns)
+
+
+# ------------------------------------------------------------------------------------------------ scenarios
+def test_image_scenarios_share_the_light_curve_task_code():
+    from astromer.models.classifier import ImageClassifier
+    from astromer.tasks.finetune import layerwise_rates, unfreeze_last_blocks
+
+    keras.utils.set_random_seed(0)
+    encoder = astromer.AstroPT(num_layers=3, num_heads=2, embed_dim=16, block_size=16, patch_size=8, name="astropt")
+    clf = ImageClassifier(encoder, 2, layer=1, hidden_units=(8,))
+    rates = layerwise_rates(clf, 1e-4, layer_decay=0.5)
+    assert rates["astropt/block_1/.*"] == pytest.approx(1e-4) and rates["astropt/block_0/.*"] == pytest.approx(5e-5)
+    assert rates["astropt/(?!block_|final_norm/).*"] == pytest.approx(2.5e-5)  # tokeniser and positions
+    unfreeze_last_blocks(clf, 1)
+    trainable = {v.path.split("/")[1] for v in clf.trainable_variables if v.path.startswith("astropt/")}
+    assert trainable == {"block_1"}  # block 2, the final norm and the decoder take no part
+
+    images, labels = simulate_galaxies(48, size=32, seed=4)
+    x, y = images.astype("float32") / 255.0, labels["label"].tolist()
+    results = {}
+    for scenario in ("a", "b", "c"):
+        keras.utils.set_random_seed(0)
+        model = astromer.AstroPT.from_config(encoder.get_config())
+        model.set_weights(encoder.get_weights())
+        classifier, histories = astromer.finetune(model, (x[:36], y[:36]), (x[36:], y[36:]), scenario=scenario,
+                                                  epochs=20, finetune_epochs=3, reconstruction_epochs=1, verbose=0)
+        assert isinstance(classifier, ImageClassifier) and classifier.class_names == ["edge_on", "elliptical", "spiral"]
+        proba = classifier.predict_proba(x[36:])
+        assert proba.shape == (12, 3) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+        results[scenario] = histories
+    selection = results["b"]["classification"].selection  # b keeps its warmed-up head unless training beats it
+    assert selection.scores[selection.best_epoch] == max(selection.scores) and len(selection.scores) == 4
+    assert list(results["c"]) == ["reconstruction", "classification"]

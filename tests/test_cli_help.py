@@ -37,7 +37,7 @@ def _id(path):
 def test_the_walk_finds_every_command():
     assert {_id(p) for p in COMMANDS} == {
         "astromer", "astromer quickstart", "astromer pretrain", "astromer embed", "astromer classify",
-        "astromer evaluate", "astromer records", "astromer records convert", "astromer records inspect",
+        "astromer evaluate", "astromer probe", "astromer records", "astromer records convert", "astromer records inspect",
         "astromer records verify", "astromer records build", "astromer records list", "astromer presets",
         "astromer presets list", "astromer presets download", "astromer presets convert",
         "astromer presets export"}

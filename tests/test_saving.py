@@ -87,12 +87,21 @@ def _saved_models(folder):
     pt.fit(tokens, epochs=1, batch_size=2, verbose=0)
     saved["astropt"] = pt
 
+    from astromer.models.classifier import ImageClassifier
+
+    image_clf = ImageClassifier(astromer.AstroPT(num_layers=2, num_heads=2, embed_dim=16, block_size=16,
+                                                 patch_size=4, num_channels=1), 2, hidden_units=(8,), layer=0,
+                                train_encoder=True, class_names=["a", "b"])
+    image_clf.compile(optimizer="adam")
+    _fit_one_step(image_clf, images / 255.0, np.array([0, 1]))
+    saved["image_classifier"] = image_clf
+
     out = {}
     for name, model in saved.items():
         path = folder / f"{name}.keras"
         model.save(path)
         y = model(pt.tokenize(images)) if name == "astropt" else model(windows) if name == "window_pooling" \
-            else model(x)
+            else model(images / 255.0) if name == "image_classifier" else model(x)
         np.save(folder / f"{name}.npy", np.asarray(y))
         out[name] = path
     scores = encoder.evaluate(x, _reconstruction_targets(x), batch_size=4, return_dict=True, verbose=0)
@@ -110,7 +119,8 @@ images = np.load("images.npy")
 for name in sys.argv[1:]:
     model = keras.saving.load_model(name + ".keras")
     inputs = dict(np.load("windows.npz")) if name == "window_pooling" else x
-    y = model(model.tokenize(images)) if name == "astropt" else model(inputs)
+    y = model(model.tokenize(images)) if name == "astropt" else model(images / 255.0) \
+        if name == "image_classifier" else model(inputs)
     np.save(name + ".loaded.npy", np.asarray(y))
     if name == "astromer":  # the compiled MaskedRMSE loss and MaskedR2 metric came back and work
         s = model.evaluate(x, np.load("targets.npy"), batch_size=4, return_dict=True, verbose=0)
@@ -142,7 +152,11 @@ def test_keras_files_load_in_a_fresh_process(saved, imports):
     assert lines["classifier_b"][0] == "LightCurveClassifier" and lines["gru"][0] == "RawGRUClassifier"
     assert lines["astropt"][:2] == ["AstroPT", "Huber"]
     assert lines["window_pooling"][:2] == ["WindowPoolingClassifier", "SparseCategoricalCrossentropy"]
-    for name in ("astromer", "classifier_a", "classifier_b", "astropt", "window_pooling"):  # RawGRUClassifier: no compile_from_config
+    # the image classifier reads block 0 of 2: block 1, the final norm and the decoder stay frozen
+    assert lines["image_classifier"][:2] == ["ImageClassifier", "SparseCategoricalCrossentropy"]
+    n_head, n_input, n_block = 6, 3, 6  # head: dense, norm, logits (2 each); tokeniser (2) + positions; a block
+    assert lines["image_classifier"][-1] == str(n_head + n_input + n_block), lines["image_classifier"]
+    for name in ("astromer", "classifier_a", "classifier_b", "astropt", "window_pooling", "image_classifier"):  # RawGRUClassifier: no compile_from_config
         assert lines[name][-2] == "1", (name, lines[name])  # the optimizer state came back too
     # The frozen encoder of a scenario-a classifier stays frozen: only the head's 7 variables train.
     assert lines["classifier_a"][-1] == "7" and int(lines["classifier_b"][-1]) > 7

@@ -36,17 +36,25 @@ def _windows(split, encoder, class_names):
     return labelled_windows(split[0], split[1], window_size=encoder.window_size, class_names=class_names)
 
 
-def feature_model(classifier):
-    """A Keras model: window inputs -> the pooled frozen-encoder features the head consumes."""
-    inputs = {k: keras.Input(shape=(classifier.encoder.window_size,), name=k)
-              for k in ("times", "magnitudes", "mask")}
+def feature_model(classifier, image_shape=None):
+    """A Keras model: window inputs (images ``image_shape`` for an :class:`ImageClassifier`) ->
+    the pooled frozen-encoder features the head consumes."""
+    if image_shape is not None:
+        inputs = keras.Input(shape=tuple(image_shape), name="images")
+    else:
+        inputs = {k: keras.Input(shape=(classifier.encoder.window_size,), name=k)
+                  for k in ("times", "magnitudes", "mask")}
     return keras.Model(inputs, classifier.features(inputs, training=False))
 
 
 def head_model(classifier, n_layers):
     """A Keras model over ``classifier``'s own head (training it trains the classifier's head)."""
-    features = keras.Input(shape=(n_layers, classifier.encoder.width))
+    features = keras.Input(shape=(n_layers, _encoder_width(classifier.encoder)))
     return keras.Model(features, classifier.classification_head(features))
+
+
+def _encoder_width(encoder):
+    return encoder.width if hasattr(encoder, "width") else encoder.embed_dim
 
 
 def early_stopping(validation, patience, monitor="val_loss"):
@@ -126,7 +134,7 @@ def layerwise_rates(classifier, encoder_learning_rate=1e-4, layer_decay=None):
     name = re.escape(classifier.encoder.name)
     if layer_decay is None:
         return {f"{name}/.*": encoder_learning_rate}
-    n = classifier.encoder.num_layers
+    n = getattr(classifier, "top_block", classifier.encoder.num_layers - 1) + 1  # blocks the head reads
     rates = {f"{name}/block_{i}/.*": encoder_learning_rate * layer_decay ** (n - 1 - i) for i in range(n)}
     rates[f"{name}/final_norm/.*"] = encoder_learning_rate  # a pre-norm encoder's output norm: on top
     rates[f"{name}/(?!block_|final_norm/).*"] = encoder_learning_rate * layer_decay ** n
@@ -164,8 +172,10 @@ def unfreeze_last_blocks(classifier, n_blocks):
     if n_blocks is None:
         return
     encoder = classifier.encoder
-    keep = set(range(max(0, encoder.num_layers - int(n_blocks)), encoder.num_layers))
-    for layer in [encoder.embedding] + [b for i, b in enumerate(encoder.blocks) if i not in keep]:
+    top = getattr(classifier, "top_block", encoder.num_layers - 1)  # the last block the head reads
+    keep = set(range(max(0, top + 1 - int(n_blocks)), top + 1))
+    lower = classifier.input_layers() if hasattr(classifier, "input_layers") else [encoder.embedding]
+    for layer in lower + [b for i, b in enumerate(encoder.blocks) if i not in keep]:
         _set_trainable(layer, False)
 
 
@@ -268,7 +278,7 @@ def reconstruction_finetune(encoder, light_curves, epochs=20, batch_size=64, lea
     return encoder.fit(data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
 
 
-def finetune(encoder, train, validation=None, scenario="a", *, head="skip", class_names=None, epochs=30,
+def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_names=None, epochs=30,
              batch_size=64, learning_rate=1e-3, encoder_learning_rate=1e-4, unlabelled=None,
              reconstruction_epochs=20, reconstruction_learning_rate=1e-4, then="a", patience=5,
              head_warmup=True, finetune_epochs=None, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
@@ -289,6 +299,13 @@ def finetune(encoder, train, validation=None, scenario="a", *, head="skip", clas
       ``unlabelled`` curves until the held-out masked R² stops improving (at most
       ``reconstruction_epochs``), then scenario ``then`` (``"a"`` or ``"b"``).
 
+    With an :class:`~astromer.AstroPT` encoder the same scenarios run on images: ``train`` and
+    ``validation`` are ``(images (N, H, W, C), labels)``; the model is an
+    :class:`~astromer.models.classifier.image_classifier.ImageClassifier` (``head`` ``"mean"``
+    by default, or ``"skip"``); ``"c"`` first continues next-patch pretraining on the training
+    plus ``unlabelled`` images (:func:`astromer.tasks.pretrain.pretrain_images`, at most
+    ``reconstruction_epochs``, keeping the best held-out loss); ``jitter`` does not apply.
+
     Returns ``(classifier, histories)``, histories a dict with the ``keras.callbacks.History``
     of ``"reconstruction"`` (scenario c), ``"head"`` (the warm-up of b) and ``"classification"``.
     """
@@ -298,6 +315,29 @@ def finetune(encoder, train, validation=None, scenario="a", *, head="skip", clas
         raise ValueError(f"then must be 'a' or 'b', got {then!r}")
     keras.utils.set_random_seed(seed)
     histories = {}
+    from astromer.models.astropt.astropt_model import AstroPT
+
+    if isinstance(encoder, AstroPT):
+        if scenario == "c":
+            from astromer.tasks.pretrain import pretrain_images
+
+            images = np.asarray(train[0], "float32")
+            if unlabelled is not None:
+                images = np.concatenate([images, np.asarray(unlabelled, "float32")])
+            order = np.random.default_rng(seed).permutation(len(images))
+            n_val = max(1, len(images) // 10) if len(images) > 1 else 0
+            history, _ = pretrain_images(encoder, images[order[n_val:]], images[order[:n_val]] if n_val else None,
+                                         epochs=reconstruction_epochs, learning_rate=reconstruction_learning_rate,
+                                         batch_size=batch_size, seed=seed, quiet=verbose == 0)
+            histories["reconstruction"] = history
+            scenario = then
+        classifier, more = _finetune_images(
+            encoder, train, validation, scenario, head=head or "mean",
+            class_names=class_names, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            encoder_learning_rate=encoder_learning_rate, patience=patience, head_warmup=head_warmup,
+            finetune_epochs=finetune_epochs, layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks,
+            weight_decay=weight_decay, seed=seed, verbose=verbose)
+        return classifier, {**histories, **more}
     if scenario == "c":
         curves = train[0]
         if unlabelled is not None:
@@ -315,7 +355,7 @@ def finetune(encoder, train, validation=None, scenario="a", *, head="skip", clas
     x, y, _, class_names = _windows(train, encoder, class_names)
     val = _windows(validation, encoder, class_names)
     warm = scenario == "b" and head_warmup
-    classifier = LightCurveClassifier(encoder, len(class_names), head=head, train_encoder=False,
+    classifier = LightCurveClassifier(encoder, len(class_names), head=head or "skip", train_encoder=False,
                                       class_names=class_names)
     if scenario == "a" or warm:
         features = feature_model(classifier)
@@ -332,6 +372,52 @@ def finetune(encoder, train, validation=None, scenario="a", *, head="skip", clas
         batch_size=batch_size, learning_rate=learning_rate, encoder_learning_rate=encoder_learning_rate,
         layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks, weight_decay=weight_decay, errors=errors,
         jitter=jitter, seed=seed, verbose=verbose)
+    return classifier, histories
+
+
+def _image_split(split, class_names):
+    """``(images float32, integer labels, class names)`` of an ``(images, labels)`` pair."""
+    if split is None:
+        return None
+    if not (isinstance(split, tuple) and len(split) == 2):
+        raise TypeError("train/validation must be (images, labels) tuples for an AstroPT encoder.")
+    images, labels = np.asarray(split[0], "float32"), [str(v) for v in split[1]]
+    if images.ndim != 4 or len(images) != len(labels):
+        raise ValueError(f"images must be (N, H, W, C) with one label each; got shape {images.shape} and "
+                         f"{len(labels)} labels")
+    names = sorted(set(labels)) if class_names is None else [str(c) for c in class_names]
+    unknown = sorted(set(labels) - set(names))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not in class_names {names}")
+    index = {c: i for i, c in enumerate(names)}
+    return images, np.asarray([index[v] for v in labels], "int64"), names
+
+
+def _finetune_images(encoder, train, validation, scenario, *, head, class_names, epochs, batch_size, learning_rate,
+                     encoder_learning_rate, patience, head_warmup, finetune_epochs, layer_decay, unfreeze_blocks,
+                     weight_decay, seed, verbose):
+    """Scenarios a and b on images, with the light curves' head and encoder training."""
+    from astromer.models.classifier.image_classifier import ImageClassifier
+
+    x, y, class_names = _image_split(train, class_names)
+    val = _image_split(validation, class_names)
+    classifier = ImageClassifier(encoder, len(class_names), head=head, class_names=class_names)
+    histories = {}
+    warm = scenario == "b" and head_warmup
+    if scenario == "a" or warm:
+        features = feature_model(classifier, x.shape[1:])
+        f_val = None if val is None else (features.predict(val[0], batch_size=256, verbose=0), val[1])
+        histories["head" if warm else "classification"] = fit_head(
+            classifier, features.predict(x, batch_size=256, verbose=0), y, f_val, epochs=epochs,
+            batch_size=batch_size, learning_rate=learning_rate, patience=patience, seed=seed, verbose=verbose)
+        if not warm:
+            classifier.compile(optimizer=keras.optimizers.Adam(learning_rate))
+            return classifier, histories
+    histories["classification"] = fit_encoder(
+        classifier, x, y, None if val is None else (val[0], val[1]), epochs=finetune_epochs or epochs,
+        batch_size=batch_size, learning_rate=learning_rate, encoder_learning_rate=encoder_learning_rate,
+        layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks, weight_decay=weight_decay, errors=None,
+        jitter=0, seed=seed, verbose=verbose)
     return classifier, histories
 
 

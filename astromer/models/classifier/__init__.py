@@ -1,4 +1,5 @@
 from astromer.models.classifier.heads import HEADS, ClassificationHead, pooled_features
+from astromer.models.classifier.image_classifier import ImageClassifier
 from astromer.models.classifier.light_curve_classifier import (
     LightCurveClassifier,
     aggregate_logits,
@@ -10,5 +11,5 @@ from astromer.models.classifier.window_pooling import (
     object_windows,
 )
 
-__all__ = ["HEADS", "ClassificationHead", "LightCurveClassifier", "aggregate_logits", "encoder_lr_optimizer",
+__all__ = ["HEADS", "ClassificationHead", "ImageClassifier", "LightCurveClassifier", "aggregate_logits", "encoder_lr_optimizer",
            "pooled_features", "WindowAttentionPooling", "WindowPoolingClassifier", "object_windows"]
