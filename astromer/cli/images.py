@@ -39,15 +39,20 @@ def add_image_options(parser, defaults_from_model=True):
                    help="labels-table column with the classes of a flat folder (class subfolders name them)")
     g.add_argument("--keep-columns", metavar="LIST",
                    help="labels-table columns carried to the output, e.g. redshift,split (default: none)")
-    g.add_argument("--path-column", metavar="NAME",
-                   help="labels-table column with each image's path, relative to the folder (a flat folder)")
-    g.add_argument("--images-key", metavar="NAME",
-                   help="HDF5 dataset holding the image stack (default: 'images' or the only 3-D+ dataset)")
-    g.add_argument("--ids-key", metavar="NAME",
-                   help="HDF5 dataset / FITS table column with the object ids (default: object_id when present)")
-    g.add_argument("--channels-first", action="store_true",
-                   help="HDF5 / .npy stacks are (N, C, H, W) (FITS stacks are channels first already)")
+    add_image_source_options(g)
     return g
+
+
+def add_image_source_options(group):
+    """The options that locate images in an input (also ``records convert``'s)."""
+    group.add_argument("--path-column", metavar="NAME",
+                       help="labels-table column with each image's path, relative to the folder (a flat folder)")
+    group.add_argument("--images-key", metavar="NAME",
+                       help="HDF5 dataset holding the image stack (default: 'images' or the only 3-D+ dataset)")
+    group.add_argument("--ids-key", metavar="NAME",
+                       help="HDF5 dataset / FITS table column with the object ids (default: object_id when present)")
+    group.add_argument("--channels-first", action="store_true",
+                       help="HDF5 / .npy stacks are (N, C, H, W) (FITS stacks are channels first already)")
 
 
 def geometry(args, model_dir=None, new_model=False):

@@ -196,6 +196,8 @@ def _add_output_options(p, recipe=False):
 
 
 def register(subparsers):
+    from astromer.cli.images import add_image_source_options
+
     parser = subparsers.add_parser(
         "records", help="convert survey data to sharded TFRecords; inspect, verify, build recipes",
         description="Sharded, checksummed TFRecord datasets of light curves or images (schema, folder layout "
@@ -256,14 +258,7 @@ def register(subparsers):
     p.add_argument("--no-errors", action="store_true", help="the table has no mag_err column (err = 0)")
     p.add_argument("--target-columns", metavar="LIST",
                    help="numeric label columns stored as image targets, e.g. redshift,mass (default: none)")
-    p.add_argument("--path-column", metavar="NAME",
-                   help="images: labels-table column with each image's path relative to INPUT")
-    p.add_argument("--images-key", metavar="NAME",
-                   help="HDF5 images: the dataset with the stack (default: 'images' or the only 3-D+ dataset)")
-    p.add_argument("--ids-key", metavar="NAME",
-                   help="HDF5/FITS images: the dataset / table column with the object ids (default: object_id)")
-    p.add_argument("--channels-first", action="store_true",
-                   help="HDF5/.npy images are (N, C, H, W) (FITS stacks are read channels first already)")
+    add_image_source_options(p.add_argument_group("images"))
     p.add_argument("--name", help="dataset name for the metadata (default: the output folder's name)")
     g = p.add_argument_group("cleaning rules (every drop is counted)")
     g.add_argument("--min-observations", type=int, default=1, metavar="N",

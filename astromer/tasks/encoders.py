@@ -7,8 +7,9 @@ import os
 from astromer.tasks.inputs import InputError
 
 
-def load_encoder(preset=None, model=None):
-    """An Astromer encoder from ``--model`` (a preset folder or original archive) or ``--preset``."""
+def load_encoder(preset=None, model=None, kind="Astromer"):
+    """An encoder from ``--model`` (a preset folder or original archive) or ``--preset``:
+    ``kind`` ``"Astromer"`` (light curves) or ``"AstroPT"`` (images)."""
     import astromer
 
     handle = model or preset
@@ -17,8 +18,9 @@ def load_encoder(preset=None, model=None):
     if model is not None and not os.path.exists(model):
         raise FileNotFoundError(f"model {model!r} does not exist")
     encoder = astromer.load_preset(handle, progress=False)
-    if not isinstance(encoder, astromer.Astromer):
-        raise InputError(f"{handle} holds a {type(encoder).__name__}, not an Astromer light-curve model")
+    if not isinstance(encoder, getattr(astromer, kind)):
+        what = "an Astromer light-curve model" if kind == "Astromer" else "an AstroPT image model"
+        raise InputError(f"{handle} holds a {type(encoder).__name__}, not {what}")
     return encoder
 
 

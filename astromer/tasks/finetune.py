@@ -313,52 +313,34 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
         raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
     if scenario == "c" and then not in ("a", "b"):
         raise ValueError(f"then must be 'a' or 'b', got {then!r}")
-    keras.utils.set_random_seed(seed)
-    histories = {}
     from astromer.models.astropt.astropt_model import AstroPT
 
-    if isinstance(encoder, AstroPT):
-        if scenario == "c":
-            from astromer.tasks.pretrain import pretrain_images
-
-            images = np.asarray(train[0], "float32")
-            if unlabelled is not None:
-                images = np.concatenate([images, np.asarray(unlabelled, "float32")])
-            order = np.random.default_rng(seed).permutation(len(images))
-            n_val = max(1, len(images) // 10) if len(images) > 1 else 0
-            history, _ = pretrain_images(encoder, images[order[n_val:]], images[order[:n_val]] if n_val else None,
-                                         epochs=reconstruction_epochs, learning_rate=reconstruction_learning_rate,
-                                         batch_size=batch_size, seed=seed, quiet=verbose == 0)
-            histories["reconstruction"] = history
-            scenario = then
-        classifier, more = _finetune_images(
-            encoder, train, validation, scenario, head=head or "mean",
-            class_names=class_names, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            encoder_learning_rate=encoder_learning_rate, patience=patience, head_warmup=head_warmup,
-            finetune_epochs=finetune_epochs, layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks,
-            weight_decay=weight_decay, seed=seed, verbose=verbose)
-        return classifier, {**histories, **more}
+    keras.utils.set_random_seed(seed)
+    histories = {}
+    images = isinstance(encoder, AstroPT)
     if scenario == "c":
-        curves = train[0]
-        if unlabelled is not None:
-            import pandas as pd
-
-            if isinstance(curves, pd.DataFrame):
-                curves = pd.concat([curves, unlabelled], ignore_index=True)
-            else:
-                curves = list(curves) + list(unlabelled)
-        histories["reconstruction"] = reconstruction_finetune(
-            encoder, curves, epochs=reconstruction_epochs, learning_rate=reconstruction_learning_rate,
-            batch_size=batch_size, seed=seed, verbose=verbose)
+        histories["reconstruction"] = _adapt(encoder, train[0], unlabelled, images, epochs=reconstruction_epochs,
+                                             learning_rate=reconstruction_learning_rate, batch_size=batch_size,
+                                             seed=seed, verbose=verbose)
         scenario = then
+    if images:
+        from astromer.models.classifier.image_classifier import ImageClassifier
 
-    x, y, _, class_names = _windows(train, encoder, class_names)
-    val = _windows(validation, encoder, class_names)
-    warm = scenario == "b" and head_warmup
-    classifier = LightCurveClassifier(encoder, len(class_names), head=head or "skip", train_encoder=False,
-                                      class_names=class_names)
-    if scenario == "a" or warm:
+        x, y, class_names = _image_split(train, class_names)
+        val = _image_split(validation, class_names)
+        val = None if val is None else val[:2]  # (images, labels): one image per object
+        classifier = ImageClassifier(encoder, len(class_names), head=head or "mean", class_names=class_names)
+        features = feature_model(classifier, x.shape[1:])
+        errors, jitter = None, 0
+    else:
+        x, y, _, class_names = _windows(train, encoder, class_names)
+        val = _windows(validation, encoder, class_names)
+        classifier = LightCurveClassifier(encoder, len(class_names), head=head or "skip", train_encoder=False,
+                                          class_names=class_names)
         features = feature_model(classifier)
+        errors = _window_errors(train, encoder) if jitter and scenario == "b" else None
+    warm = scenario == "b" and head_warmup
+    if scenario == "a" or warm:
         f_val = None if val is None else (features.predict(val[0], batch_size=256, verbose=0), val[1])
         histories["head" if warm else "classification"] = fit_head(
             classifier, features.predict(x, batch_size=256, verbose=0), y, f_val, epochs=epochs,
@@ -366,13 +348,39 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
         if not warm:
             classifier.compile(optimizer=keras.optimizers.Adam(learning_rate))
             return classifier, histories
-    errors = _window_errors(train, encoder) if jitter else None
     histories["classification"] = fit_encoder(
-        classifier, x, y, None if val is None else (val[0], val[1], val[2]), epochs=finetune_epochs or epochs,
+        classifier, x, y, val, epochs=finetune_epochs or epochs,
         batch_size=batch_size, learning_rate=learning_rate, encoder_learning_rate=encoder_learning_rate,
         layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks, weight_decay=weight_decay, errors=errors,
         jitter=jitter, seed=seed, verbose=verbose)
     return classifier, histories
+
+
+def _adapt(encoder, data, unlabelled, images, *, epochs, learning_rate, batch_size, seed, verbose):
+    """Scenario (c), step 1, on the training plus ``unlabelled`` inputs: masked reconstruction
+    (light curves) or next-patch pretraining with a 10% hold-out (images)."""
+    if images:
+        from astromer.tasks.pretrain import pretrain_images
+
+        stack = np.asarray(data, "float32")
+        if unlabelled is not None:
+            stack = np.concatenate([stack, np.asarray(unlabelled, "float32")])
+        order = np.random.default_rng(seed).permutation(len(stack))
+        n_val = max(1, len(stack) // 10) if len(stack) > 1 else 0
+        history, _ = pretrain_images(encoder, stack[order[n_val:]], stack[order[:n_val]] if n_val else None,
+                                     epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed,
+                                     quiet=verbose == 0)
+        return history
+    curves = data
+    if unlabelled is not None:
+        import pandas as pd
+
+        if isinstance(curves, pd.DataFrame):
+            curves = pd.concat([curves, unlabelled], ignore_index=True)
+        else:
+            curves = list(curves) + list(unlabelled)
+    return reconstruction_finetune(encoder, curves, epochs=epochs, learning_rate=learning_rate,
+                                   batch_size=batch_size, seed=seed, verbose=verbose)
 
 
 def _image_split(split, class_names):
@@ -391,34 +399,6 @@ def _image_split(split, class_names):
         raise ValueError(f"labels {unknown} are not in class_names {names}")
     index = {c: i for i, c in enumerate(names)}
     return images, np.asarray([index[v] for v in labels], "int64"), names
-
-
-def _finetune_images(encoder, train, validation, scenario, *, head, class_names, epochs, batch_size, learning_rate,
-                     encoder_learning_rate, patience, head_warmup, finetune_epochs, layer_decay, unfreeze_blocks,
-                     weight_decay, seed, verbose):
-    """Scenarios a and b on images, with the light curves' head and encoder training."""
-    from astromer.models.classifier.image_classifier import ImageClassifier
-
-    x, y, class_names = _image_split(train, class_names)
-    val = _image_split(validation, class_names)
-    classifier = ImageClassifier(encoder, len(class_names), head=head, class_names=class_names)
-    histories = {}
-    warm = scenario == "b" and head_warmup
-    if scenario == "a" or warm:
-        features = feature_model(classifier, x.shape[1:])
-        f_val = None if val is None else (features.predict(val[0], batch_size=256, verbose=0), val[1])
-        histories["head" if warm else "classification"] = fit_head(
-            classifier, features.predict(x, batch_size=256, verbose=0), y, f_val, epochs=epochs,
-            batch_size=batch_size, learning_rate=learning_rate, patience=patience, seed=seed, verbose=verbose)
-        if not warm:
-            classifier.compile(optimizer=keras.optimizers.Adam(learning_rate))
-            return classifier, histories
-    histories["classification"] = fit_encoder(
-        classifier, x, y, None if val is None else (val[0], val[1]), epochs=finetune_epochs or epochs,
-        batch_size=batch_size, learning_rate=learning_rate, encoder_learning_rate=encoder_learning_rate,
-        layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks, weight_decay=weight_decay, errors=None,
-        jitter=0, seed=seed, verbose=verbose)
-    return classifier, histories
 
 
 def _window_errors(split, encoder):

@@ -154,14 +154,6 @@ def image_settings(model_dir):
 
 def load_astropt(preset=None, model=None):
     """An AstroPT from ``--model`` (a preset folder, .keras file or original checkpoint) or ``--preset``."""
-    import astromer
+    from astromer.tasks.encoders import load_encoder
 
-    handle = model or preset
-    if handle is None:
-        raise InputError("give --preset NAME or --model DIR")
-    if model is not None and not os.path.exists(model):
-        raise FileNotFoundError(f"model {model!r} does not exist")
-    encoder = astromer.load_preset(handle, progress=False)
-    if not isinstance(encoder, astromer.AstroPT):
-        raise InputError(f"{handle} holds a {type(encoder).__name__}, not an AstroPT image model")
-    return encoder
+    return load_encoder(preset, model, kind="AstroPT")

@@ -8,6 +8,25 @@ from astromer.layers.pooling import LayerWeighting, masked_max, masked_mean
 HEADS = ("skip", "mean", "max")
 
 
+class CompiledLikeAClassifier:
+    """``compile`` defaults of the classifiers over an encoder (light curves and images):
+    sparse categorical cross-entropy on logits and accuracy; and the restore of that compile
+    state from a ``.keras`` file (the optimizer built, so its saved state loads)."""
+
+    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+        """Defaults: sparse categorical cross-entropy on logits, accuracy."""
+        if loss is None:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        if metrics is None:
+            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+
 def pooled_features(layer_outputs, mask, head):
     """What a head consumes: ``(B, L+1, d)`` per-layer masked means for ``"skip"``,
     ``(B, 1, d)`` masked mean or max of the last layer otherwise.

@@ -5,12 +5,12 @@ import numpy as np
 from keras import ops
 
 from astromer.models.astropt.embedding import resolve_layer
-from astromer.models.classifier.heads import ClassificationHead
+from astromer.models.classifier.heads import ClassificationHead, CompiledLikeAClassifier
 from astromer.models.classifier.light_curve_classifier import _set_trainable
 
 
 @keras.saving.register_keras_serializable(package="astromer")
-class ImageClassifier(keras.Model):
+class ImageClassifier(CompiledLikeAClassifier, keras.Model):
     """Classify images with an AstroPT encoder and a head.
 
     Images ``(B, H, W, C)`` are tokenised by the encoder (spiral order, per-patch
@@ -81,19 +81,6 @@ class ImageClassifier(keras.Model):
     def call(self, images, training=None):
         encoder_training = training if self.train_encoder else False
         return self.classification_head(self.features(images, training=encoder_training), training=training)
-
-    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
-        """Defaults: sparse categorical cross-entropy on logits, accuracy."""
-        if loss is None:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        if metrics is None:
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if getattr(self, "optimizer", None) is not None and self.built:
-            self.optimizer.build(self.trainable_variables)
 
     @property
     def classes_(self):

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from astromer.models.classifier.heads import ClassificationHead, pooled_features
+from astromer.models.classifier.heads import ClassificationHead, CompiledLikeAClassifier, pooled_features
 from astromer.models.preset_hook import PresetMixin, load_preset_as
 
 #: ``LightCurveClassifier.from_preset`` keywords that shape the new head (the rest load the encoder)
@@ -11,7 +11,7 @@ HEAD_OPTIONS = ("head", "hidden_units", "dropout", "train_encoder", "class_names
 
 
 @keras.saving.register_keras_serializable(package="astromer")
-class LightCurveClassifier(PresetMixin, keras.Model):
+class LightCurveClassifier(CompiledLikeAClassifier, PresetMixin, keras.Model):
     """Classify light-curve windows with an Astromer encoder and a head.
 
     ``model(inputs)`` takes the Astromer input dict (``mask`` = 1 at real
@@ -103,19 +103,6 @@ class LightCurveClassifier(PresetMixin, keras.Model):
     def call(self, inputs, training=None):
         encoder_training = training if self.train_encoder else False
         return self.classification_head(self.features(inputs, training=encoder_training), training=training)
-
-    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
-        """Defaults: sparse categorical cross-entropy on logits, accuracy."""
-        if loss is None:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        if metrics is None:
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if getattr(self, "optimizer", None) is not None and self.built:
-            self.optimizer.build(self.trainable_variables)
 
     def predict_objects(self, light_curves, ids=None, batch_size=256, verbose=0):
         """Object-level predictions for raw curves (any length, several bands).
