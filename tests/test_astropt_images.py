@@ -206,6 +206,10 @@ def test_cli_pretrain_embed_probe_on_class_subfolders(tmp_path):
     # the same images through records give the same embeddings (one preprocessing)
     assert main(["records", "convert", str(tmp_path / "gal"), "-o", str(tmp_path / "rec"), "-q"]) == 0
     assert main(["embed", str(tmp_path / "rec"), "--model", str(model), "-o", str(tmp_path / "r.parquet"), "-q"]) == 0
+    assert main(["pretrain", str(tmp_path / "rec"), "-o", str(tmp_path / "from_records"), "--image-size", "16",
+                 "--epochs", "1", "--batch-size", "8", "--model", str(model), "-q"]) == 0  # continues, from records
+    info = json.loads((tmp_path / "from_records" / "training.json").read_text())
+    assert info["training_images"] == len(pd.read_parquet(tmp_path / "r.parquet").query("split == 'train'"))
     rec = pd.read_parquet(tmp_path / "r.parquet").set_index("object_id").loc[emb["object_id"]]
     cols = [c for c in emb if c.startswith("emb_")]
     np.testing.assert_allclose(rec[cols].to_numpy(), emb[cols].to_numpy(), atol=1e-5)
