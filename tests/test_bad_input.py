@@ -343,6 +343,7 @@ def test_every_domain_error_shares_one_base_and_keeps_its_builtin_one():
         assert issubclass(cls, astromer.AstromerError), name
     builtin = {"SourceError": ValueError, "CorruptShardError": OSError, "MissingShardError": FileNotFoundError,
                "RecipeError": ValueError, "EmptyDatasetError": ValueError, "IntegrityError": ValueError,
-               "UnsafeCheckpointError": pickle.UnpicklingError, "NonFiniteOutputError": ValueError}
+               "UnsafeCheckpointError": pickle.UnpicklingError, "NonFiniteOutputError": ValueError,
+               "PixelError": ValueError}
     for name, base in builtin.items():
         assert issubclass(found[name], base), name

@@ -21,11 +21,13 @@ import os
 
 import numpy as np
 
+from astromer.errors import AstromerError
+
 FITS_EXTENSIONS = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 HDF5_EXTENSIONS = (".h5", ".hdf5", ".hdf")
 
 
-class PixelError(ValueError):
+class PixelError(AstromerError, ValueError):
     """An image that cannot be stored: the message says why; ``reason`` is the drop-report key
     (``"bad_pixels"``: NaN/inf, constant or oddly shaped; ``"unreadable"``: a file that does not
     decode)."""

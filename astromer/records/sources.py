@@ -203,10 +203,11 @@ def image_folder_source(folder, labels=None, *, id_column="object_id", label_col
       relative to ``folder``. Without a table every image is unlabelled.
     - ``"class_folders"``: one subfolder per class (``spiral/``, ``elliptical/``; the folder name is
       the label, images at any depth inside it), the layout of Keras'
-      ``image_dataset_from_directory`` and torchvision's ``ImageFolder``. Object ids are the file
-      names without extension, or ``<class>/<relative path without extension>`` when two classes
-      hold the same name. A ``labels`` table then only adds columns (its ``label_column`` is not
-      read).
+      ``image_dataset_from_directory`` and torchvision's ``ImageFolder``. Object ids are the paths
+      inside the class folder without extension (``0001``, ``night2/0001``), prefixed by
+      ``<class>/`` for every image when two classes hold the same name. A ``labels`` table then
+      only adds columns (its ``label_column`` is not read); images missing from it are dropped
+      and counted unless ``keep_unlabelled``.
 
     Images not in the labels table are dropped and counted unless ``keep_unlabelled``; labels
     without an image are counted. ``target_columns`` are numeric columns stored as the record's
@@ -242,7 +243,7 @@ def image_folder_source(folder, labels=None, *, id_column="object_id", label_col
             for oid in sorted(set(extra) - set(found)):
                 report.add("objects", "label_without_curve", 1, oid)
             missing = [oid for oid in found if oid not in extra]
-            if missing and wanted:
+            if missing and wanted and not keep_unlabelled:
                 for oid in missing:
                     report.add("objects", "curve_without_label", 1, oid)
                 found = {oid: p for oid, p in found.items() if oid in extra}
