@@ -7,9 +7,10 @@
    unused; the package's ``pretrain_images``: next-patch Huber loss, AdamW with warm-up and
    cosine decay, random 90-degree turns and flips), ``--minutes`` per seed.
 3. The package's linear-probe protocol (``astromer.evaluation.probe``, what ``astromer probe``
-   runs): per seed, 5 stratified folds; logistic regression, C in 1e-4..1e4 by inner CV on macro
-   F1. Task: GZ1 elliptical (0) / spiral (1+2) / edge-on (3). Rows: each seed's pretrained model
-   (default block and last block), the same architecture at each seed's random initialisation,
+   runs): per seed, 5 stratified folds; logistic regression, C in 1e-4..1e4 by inner 3-fold CV on macro
+   F1 (warm-started C path). Task: GZ1 elliptical (0) / spiral (1+2) / edge-on (3). Rows: each seed's pretrained model
+   (default block and last block), the same architecture at each seed's random initialisation
+   (default block),
    raw-pixel PCA. Seed s's probe folds are scored on seed s's models.
 4. Write ``benchmarks/results/astropt_gz1_probe/`` (report.md with the command, machine and
    pretraining log; summary.csv, results.csv, differences.csv, probe.png).
@@ -48,7 +49,8 @@ def parse_args(argv=None):
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--width", type=int, default=128)
-    p.add_argument("--epochs", type=int, default=8, help="planned epochs (the schedule's length)")
+    p.add_argument("--epochs", type=int, default=5,
+                   help="planned epochs (the schedule's length; 5 fit in the 8-minute budget on 2 cores)")
     p.add_argument("--minutes", type=float, default=8.0, help="pretraining budget per seed")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
@@ -108,16 +110,15 @@ def main(argv=None):
         log(line)
         log_lines.append(f"  - {line}")
         pretrained[seed] = {layer: model.embed(data.images, layer=layer, batch_size=256) for layer in (None, last)}
-        random_init[seed] = {layer: fresh.embed(data.images, layer=layer, batch_size=256) for layer in (None, last)}
+        random_init[seed] = {None: fresh.embed(data.images, batch_size=256)}
     centre = args.layers // 2
     features = {
         f"AstroPT pretrained, block {centre} (default)": lambda s: pretrained[s][None],
         f"AstroPT pretrained, block {last} (last)": lambda s: pretrained[s][last],
         f"AstroPT random init, block {centre} (default)": lambda s: random_init[s][None],
-        f"AstroPT random init, block {last} (last)": lambda s: random_init[s][last],
         f"raw pixels (PCA {args.pca})": pixel_features(data.images),
     }
-    families = dict(zip(features, ["pretrained", "pretrained", "random_init", "random_init", "pixels"]))
+    families = dict(zip(features, ["pretrained", "pretrained", "random_init", "pixels"]))
     t0 = time.time()
     results = linear_probe(features, task, task="classification", seeds=range(args.seeds), folds=args.folds,
                            pca={f"raw pixels (PCA {args.pca})": args.pca}, families=families,
