@@ -51,19 +51,16 @@ def test_hybrid_names_bad_input():
         HybridClassifier(n_features=4).fit(X, y)
 
 
-def test_the_gz1_probe_script_works_on_a_two_class_task():
+def test_the_probe_protocol_works_on_a_two_class_task():
     """scikit-learn 1.9's LogisticRegressionCV(scoring="f1_macro") raises on two classes
-    ("make_scorer() got multiple values for keyword argument 'pos_label'"); the benchmark's probe
-    now uses the package's embedding_probe (GridSearchCV), with C up to 100."""
-    import importlib.util
+    ("make_scorer() got multiple values for keyword argument 'pos_label'"); the probe of
+    ``astromer probe`` and the GZ1 benchmark (``astromer.evaluation.probe``) passes a callable
+    macro-F1 scorer, with C in 1e-4..1e4."""
+    from astromer.evaluation.probe import PROBE_CS, linear_probe
 
-    from conftest import REPO_ROOT
-
-    spec = importlib.util.spec_from_file_location("gz1_probe", REPO_ROOT / "benchmarks" / "astropt_gz1_probe.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
     rng = np.random.default_rng(1)
     y = np.repeat([0, 1], 40)
     x = np.c_[np.where(y == 1, 2.0, 0.0) + rng.normal(0, 0.5, y.size), rng.normal(size=(y.size, 5))]
-    result = script.probe(x[::2], y[::2], x[1::2], y[1::2], seed=0)
-    assert result["macro_f1"] > 0.9 and result["C"] in script.PROBE_CS and max(script.PROBE_CS) == 100.0
+    result = linear_probe({"x": x}, y, task="classification", seeds=(0,), folds=2)
+    assert (result["macro_f1"] > 0.9).all() and set(result["regularisation"]) <= set(PROBE_CS)
+    assert min(PROBE_CS) == 1e-4 and max(PROBE_CS) == 1e4

@@ -50,9 +50,10 @@ def _rules(args, has_errors=True):
 def _detect_format(path, args):
     if args.format != "auto":
         return args.format
-    from astromer.records.image_arrays import is_fits, is_hdf5
+    from astromer.records.image_arrays import fits_holds_images, is_fits, is_hdf5
 
-    if os.path.isfile(path) and (is_hdf5(path) or is_fits(path) or path.lower().endswith(".npy")):
+    if os.path.isfile(path) and (is_hdf5(path) or path.lower().endswith(".npy")
+                                 or (is_fits(path) and fits_holds_images(path))):
         return "images"
     if os.path.isfile(path) or glob.has_magic(path):
         return "long"

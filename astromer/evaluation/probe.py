@@ -112,6 +112,9 @@ def linear_probe(features, target, *, task="auto", seeds=(0, 1, 2), folds=5, inn
         if counts.min() < folds:
             raise ValueError(f"class {counts.idxmin()!r} has {int(counts.min())} objects, fewer than the "
                              f"{folds} folds; use fewer --folds or drop the class")
+        # integer codes: LogisticRegressionCV(class_weight="balanced") in scikit-learn 1.9 fails on
+        # numeric-looking string labels ("0", "1": "The classes, [0, 1], are not in class_weight")
+        y = np.unique(y, return_inverse=True)[1]
     if len(y) < folds:
         raise ValueError(f"{len(y)} labelled objects for {folds} folds")
     seeds = [int(s) for s in seeds]

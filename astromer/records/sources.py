@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from astromer.data.cleaning import Report
-from astromer.records.image_arrays import FITS_EXTENSIONS, file_stem
+from astromer.records.image_arrays import FITS_EXTENSIONS, file_stem, fits_holds_images
 from astromer.records.items import FileCurveItem, ImageItem, Source
 from astromer.records.table_parts import DEFAULT_BAND, long_table
 from astromer.records.tables import (
@@ -165,7 +165,11 @@ def image_layout(folder):
     """``"flat"`` (images directly in ``folder``), ``"class_folders"`` (one subfolder of images per
     class, nothing else) or None (no images at either level)."""
     folder = os.fspath(folder)
-    if _image_files(folder):
+    flat = _image_files(folder)
+    if flat:
+        first = next(iter(flat.values()))
+        if not first.lower().endswith(IMAGE_EXTENSIONS) and not fits_holds_images(first):
+            return None  # FITS tables (light curves), not cutouts
         return "flat"
     if _class_folders(folder):
         return "class_folders"

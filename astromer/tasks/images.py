@@ -47,7 +47,7 @@ class ImageSet:
 
 def is_image_input(path) -> bool:
     """Whether ``path`` is an image input (image records, an image folder, an HDF5/FITS stack, .npy)."""
-    from astromer.records.image_arrays import is_fits, is_hdf5
+    from astromer.records.image_arrays import fits_holds_images, is_fits, is_hdf5
     from astromer.records.sources import image_layout
 
     path = os.fspath(path)
@@ -56,7 +56,9 @@ def is_image_input(path) -> bool:
 
         return read_metadata(path).get("kind") == "image"
     if os.path.isfile(path):
-        return is_hdf5(path) or is_fits(path) or path.lower().endswith(".npy")
+        if is_fits(path):  # a FITS file may be a light-curve table
+            return fits_holds_images(path)
+        return is_hdf5(path) or path.lower().endswith(".npy")
     if os.path.isdir(path):
         return image_layout(path) is not None
     return False
