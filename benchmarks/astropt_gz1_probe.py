@@ -15,8 +15,10 @@
 4. Write ``benchmarks/results/astropt_gz1_probe/`` (report.md with the command, machine and
    pretraining log; summary.csv, results.csv, differences.csv, probe.png).
 
-Runs on 2 CPU cores in about ``seeds x (minutes + 3)`` minutes; ``--limit 600 --minutes 0.5
---seeds 2`` is a smoke run.
+On 2 shared CPU cores the pretraining takes ``seeds x (minutes + 1)`` minutes and the probes
+about as long again or more (the weakly regularised end of the C path converges slowly on
+pretrained features); ``--cache DIR`` keeps each seed's embeddings so a rerun only probes.
+``--limit 600 --minutes 0.5 --seeds 2`` is a smoke run.
 
     KERAS_BACKEND=jax python benchmarks/astropt_gz1_probe.py
 """
@@ -58,6 +60,9 @@ def parse_args(argv=None):
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--pca", type=int, default=128, help="components of the raw-pixel PCA baseline")
     p.add_argument("--limit", type=int, default=None, help="use only N images (smoke runs)")
+    p.add_argument("--cache", default=None, metavar="DIR",
+                   help="keep each seed's embeddings and pretraining log here (outside the repository) and "
+                        "reuse them: a rerun goes straight to the probes")
     p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "astropt_gz1_probe"))
     return p.parse_args(argv)
 
@@ -90,13 +95,25 @@ def main(argv=None):
     log(f"{len(data)} images in {t_data:.0f} s; probe classes {task.value_counts().to_dict()} "
         f"(GZ1 classes 4, 5 pretrain only)")
 
+    def new_model():
+        return astromer.AstroPT(num_layers=args.layers, num_heads=args.heads, embed_dim=args.width,
+                                block_size=(args.size // args.patch) ** 2, patch_size=args.patch, num_channels=3,
+                                tokenizer="aim", name="astropt_gz1")
+
+    n_params = new_model().count_params()
     pretrained, random_init, log_lines = {}, {}, []
     last = args.layers - 1
     for seed in range(args.seeds):
+        cached = Path(args.cache) / f"seed{seed}.npz" if args.cache else None
+        if cached is not None and cached.exists():
+            with np.load(cached) as f:
+                pretrained[seed] = {None: f["pretrained_default"], last: f["pretrained_last"]}
+                random_init[seed] = {None: f["random_init"]}
+                log_lines.append(f"  - {str(f['log'])}")
+            log(f"seed {seed}: embeddings from {cached}")
+            continue
         keras.utils.set_random_seed(seed)
-        model = astromer.AstroPT(num_layers=args.layers, num_heads=args.heads, embed_dim=args.width,
-                                 block_size=(args.size // args.patch) ** 2, patch_size=args.patch, num_channels=3,
-                                 tokenizer="aim", name="astropt_gz1")
+        model = new_model()
         fresh = astromer.AstroPT.from_config(model.get_config())
         fresh.set_weights(model.get_weights())
         order = np.random.default_rng(seed).permutation(len(data))
@@ -111,6 +128,10 @@ def main(argv=None):
         log_lines.append(f"  - {line}")
         pretrained[seed] = {layer: model.embed(data.images, layer=layer, batch_size=256) for layer in (None, last)}
         random_init[seed] = {None: fresh.embed(data.images, batch_size=256)}
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cached, pretrained_default=pretrained[seed][None], pretrained_last=pretrained[seed][last],
+                     random_init=random_init[seed][None], log=np.array(line))
     centre = args.layers // 2
     features = {
         f"AstroPT pretrained, block {centre} (default)": lambda s: pretrained[s][None],
@@ -131,7 +152,7 @@ def main(argv=None):
         "are used for pretraining only.",
         f"- Model: AstroPT {args.layers} blocks, {args.heads} heads, width {args.width}, 'aim' tokeniser, "
         f"{args.patch}-px patches in spiral order ({(args.size // args.patch) ** 2} tokens), "
-        f"{model.count_params():,} parameters; one model per seed, drawn with that seed.",
+        f"{n_params:,} parameters; one model per seed, drawn with that seed.",
         f"- Pretraining (`astromer.tasks.pretrain.pretrain_images`, what `astromer pretrain` runs on images): every "
         "image, labels unused (self-supervised, so the probe's test images are among them, as in astroPT's "
         "protocol), 10% held out for the next-patch loss; random 90-degree turns and flips; AdamW (peak lr "
