@@ -165,7 +165,8 @@ def main(argv=None):
         f"{t_data:.0f} s, probes {t_probe / 60:.1f} min.",
     ]
     summary = write_probe_report(results, args.output, command, title="AstroPT on Galaxy Zoo 1: linear probe, "
-                                 "pretrained vs random init vs pixels", notes=notes, reference=next(iter(features)))
+                                 "pretrained vs random init vs pixels", notes=notes, reference=next(iter(features)),
+                                 figure=astromer.plot.probe_scores)
     log(summary[["method", "macro_f1_mean", "macro_f1_std"]].to_string(index=False))
     log(f"wrote {args.output}")
 

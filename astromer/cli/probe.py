@@ -48,6 +48,7 @@ def _run(args):
 
     import keras
 
+    from astromer import plot
     from astromer.cli.images import geometry, kept_columns, model_dir_of, read_images
     from astromer.cli.main import command_line
     from astromer.evaluation.probe import linear_probe, write_probe_report
@@ -106,7 +107,7 @@ def _run(args):
              "- Random init: the same architecture with fresh weights drawn with each seed. Raw pixels: the images "
              f"area-averaged to at most {PIXEL_SIDE} px a side, PCA fitted on each training fold."]
     summary = write_probe_report(results, args.output, command_line(getattr(args, "argv", None)),
-                                 title=args.title, notes=notes, reference=pretrained)
+                                 title=args.title, notes=notes, reference=pretrained, figure=plot.probe_scores)
     key = "macro_f1" if summary["task"].iloc[0] == "classification" else "r2"
     for _, r in summary.iterrows():
         print(f"[probe] {r['method']}: {key} {r[f'{key}_mean']:.3f} ± {r[f'{key}_std']:.3f}")

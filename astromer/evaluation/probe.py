@@ -216,15 +216,16 @@ def probe_markdown(summary):
 
 
 def write_probe_report(results, output_dir, command, *, title="Linear probe", notes=None, reference=None,
-                       machine=None):
+                       machine=None, figure=None):
     """results.csv (one row per method, seed and fold), summary.csv, differences.csv (paired, vs
-    ``reference``, default the first method), probe.png and report.md (the command, the machine,
-    the tables, ``notes``), each written atomically."""
+    ``reference``, default the first method), report.md (the command, the machine, the tables,
+    ``notes``) and, with ``figure`` (a function ``figure(summary, title=...) -> Figure``; the CLI
+    passes :func:`astromer.plot.probe_scores`, figures live in :mod:`astromer.plot`), probe.png;
+    each written atomically."""
     import datetime
 
     from astromer.evaluation.report import machine_description
     from astromer.io import atomic_path, atomic_write_text
-    from astromer.plot import probe_scores
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -233,8 +234,9 @@ def write_probe_report(results, output_dir, command, *, title="Linear probe", no
     diffs = paired_differences(results, reference)
     for name, frame in (("results.csv", results), ("summary.csv", summary), ("differences.csv", diffs)):
         atomic_write_text(out / name, frame.to_csv(index=False))
-    with atomic_path(out / "probe.png") as tmp:
-        probe_scores(summary, title=title).savefig(tmp, dpi=120, format="png")
+    if figure is not None:
+        with atomic_path(out / "probe.png") as tmp:
+            figure(summary, title=title).savefig(tmp, dpi=120, format="png")
     task = summary["task"].iloc[0]
     seeds, folds = int(summary["seeds"].max()), int(summary["folds"].max())
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -256,6 +258,7 @@ def write_probe_report(results, output_dir, command, *, title="Linear probe", no
         text += [f"| {r['method']} | {scale * r['mean_difference']:+.{1 if scale == 100 else 3}f}{unit} | "
                  f"{scale * np.nan_to_num(r['std_difference']):.{1 if scale == 100 else 3}f} | "
                  f"{r['reference_ahead']}/{r['splits']} splits |" for _, r in diffs.iterrows()] + [""]
-    text += ["![probe scores](probe.png)", ""]
+    if figure is not None:
+        text += ["![probe scores](probe.png)", ""]
     atomic_write_text(out / "report.md", "\n".join(text))
     return summary
