@@ -230,6 +230,42 @@ def test_cli_pretrain_embed_probe_on_class_subfolders(tmp_path):
     assert zs["task"].unique().tolist() == ["regression"] and {"r2_mean", "rmse_mean"} <= set(zs.columns)
 
 
+def test_cli_classify_images_trains_saves_and_predicts(tmp_path, capsys):
+    """``astromer classify`` on a class-subfolder folder: scenario b through ``astromer.finetune``,
+    a saved ImageClassifier with its image settings, and predicting with it later gives the same
+    probabilities."""
+    _write_class_folders(tmp_path / "gal", n=10, size=32, classes=("elliptical", "spiral"))
+    model = tmp_path / "model"
+    assert main(["pretrain", str(tmp_path / "gal"), "-o", str(model), "--image-size", "16", "--epochs", "1",
+                 "--batch-size", "8", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["classify", str(tmp_path / "gal"), "-o", str(tmp_path / "clf")]) == 2
+    assert "holds images: give --model DIR (an AstroPT from 'astromer pretrain' on images)" in capsys.readouterr().err
+    assert main(["classify", str(tmp_path / "gal"), "-o", str(tmp_path / "clf"), "--model", str(model),
+                 "--scenario", "b", "--epochs", "3", "--batch-size", "8", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "images, scenario b, head mean: 14 training, 2 validation, 4 test images" in out
+    record = json.loads((tmp_path / "clf" / "metrics.json").read_text())
+    assert (record["train_objects"], record["val_objects"], record["test_objects"]) == (14, 2, 4)
+    assert record["classes"] == ["elliptical", "spiral"] and record["image_size"] == 16
+    assert json.loads((tmp_path / "clf" / "images.json").read_text()) == {"image_size": 16, "crop": None,
+                                                                          "channels": 3}
+    test = pd.read_csv(tmp_path / "clf" / "predictions.csv", dtype={"object_id": str})
+    assert len(test) == 4 and test["label"].value_counts().to_dict() == {"elliptical": 2, "spiral": 2}
+    assert np.allclose(test[["p_elliptical", "p_spiral"]].sum(axis=1), 1.0, atol=1e-5)
+    assert record["metrics"]["objects"] == 4
+    # predicting later with the saved classifier (geometry from its images.json) on every image
+    assert main(["classify", str(tmp_path / "gal"), "-o", str(tmp_path / "pred"), "--classifier",
+                 str(tmp_path / "clf" / "classifier.keras"), "-q"]) == 0
+    every = pd.read_csv(tmp_path / "pred" / "predictions.csv", dtype={"object_id": str}).set_index("object_id")
+    assert len(every) == 20
+    np.testing.assert_allclose(every.loc[test["object_id"], "p_spiral"].to_numpy(), test["p_spiral"].to_numpy(),
+                               atol=1e-5)
+    assert main(["classify", str(tmp_path / "gal"), "-o", str(tmp_path / "p2"), "--classifier",
+                 str(tmp_path / "clf" / "classifier.keras"), "--split", "test"]) == 2
+    assert "--split test: " in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------------------ scenarios
 def test_image_scenarios_share_the_light_curve_task_code():
     from astromer.models.classifier import ImageClassifier

@@ -1,4 +1,5 @@
-"""``astromer classify``: train a light-curve classifier (scenario a, b or c) and predict, or predict only."""
+"""``astromer classify``: train a classifier (scenario a, b or c) and predict, or predict only: light
+curves with an Astromer encoder, images with an AstroPT encoder (both through ``astromer.finetune``)."""
 
 import argparse
 import json
@@ -7,6 +8,9 @@ import shlex
 from pathlib import Path
 
 from astromer.cli.arguments import add_table_options, table_options
+from astromer.cli.images import add_image_options
+
+DEFAULT_PRESET = "astromer_v1"
 
 
 def _scores(table, class_names):
@@ -69,14 +73,132 @@ def _write(out, table, names, title, extra):
     print(f"[classify] wrote {out}/predictions.csv, metrics.json" + (", confusion.png" if matrix is not None else ""))
 
 
+def _image_predictions(classifier, data, kept=()):
+    import pandas as pd
+
+    probs = classifier.predict_proba(data.images, batch_size=64)
+    names = classifier.class_names or [str(k) for k in range(probs.shape[1])]
+    table = pd.DataFrame({"object_id": data.table["object_id"].to_numpy(),
+                          "predicted": [names[k] for k in probs.argmax(1)], "probability": probs.max(1)})
+    for k, name in enumerate(names):
+        table[f"p_{name}"] = probs[:, k]
+    table["label"] = data.table["label"].to_numpy() if "label" in data.table else None
+    for column in kept:  # --keep-columns
+        table[column] = data.table[column].to_numpy()
+    return table, names
+
+
+def _read_image_split(args, size, crop, channels):
+    """The images of ``args.input`` (only ``--split`` of a records folder or of the labels table's
+    ``split`` column), with the ``split`` column of a labels table carried for training."""
+    from astromer.cli.images import kept_columns, read_images
+    from astromer.tasks.inputs import InputError, is_records, read_table
+
+    records = is_records(args.input)
+    split_column = None
+    if args.labels and not records and "split" in read_table(args.labels, "labels table").columns:
+        split_column = "split"
+    columns = kept_columns(args, split_column)
+    data = read_images(args, args.input, size, crop, channels, labels=args.labels, columns=columns,
+                       split=args.split if records else None)
+    if args.split and not records:
+        if "split" not in data.table:
+            raise InputError(f"--split {args.split}: {args.input} is not a records folder and --labels has no "
+                             "'split' column")
+        data = data.subset((data.table["split"] == args.split).to_numpy())
+        if not len(data):
+            raise InputError(f"no image of {args.input} is in split {args.split!r}")
+    return data
+
+
+def _run_images(args, out):
+    """Scenario a/b/c with an AstroPT encoder on images (``astromer.finetune``), or predict only."""
+    import numpy as np
+
+    import astromer
+    from astromer.cli.images import geometry, kept_columns, model_dir_of
+    from astromer.cli.main import CLIError
+    from astromer.io import atomic_write_json
+    from astromer.models.classifier import ImageClassifier
+    from astromer.tasks.images import IMAGE_SETTINGS, load_astropt
+    from astromer.tasks.splits import split_ids, take_shots
+
+    if args.classifier:
+        if not os.path.exists(args.classifier):
+            raise FileNotFoundError(f"classifier {args.classifier!r} does not exist")
+        classifier = astromer.load_preset(args.classifier, progress=False)
+        if not isinstance(classifier, ImageClassifier):
+            raise CLIError(f"{args.input} holds images but {args.classifier} is a {type(classifier).__name__}, "
+                           "not an ImageClassifier (train one with 'astromer classify' on images)")
+        size, crop, channels = geometry(args, os.path.dirname(os.path.abspath(args.classifier)))
+        data = _read_image_split(args, size, crop, channels)
+        print(f"[classify] predicting {len(data)} images with {args.classifier}", flush=True)
+        table, names = _image_predictions(classifier, data, kept_columns(args))
+        _write(out, table, names, f"{args.classifier}", {"classifier": args.classifier, "input": args.input})
+        return 0
+
+    if not args.model and args.preset == DEFAULT_PRESET:
+        raise CLIError(f"{args.input} holds images: give --model DIR (an AstroPT from 'astromer pretrain' on "
+                       "images) or an AstroPT --preset")
+    if args.head == "max":
+        raise CLIError("--head max is for light curves; images take 'mean' or 'skip'")
+    encoder = load_astropt(None if args.model else args.preset, args.model)
+    size, crop, channels = geometry(args, model_dir_of(args))
+    data = _read_image_split(args, size, crop, channels)
+    table = data.table
+    if table["label"].notna().sum() == 0:
+        raise CLIError(f"training needs labels: {args.input} has none (class subfolders, labelled image records "
+                       "or --labels), or pass --classifier to predict with a trained one")
+    ids = split_ids(table[[c for c in ("object_id", "label", "split") if c in table]], seed=args.seed,
+                    where=f" in {args.input}")
+    lab = table.dropna(subset=["label"]).set_index("object_id")["label"].astype(str)
+    if args.shots:
+        ids["train"] = take_shots(ids["train"], lab, args.shots, seed=args.seed)
+    class_names = sorted(lab.loc[ids["train"]].unique())
+    row = {oid: i for i, oid in enumerate(table["object_id"])}
+    part = {k: data.subset(np.isin(np.arange(len(data)), [row[o] for o in v])) for k, v in ids.items()}
+    print(f"[classify] images, scenario {args.scenario}, head {args.head or 'mean'}: {len(ids['train'])} training, "
+          f"{len(ids['val'])} validation, {len(ids['test'])} test images; classes {class_names}", flush=True)
+    unlabelled = None
+    if args.scenario == "c":  # every image outside the training and test sets (validation and unlabelled ones)
+        held = set(ids["test"]) | set(ids["train"])
+        unlabelled = data.images[[oid not in held for oid in table["object_id"]]]
+    pairs = {k: (p.images, p.table["label"].astype(str).tolist()) for k, p in part.items()}
+    classifier, _ = astromer.finetune(
+        encoder, pairs["train"], pairs["val"] if len(ids["val"]) else None, scenario=args.scenario,
+        head=args.head, class_names=class_names, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        encoder_learning_rate=args.encoder_learning_rate if args.scenario == "b" else None, unlabelled=unlabelled,
+        reconstruction_epochs=args.reconstruction_epochs, patience=args.patience, seed=args.seed,
+        verbose=0 if args.quiet else "auto")
+    out.mkdir(parents=True, exist_ok=True)
+    classifier.save(out / "classifier.keras")
+    atomic_write_json(out / IMAGE_SETTINGS, {"image_size": size, "crop": crop, "channels": channels})
+    table, names = _image_predictions(classifier, part["test"], kept_columns(args))
+    _write(out, table, names, f"scenario {args.scenario}, test set",
+           {"input": args.input, "scenario": args.scenario, "head": args.head or "mean",
+            "encoder": args.model or args.preset, "train_objects": len(ids["train"]),
+            "val_objects": len(ids["val"]), "test_objects": len(ids["test"]), "classes": class_names,
+            "image_size": size, "crop": crop, "channels": channels})
+    saved = shlex.quote(str(out / "classifier.keras"))
+    print(f"[classify] saved the classifier to {saved} with {IMAGE_SETTINGS} (reuse: astromer classify NEW_IMAGES "
+          f"--classifier {saved} -o OUT)")
+    return 0
+
+
 def _run(args):
     import astromer
     from astromer.cli.main import CLIError
     from astromer.tasks.encoders import load_encoder
+    from astromer.tasks.images import is_image_input
     from astromer.tasks.inputs import read_light_curves_input
     from astromer.tasks.splits import split_ids, take_shots
 
     out = Path(args.output)
+    if os.path.exists(args.input) and is_image_input(args.input):
+        return _run_images(args, out)
+    if args.head is None:
+        args.head = "skip"
     curves, labels = read_light_curves_input(args.input, labels=args.labels, label_column=args.label_column, **table_options(args))
     if args.classifier:
         if not os.path.exists(args.classifier):
@@ -108,7 +230,8 @@ def _run(args):
         unlabelled = curves[~curves["object_id"].isin(set(ids["test"]) | set(ids["train"]))]
     classifier, _ = astromer.finetune(
         encoder, (part["train"], lab), (part["val"], lab) if len(ids["val"]) else None, scenario=args.scenario,
-        head=args.head, class_names=class_names, epochs=args.epochs, learning_rate=args.learning_rate,
+        head=args.head, class_names=class_names, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
         encoder_learning_rate=args.encoder_learning_rate if args.scenario == "b" else None,
         unlabelled=unlabelled, reconstruction_epochs=args.reconstruction_epochs, patience=args.patience,
         seed=args.seed, verbose=0 if args.quiet else "auto")
@@ -126,7 +249,7 @@ def _run(args):
 
 def register(subparsers):
     p = subparsers.add_parser(
-        "classify", help="train a classifier on labelled light curves (scenario a/b/c), or predict",
+        "classify", help="train a classifier on labelled light curves or images (scenario a/b/c), or predict",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train an Astromer light-curve classifier in scenario a (frozen encoder, head only), b (encoder "
                     "fine-tuned) or c (reconstruction on the unlabelled curves first, then a) on the training "
@@ -134,12 +257,19 @@ def register(subparsers):
                     "classifier.keras, predictions.csv (per object: predicted class and probabilities), "
                     "metrics.json and confusion.png. Splits: a records folder's train/val/test, a 'split' column "
                     "of the labels table ('test'), or a stratified 20% test set. With --classifier, only predict. "
-                    "For the few-shot benchmark with folds and baselines use 'astromer evaluate'.",
+                    "Images (a folder with one subfolder per class, images + --labels, image records, an HDF5/FITS "
+                    "stack) train an AstroPT image classifier the same way from --model (e.g. from 'astromer "
+                    "pretrain' on images); the output folder also gets images.json for predicting later. "
+                    "For the few-shot benchmark with folds and baselines use 'astromer evaluate' (light curves) "
+                    "or 'astromer probe' (images).",
         epilog="Examples:\n"
                "  astromer classify my_records -o clf --preset astromer_v1 --scenario a\n"
                "  astromer classify ../shared/data/eros1 -o clf --scenario b --shots 100 --epochs 10\n"
-               "  astromer classify new_curves.csv -o predicted --classifier clf/classifier.keras")
-    p.add_argument("input", help="records folder, folder with lightcurves.csv.gz + labels.csv, or a long table")
+               "  astromer classify new_curves.csv -o predicted --classifier clf/classifier.keras\n"
+               "  astromer classify galaxies/ -o gclf --model my_astropt --scenario b --epochs 10\n"
+               "  astromer classify new_galaxies/ -o gpred --classifier gclf/classifier.keras")
+    p.add_argument("input", help="records folder, folder with lightcurves.csv.gz + labels.csv, a long table, or "
+                                 "images (an image folder, image records, an HDF5/FITS stack)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     p.add_argument("--labels", metavar="TABLE", help="labels table (object_id,label[,split]) for a table input")
     p.add_argument("--label-column", default="label", metavar="NAME",
@@ -149,20 +279,25 @@ def register(subparsers):
                    help="with --classifier: only the objects of this split (of a records folder, or a 'split' "
                         "column of --labels; default: every object)")
     g = p.add_argument_group("training")
-    g.add_argument("--preset", default="astromer_v1", metavar="NAME", help="encoder preset (default: %(default)s)")
+    g.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
+                   help="encoder preset (default: %(default)s; images need --model or an AstroPT preset)")
     g.add_argument("--model", metavar="DIR", help="encoder preset folder, .keras file or original checkpoint instead (e.g. from 'astromer pretrain')")
     g.add_argument("--scenario", choices=("a", "b", "c"), default="a",
                    help="a: frozen encoder, head only; b: encoder fine-tuned; c: reconstruction on the unlabelled "
-                        "curves first, then a (default: %(default)s)")
-    g.add_argument("--head", choices=("skip", "mean", "max"), default="skip",
-                   help="skip: weighted mean over every block (Astromer 2); mean, max: pooled last block "
+                        "curves (images: next-patch pretraining on the unlabelled images) first, then a "
                         "(default: %(default)s)")
+    g.add_argument("--head", choices=("skip", "mean", "max"), default=None,
+                   help="skip: weighted mean over every block (Astromer 2); mean, max: pooled last block "
+                        "(images: token mean of the embedding block) (default: skip for light curves, mean for "
+                        "images)")
     g.add_argument("--shots", type=int, default=None, metavar="N",
                    help="use only N training objects per class (default: every training object)")
     g.add_argument("--epochs", type=int, default=50, metavar="N", help="classification epochs (default: %(default)s)")
     g.add_argument("--reconstruction-epochs", type=int, default=20, metavar="N",
                    help="scenario c: at most N reconstruction epochs; stops when the masked R2 of 10%% held-out "
                         "curves has not improved for 2 epochs (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=64, metavar="N",
+                   help="windows (images) per training batch (default: %(default)s)")
     g.add_argument("--learning-rate", type=float, default=1e-3, metavar="LR",
                    help="head learning rate (default: %(default)s)")
     g.add_argument("--encoder-learning-rate", type=float, default=1e-4, metavar="LR",
@@ -174,4 +309,5 @@ def register(subparsers):
                    help="seed of the splits, the shots and training (default: %(default)s)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_table_options(p)
+    add_image_options(p, label_column=False)
     p.set_defaults(func=_run)

@@ -21,7 +21,8 @@ def parse_crop(text):
     return value
 
 
-def add_image_options(parser, defaults_from_model=True):
+def add_image_options(parser, defaults_from_model=True, label_column=True):
+    """The image options; ``label_column=False`` where the command has its own ``--label-column``."""
     g = parser.add_argument_group(
         "images (AstroPT; used when the input is an image folder, image records or an HDF5/FITS stack)")
     later = " (default: what the model was pretrained with, from its images.json; else %s)"
@@ -35,8 +36,9 @@ def add_image_options(parser, defaults_from_model=True):
                    help="decode images with C channels (1 grey, 3 colour)" + (later % "3" if defaults_from_model else ""))
     g.add_argument("--id-column", default="object_id", metavar="NAME",
                    help="labels-table column with the object ids (image file names without extension)")
-    g.add_argument("--label-column", default="label", metavar="NAME",
-                   help="labels-table column with the classes of a flat folder (class subfolders name them)")
+    if label_column:
+        g.add_argument("--label-column", default="label", metavar="NAME",
+                       help="labels-table column with the classes of a flat folder (class subfolders name them)")
     g.add_argument("--keep-columns", metavar="LIST",
                    help="labels-table columns carried to the output, e.g. redshift,split (default: none)")
     add_image_source_options(g)
