@@ -122,6 +122,8 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     assert b["selected_epoch"] in (0, 1)  # 0: the warmed-up head was kept
     c = obj.set_index("method").loc["c"]
     assert 1 <= c["reconstruction_epochs"] <= 2 and np.isfinite(c["reconstruction_val_r2_best"])
+    assert c["reconstruction_val_r2_best"] >= c["reconstruction_val_r2_start"]  # the start is a candidate
+    assert c["reconstruction_kept_epoch"] in (0, 1, 2)
     assert set(results[results["level"] == "window"]["method"]) == {"a", "b", "c", "gru"}
     # 10 pool objects per class: 3 train, 5 validation for the Keras methods; features use no validation
     assert set(obj["train_per_class"]) == {'{"mira": 3, "rr_lyrae": 3}'}

@@ -142,12 +142,32 @@ def test_jitter_moves_only_observed_magnitudes_within_their_errors():
 
 
 def test_reconstruction_stops_on_the_held_out_r2_and_keeps_the_best():
+    keras.utils.set_random_seed(0)
     encoder = _encoder(2)
     curves = [_curve("fast", 45) for _ in range(30)]
-    history = reconstruction_finetune(encoder, curves, epochs=40, patience=1, learning_rate=3e-2, verbose=0)
+    history = reconstruction_finetune(encoder, curves, epochs=40, patience=1, learning_rate=3e-3, verbose=0)
     val = history.history["val_r2"]
     assert "r2" in history.history
+    selection = history.selection
+    assert selection.scores[1:] == pytest.approx(val) and selection.best == pytest.approx(max(selection.scores))
+    assert selection.scores[0] < max(val)  # a random encoder: training beats the start
     # a large rate on 27 training curves: the held-out R² stops improving well before 40 epochs,
     # and the run ends one epoch (the patience) after its best
     assert len(val) < 40
     assert int(np.argmax(val)) == len(val) - 2
+
+
+def test_reconstruction_keeps_the_start_when_training_only_hurts():
+    """Scenario c never leaves the encoder worse on held-out curves than it started: a rate that
+    wrecks the model in one epoch is rejected and the pretrained weights stay."""
+    keras.utils.set_random_seed(0)
+    encoder = _encoder(2)
+    curves = [_curve("fast", 45) for _ in range(30)]
+    reconstruction_finetune(encoder, curves, epochs=3, patience=1, learning_rate=3e-3, verbose=0)  # a "pretrained" start
+    start = [np.array(w) for w in encoder.get_weights()]
+    history = reconstruction_finetune(encoder, curves, epochs=3, patience=1, learning_rate=1e3, verbose=0)
+    selection = history.selection
+    assert selection.best_epoch == 0 and all(not (s > selection.scores[0]) for s in selection.scores[1:])
+    assert len(selection.scores) == 2  # patience 1: stopped after the first epoch without a gain
+    for before, after in zip(start, encoder.get_weights()):
+        np.testing.assert_array_equal(before, after)

@@ -359,12 +359,12 @@ class FewShotEvaluation(TabularMethods):
                 pool = self.data.table[self.data.table["object_id"].isin(set(self.data.pool_ids))]
                 history = reconstruction_finetune(adapted, pool, epochs=self.reconstruction_epochs,
                                                   seed=self.seed, batch_size=self.batch_size, verbose=self.verbose)
-                val_r2 = history.history.get("val_r2") or [np.nan]
-                recon = {"reconstruction_epochs": len(val_r2), "reconstruction_val_r2_first": float(val_r2[0]),
-                         "reconstruction_val_r2_best": float(np.nanmax(val_r2))}
+                sel = history.selection  # scores: the pretrained start, then each epoch
+                recon = {"reconstruction_epochs": len(sel.scores) - 1, "reconstruction_val_r2_start": sel.scores[0],
+                         "reconstruction_val_r2_best": sel.best, "reconstruction_kept_epoch": sel.best_epoch}
                 log.info(f"scenario c: reconstruction on {len(self.data.pool_ids)} pool objects ran "
-                         f"{len(val_r2)} epochs, held-out masked R2 {val_r2[0]:.3f} after the first, "
-                         f"{np.nanmax(val_r2):.3f} best (kept)")
+                         f"{len(sel.scores) - 1} epochs, held-out masked R2 {sel.scores[0]:.3f} at the start, "
+                         f"{sel.best:.3f} best (epoch {sel.best_epoch}, kept)")
                 bar.set_postfix_str("scenario c")
                 features = self._features(adapted, x)
                 self._run_frozen("c", adapted, features, labels, objects, todo["c"], test_rows, bar, **recon)

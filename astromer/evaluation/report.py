@@ -72,7 +72,7 @@ def counts_markdown(results):
 def training_markdown(results):
     """What the trained methods did, per method and shots, from the rows' recorded columns: the
     epoch scenario b kept (``selected_epoch``, 0 = its warmed-up start) and the reconstruction
-    fine-tuning of scenario c (epochs run, held-out masked R² after the first epoch and best)."""
+    fine-tuning of scenario c (epochs run, held-out masked R² at the start and best, the epoch kept)."""
     rows = results[results["level"] == "object"]
     lines = []
     if "selected_epoch" in rows.columns:
@@ -80,7 +80,17 @@ def training_markdown(results):
             kept = ", ".join(str(int(e)) for e in group.sort_values("fold")["selected_epoch"])
             lines.append(f"- {METHOD_NAMES.get(method, method)}, {int(shots)} per class: epoch kept per fold "
                          f"{kept} (0 = the warmed-up start: fine-tuning did not beat it on validation)")
-    if "reconstruction_epochs" in rows.columns:
+    if "reconstruction_val_r2_start" in rows.columns:
+        recon = rows.dropna(subset=["reconstruction_epochs", "reconstruction_val_r2_start"])
+        for (epochs, start, best, kept), group in recon.groupby(
+                ["reconstruction_epochs", "reconstruction_val_r2_start", "reconstruction_val_r2_best",
+                 "reconstruction_kept_epoch"]):
+            methods = ", ".join(sorted({METHOD_NAMES.get(m, m) for m in group["method"]}))
+            outcome = ("no epoch beat the pretrained start, so the encoder was kept as it was" if int(kept) == 0
+                       else f"epoch {int(kept)} kept")
+            lines.append(f"- {methods}: reconstruction fine-tuning ran {int(epochs)} epochs, held-out masked "
+                         f"R² {start:.3f} at the start, {best:.3f} best; {outcome}")
+    elif "reconstruction_val_r2_first" in rows.columns:  # results written before the start was scored
         recon = rows.dropna(subset=["reconstruction_epochs"])
         for (epochs, first, best), group in recon.groupby(
                 ["reconstruction_epochs", "reconstruction_val_r2_first", "reconstruction_val_r2_best"]):

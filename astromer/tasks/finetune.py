@@ -95,16 +95,20 @@ def macro_f1(classifier, x, y, groups=None, batch_size=256):
     return f1_score([label[g] for g in ids], probs.argmax(1), average="macro")
 
 
-class SelectOnValidation(keras.callbacks.Callback):
-    """Keep the weights with the best validation macro F1, the starting point (epoch 0) included;
-    restore them at the end. ``best_epoch`` (0 = the starting point) and ``scores`` say what happened."""
+class KeepBest(keras.callbacks.Callback):
+    """Keep the weights with the best validation score (higher is better), the starting point
+    (epoch 0) included, and restore them at the end, also when training ran every epoch.
+    ``best_epoch`` (0 = the starting point) and ``scores`` (start first) say what happened;
+    each epoch's score is logged as ``name``. Subclasses define :meth:`_score`."""
 
-    def __init__(self, x, y, groups=None, batch_size=256, patience=None):
+    name = "val_score"
+
+    def __init__(self, patience=None):
         super().__init__()
-        self.x, self.y, self.groups, self.batch_size, self.patience = x, y, groups, batch_size, patience
+        self.patience = patience
 
     def _score(self):
-        return macro_f1(self.model, self.x, self.y, self.groups, self.batch_size)
+        raise NotImplementedError
 
     def on_train_begin(self, logs=None):
         self.scores = [self._score()]
@@ -115,7 +119,7 @@ class SelectOnValidation(keras.callbacks.Callback):
         score = self._score()
         self.scores.append(score)
         if logs is not None:
-            logs["val_macro_f1"] = score
+            logs[self.name] = score
         if score > self.best:
             self.best_epoch, self.best, self.weights = epoch + 1, score, self.model.get_weights()
         elif self.patience and epoch + 1 - self.best_epoch >= self.patience:
@@ -123,6 +127,32 @@ class SelectOnValidation(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.model.set_weights(self.weights)
+
+
+class SelectOnValidation(KeepBest):
+    """:class:`KeepBest` on the validation macro F1 of a classifier (scenario b)."""
+
+    name = "val_macro_f1"
+
+    def __init__(self, x, y, groups=None, batch_size=256, patience=None):
+        super().__init__(patience)
+        self.x, self.y, self.groups, self.batch_size = x, y, groups, batch_size
+
+    def _score(self):
+        return macro_f1(self.model, self.x, self.y, self.groups, self.batch_size)
+
+
+class KeepBestReconstruction(KeepBest):
+    """:class:`KeepBest` on the masked R² of held-out curves (scenario c's reconstruction)."""
+
+    name = "val_r2"
+
+    def __init__(self, validation, patience=None):
+        super().__init__(patience)
+        self.validation = validation
+
+    def _score(self):
+        return float(self.model.evaluate(self.validation, verbose=0, return_dict=True)["r2"])
 
 
 def layerwise_rates(classifier, encoder_learning_rate=1e-4, layer_decay=None):
@@ -251,9 +281,11 @@ def reconstruction_finetune(encoder, light_curves, epochs=20, batch_size=64, lea
     """Scenario (c), step 1: masked-reconstruction training of ``encoder`` on target curves.
 
     A ``validation_fraction`` of the curves (at least one) is held out; training stops when their
-    masked R² has not improved for ``patience`` epochs (at most ``epochs``) and the best weights
-    are kept. ``validation_fraction=0``: train all ``epochs`` on every curve. Returns the History
-    (``r2``, and ``val_r2`` per epoch).
+    masked R² has not improved for ``patience`` epochs (at most ``epochs``) and the weights with
+    the best held-out R² are kept, the pretrained start included (:class:`KeepBestReconstruction`:
+    when no epoch beats the start, the encoder is left as it was). ``validation_fraction=0``: train
+    all ``epochs`` on every curve. Returns the History (``r2``, and ``val_r2`` per epoch);
+    ``history.selection`` is the callback (``scores`` from the start, ``best_epoch``) or None.
     """
     from astromer.data import pretraining_dataset
     from astromer.data.light_curves import prepare_light_curves
@@ -265,17 +297,18 @@ def reconstruction_finetune(encoder, light_curves, epochs=20, batch_size=64, lea
     val_rows, train_rows = set(order[:n_val].tolist()), order[n_val:]
     train = [prepared.curves[i] for i in sorted(train_rows)]
     data = pretraining_dataset(train, batch_size=batch_size, window_size=encoder.window_size, seed=seed)
-    callbacks, val_data = [], None
+    selection = None
     if n_val:
         val = [prepared.curves[i] for i in sorted(val_rows)]
-        # a fixed masking of the held-out curves, so epochs are compared on the same task
+        # a fixed masking of the held-out curves, so the start and every epoch are scored on the same task
         val_data = pretraining_dataset(val, batch_size=batch_size, window_size=encoder.window_size, seed=seed + 1,
                                        shuffle=False).cache()
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_r2", mode="max", patience=patience,
-                                                       restore_best_weights=True))
+        selection = KeepBestReconstruction(val_data, patience=patience)
     encoder.trainable = True
     encoder.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    return encoder.fit(data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    history = encoder.fit(data, epochs=epochs, callbacks=[selection] if selection else [], verbose=verbose)
+    history.selection = selection
+    return history
 
 
 def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_names=None, epochs=30,
@@ -417,7 +450,7 @@ def predict_windows(classifier, x, batch_size=256):
 
 
 __all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "layerwise_optimizer",
-           "layerwise_rates", "encoder_lr_optimizer", "unfreeze_last_blocks", "SelectOnValidation", "feature_model", "head_model",
+           "layerwise_rates", "encoder_lr_optimizer", "unfreeze_last_blocks", "KeepBest", "SelectOnValidation", "KeepBestReconstruction", "feature_model", "head_model",
            "macro_f1", "warmup_cosine", "jitter_magnitudes", "early_stopping", "fit_window_pooling"]
 
 
