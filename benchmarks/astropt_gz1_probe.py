@@ -63,6 +63,9 @@ def parse_args(argv=None):
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="keep each seed's embeddings and pretraining log here (outside the repository) and "
                         "reuse them: a rerun goes straight to the probes")
+    p.add_argument("--rows", choices=("all", "pretrained"), default="all",
+                   help="'pretrained': probe only the pretrained rows (a schedule variant whose random-init and "
+                        "pixel rows are those of the default run: the same seeds draw the same folds and inits)")
     p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "astropt_gz1_probe"))
     return p.parse_args(argv)
 
@@ -140,6 +143,8 @@ def main(argv=None):
         f"raw pixels (PCA {args.pca})": pixel_features(data.images),
     }
     families = dict(zip(features, ["pretrained", "pretrained", "random_init", "pixels"]))
+    if args.rows == "pretrained":
+        features = {k: v for k, v in features.items() if families[k] == "pretrained"}
     t0 = time.time()
     results = linear_probe(features, task, task="classification", seeds=range(args.seeds), folds=args.folds,
                            pca={f"raw pixels (PCA {args.pca})": args.pca}, families=families,
