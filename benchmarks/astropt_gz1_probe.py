@@ -18,7 +18,9 @@
 On 2 shared CPU cores the pretraining takes ``seeds x (minutes + 1)`` minutes and the probes
 about as long again or more (the weakly regularised end of the C path converges slowly on
 pretrained features); ``--cache DIR`` keeps each seed's embeddings so a rerun only probes.
-``--limit 600 --minutes 0.5 --seeds 2`` is a smoke run.
+``--limit 600 --minutes 0.5 --seeds 2`` is a smoke run; ``--limit 2000 --epochs 15 --output
+benchmarks/results/astropt_gz1_probe_2000`` is the small-set run (2,000 images, the same number of
+optimiser steps as the default run).
 
     KERAS_BACKEND=jax python benchmarks/astropt_gz1_probe.py
 """
@@ -59,7 +61,7 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--pca", type=int, default=128, help="components of the raw-pixel PCA baseline")
-    p.add_argument("--limit", type=int, default=None, help="use only N images (smoke runs)")
+    p.add_argument("--limit", type=int, default=None, help="use only N images (a seeded sample: the small-set and smoke runs)")
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="keep each seed's embeddings and pretraining log here (outside the repository) and "
                         "reuse them: a rerun goes straight to the probes")

@@ -253,7 +253,8 @@ def register(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train an Astromer light-curve classifier in scenario a (frozen encoder, head only), b (encoder "
                     "fine-tuned) or c (reconstruction on the unlabelled curves first, then a) on the training "
-                    "objects, pick the epoch by the validation loss, and predict the test objects: writes "
+                    "objects, pick the epoch on the validation objects (loss for the head; macro F1 for b, "
+                    "its warmed-up start included), and predict the test objects: writes "
                     "classifier.keras, predictions.csv (per object: predicted class and probabilities), "
                     "metrics.json and confusion.png. Splits: a records folder's train/val/test, a 'split' column "
                     "of the labels table ('test'), or a stratified 20% test set. With --classifier, only predict. "
