@@ -44,15 +44,21 @@ def _confusion_figure(matrix, class_names, title, path):
     fig.savefig(path, dpi=120)
 
 
-def _predictions(classifier, curves, labels):
+def _probability_table(classifier, ids, probs):
+    """One row per object: ``object_id``, ``predicted``, ``probability`` and ``p_<class>`` columns."""
     import pandas as pd
 
-    ids, probs = classifier.predict_objects(curves, batch_size=256)
     names = classifier.class_names or [str(k) for k in range(probs.shape[1])]
     table = pd.DataFrame({"object_id": ids, "predicted": [names[k] for k in probs.argmax(1)],
                           "probability": probs.max(1)})
     for k, name in enumerate(names):
         table[f"p_{name}"] = probs[:, k]
+    return table, names
+
+
+def _predictions(classifier, curves, labels):
+    ids, probs = classifier.predict_objects(curves, batch_size=256)
+    table, names = _probability_table(classifier, ids, probs)
     if labels is not None:
         table = table.merge(labels[["object_id", "label"]].drop_duplicates("object_id"), on="object_id", how="left")
     else:
@@ -74,14 +80,8 @@ def _write(out, table, names, title, extra):
 
 
 def _image_predictions(classifier, data, kept=()):
-    import pandas as pd
-
     probs = classifier.predict_proba(data.images, batch_size=64)
-    names = classifier.class_names or [str(k) for k in range(probs.shape[1])]
-    table = pd.DataFrame({"object_id": data.table["object_id"].to_numpy(),
-                          "predicted": [names[k] for k in probs.argmax(1)], "probability": probs.max(1)})
-    for k, name in enumerate(names):
-        table[f"p_{name}"] = probs[:, k]
+    table, names = _probability_table(classifier, data.table["object_id"].to_numpy(), probs)
     table["label"] = data.table["label"].to_numpy() if "label" in data.table else None
     for column in kept:  # --keep-columns
         table[column] = data.table[column].to_numpy()
@@ -113,8 +113,6 @@ def _read_image_split(args, size, crop, channels):
 
 def _run_images(args, out):
     """Scenario a/b/c with an AstroPT encoder on images (``astromer.finetune``), or predict only."""
-    import numpy as np
-
     import astromer
     from astromer.cli.images import geometry, kept_columns, model_dir_of
     from astromer.cli.main import CLIError
@@ -155,8 +153,7 @@ def _run_images(args, out):
     if args.shots:
         ids["train"] = take_shots(ids["train"], lab, args.shots, seed=args.seed)
     class_names = sorted(lab.loc[ids["train"]].unique())
-    row = {oid: i for i, oid in enumerate(table["object_id"])}
-    part = {k: data.subset(np.isin(np.arange(len(data)), [row[o] for o in v])) for k, v in ids.items()}
+    part = {k: data.subset(table["object_id"].isin(set(v)).to_numpy()) for k, v in ids.items()}
     print(f"[classify] images, scenario {args.scenario}, head {args.head or 'mean'}: {len(ids['train'])} training, "
           f"{len(ids['val'])} validation, {len(ids['test'])} test images; classes {class_names}", flush=True)
     unlabelled = None
