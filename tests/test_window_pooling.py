@@ -5,7 +5,7 @@ import keras
 import numpy as np
 
 from astromer.models.classifier import WindowAttentionPooling, WindowPoolingClassifier, object_windows
-from astromer.tasks.finetune import fit_window_pooling
+from astromer.tasks.window_pooling import fit_window_pooling
 
 
 def test_padding_windows_change_nothing_and_weights_sum_to_one():

@@ -209,7 +209,7 @@ class FewShotEvaluation(TabularMethods):
     def _fit(self, model, x_train, y_train, x_val, y_val, epochs):
         """Fit with early stopping on the validation loss, or on the training loss when the split
         has no validation objects (every class used up by training)."""
-        from astromer.tasks.finetune import early_stopping
+        from astromer.tasks.selection import early_stopping
 
         val = (x_val, y_val) if len(y_val) else None
         model.fit(x_train, y_train, validation_data=val, epochs=epochs, batch_size=self.batch_size,
@@ -248,9 +248,9 @@ class FewShotEvaluation(TabularMethods):
 
     def _run_window_pooling(self, features, labels, objects, splits, test_rows, bar):
         """Scenario a's frozen features, pooled over each object's windows by learned attention
-        (:func:`astromer.tasks.finetune.fit_window_pooling`); scored per object only."""
+        (:func:`astromer.tasks.window_pooling.fit_window_pooling`); scored per object only."""
         from astromer.models.classifier import object_windows
-        from astromer.tasks.finetune import fit_window_pooling
+        from astromer.tasks.window_pooling import fit_window_pooling
 
         test_ids, x_test = object_windows(features[test_rows], list(objects[test_rows]))
         y_test = [self.classes[self.data.labels[o]] for o in test_ids]
@@ -353,7 +353,7 @@ class FewShotEvaluation(TabularMethods):
                 self._run_window_pooling(pretrained, labels, objects, todo["a_attention"], test_rows, bar)
             if "c" in todo:
                 bar.set_postfix_str("scenario c: reconstruction fine-tuning")
-                from astromer.tasks.finetune import reconstruction_finetune
+                from astromer.tasks.adapt import reconstruction_finetune
 
                 adapted = self.load_encoder()
                 pool = self.data.table[self.data.table["object_id"].isin(set(self.data.pool_ids))]

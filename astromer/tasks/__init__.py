@@ -9,7 +9,10 @@
   or records with a progress bar and a wall-clock budget;
 - :mod:`~astromer.tasks.encoders`: loading an Astromer encoder, copying one;
 - :mod:`~astromer.tasks.finetune`: the one implementation of scenarios a, b and c
-  (:func:`astromer.finetune`) and of window pooling for long curves.
+  (:func:`astromer.finetune`), using :mod:`~astromer.tasks.adapt` (scenario c's
+  reconstruction on the target survey) and :mod:`~astromer.tasks.selection` (keeping the
+  best epoch on held-out data, the start included);
+- :mod:`~astromer.tasks.window_pooling`: attention pooling over the windows of long curves.
 
 The few-shot harness (:mod:`astromer.evaluation`) calls these.
 """

@@ -6,9 +6,10 @@ few-shot harness (:mod:`astromer.evaluation.fewshot`) all call the functions her
   partial unfreezing (the last ``unfreeze_blocks`` blocks), AdamW weight decay, linear warm-up
   then cosine decay, magnitude jitter within the errors, and model selection on validation macro
   F1 that includes the starting point (so b never ends below its warmed-up head by selection).
-- :func:`reconstruction_finetune`: scenario (c), step 1: masked reconstruction on the target
-  survey's curves until the held-out masked R² stops improving.
-- :func:`fit_window_pooling`: long curves, attention pooling over an object's windows.
+- scenario (c), step 1 (adapting the encoder to the target survey's unlabelled curves) lives in
+  :mod:`astromer.tasks.adapt`; the keep-the-best-epoch callbacks in :mod:`astromer.tasks.selection`;
+  attention pooling over an object's windows in :mod:`astromer.tasks.window_pooling`. Their public
+  names are re-exported here.
 """
 
 import math
@@ -19,9 +20,17 @@ import numpy as np
 from astromer.models.classifier.light_curve_classifier import (
     LightCurveClassifier,
     _set_trainable,
-    aggregate_logits,
     encoder_lr_optimizer,
 )
+from astromer.tasks.adapt import adapt, reconstruction_finetune
+from astromer.tasks.selection import (
+    KeepBest,
+    KeepBestReconstruction,
+    SelectOnValidation,
+    early_stopping,
+    macro_f1,
+)
+from astromer.tasks.window_pooling import fit_window_pooling, predict_windows
 
 SCENARIOS = ("a", "b", "c")
 
@@ -57,15 +66,6 @@ def _encoder_width(encoder):
     return encoder.width if hasattr(encoder, "width") else encoder.embed_dim
 
 
-def early_stopping(validation, patience, monitor="val_loss"):
-    """Early stopping on the validation loss, or on the training loss without validation objects."""
-    if not patience:
-        return []
-    if validation is None or len(validation[1]) == 0:
-        return [keras.callbacks.EarlyStopping(monitor="loss", patience=patience, restore_best_weights=True)]
-    return [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)]
-
-
 def fit_head(classifier, features, labels, validation=None, *, epochs=200, batch_size=64, learning_rate=1e-3,
              patience=20, seed=0, verbose=0):
     """Scenario (a): fit ``classifier``'s head on precomputed ``features`` (from :func:`feature_model`).
@@ -81,78 +81,6 @@ def fit_head(classifier, features, labels, validation=None, *, epochs=200, batch
     val = validation if validation is not None and len(validation[1]) else None
     return model.fit(features, labels, validation_data=val, epochs=epochs, batch_size=batch_size,
                      callbacks=early_stopping(val, patience), verbose=verbose)
-
-
-def macro_f1(classifier, x, y, groups=None, batch_size=256):
-    """Macro F1 of ``classifier`` on windows ``x``; per object (logits averaged) when ``groups`` are given."""
-    from sklearn.metrics import f1_score
-
-    logits = np.asarray(classifier.predict(x, batch_size=batch_size, verbose=0))
-    if groups is None:
-        return f1_score(y, logits.argmax(1), average="macro")
-    ids, probs = aggregate_logits(logits, list(groups))
-    label = dict(zip(groups, y))
-    return f1_score([label[g] for g in ids], probs.argmax(1), average="macro")
-
-
-class KeepBest(keras.callbacks.Callback):
-    """Keep the weights with the best validation score (higher is better), the starting point
-    (epoch 0) included, and restore them at the end, also when training ran every epoch.
-    ``best_epoch`` (0 = the starting point) and ``scores`` (start first) say what happened;
-    each epoch's score is logged as ``name``. Subclasses define :meth:`_score`."""
-
-    name = "val_score"
-
-    def __init__(self, patience=None):
-        super().__init__()
-        self.patience = patience
-
-    def _score(self):
-        raise NotImplementedError
-
-    def on_train_begin(self, logs=None):
-        self.scores = [self._score()]
-        self.best_epoch, self.best = 0, self.scores[0]
-        self.weights = self.model.get_weights()
-
-    def on_epoch_end(self, epoch, logs=None):
-        score = self._score()
-        self.scores.append(score)
-        if logs is not None:
-            logs[self.name] = score
-        if score > self.best:
-            self.best_epoch, self.best, self.weights = epoch + 1, score, self.model.get_weights()
-        elif self.patience and epoch + 1 - self.best_epoch >= self.patience:
-            self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        self.model.set_weights(self.weights)
-
-
-class SelectOnValidation(KeepBest):
-    """:class:`KeepBest` on the validation macro F1 of a classifier (scenario b)."""
-
-    name = "val_macro_f1"
-
-    def __init__(self, x, y, groups=None, batch_size=256, patience=None):
-        super().__init__(patience)
-        self.x, self.y, self.groups, self.batch_size = x, y, groups, batch_size
-
-    def _score(self):
-        return macro_f1(self.model, self.x, self.y, self.groups, self.batch_size)
-
-
-class KeepBestReconstruction(KeepBest):
-    """:class:`KeepBest` on the masked R² of held-out curves (scenario c's reconstruction)."""
-
-    name = "val_r2"
-
-    def __init__(self, validation, patience=None):
-        super().__init__(patience)
-        self.validation = validation
-
-    def _score(self):
-        return float(self.model.evaluate(self.validation, verbose=0, return_dict=True)["r2"])
 
 
 def layerwise_rates(classifier, encoder_learning_rate=1e-4, layer_decay=None):
@@ -276,41 +204,6 @@ def fit_encoder(classifier, x, y, validation=None, *, epochs=10, batch_size=64, 
     return history
 
 
-def reconstruction_finetune(encoder, light_curves, epochs=20, batch_size=64, learning_rate=1e-4,
-                            validation_fraction=0.1, patience=2, seed=0, verbose="auto"):
-    """Scenario (c), step 1: masked-reconstruction training of ``encoder`` on target curves.
-
-    A ``validation_fraction`` of the curves (at least one) is held out; training stops when their
-    masked R² has not improved for ``patience`` epochs (at most ``epochs``) and the weights with
-    the best held-out R² are kept, the pretrained start included (:class:`KeepBestReconstruction`:
-    when no epoch beats the start, the encoder is left as it was). ``validation_fraction=0``: train
-    all ``epochs`` on every curve. Returns the History (``r2``, and ``val_r2`` per epoch);
-    ``history.selection`` is the callback (``scores`` from the start, ``best_epoch``) or None.
-    """
-    from astromer.data import pretraining_dataset
-    from astromer.data.light_curves import prepare_light_curves
-
-    prepared = prepare_light_curves(light_curves, min_observations=5)
-    n = len(prepared.curves)
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = min(n - 1, max(1, int(round(validation_fraction * n)))) if validation_fraction and n > 1 else 0
-    val_rows, train_rows = set(order[:n_val].tolist()), order[n_val:]
-    train = [prepared.curves[i] for i in sorted(train_rows)]
-    data = pretraining_dataset(train, batch_size=batch_size, window_size=encoder.window_size, seed=seed)
-    selection = None
-    if n_val:
-        val = [prepared.curves[i] for i in sorted(val_rows)]
-        # a fixed masking of the held-out curves, so the start and every epoch are scored on the same task
-        val_data = pretraining_dataset(val, batch_size=batch_size, window_size=encoder.window_size, seed=seed + 1,
-                                       shuffle=False).cache()
-        selection = KeepBestReconstruction(val_data, patience=patience)
-    encoder.trainable = True
-    encoder.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    history = encoder.fit(data, epochs=epochs, callbacks=[selection] if selection else [], verbose=verbose)
-    history.selection = selection
-    return history
-
-
 def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_names=None, epochs=30,
              batch_size=64, learning_rate=1e-3, encoder_learning_rate=1e-4, unlabelled=None,
              reconstruction_epochs=20, reconstruction_learning_rate=1e-4, then="a", patience=5,
@@ -352,7 +245,7 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
     histories = {}
     images = isinstance(encoder, AstroPT)
     if scenario == "c":
-        histories["reconstruction"] = _adapt(encoder, train[0], unlabelled, images, epochs=reconstruction_epochs,
+        histories["reconstruction"] = adapt(encoder, train[0], unlabelled, images, epochs=reconstruction_epochs,
                                              learning_rate=reconstruction_learning_rate, batch_size=batch_size,
                                              seed=seed, verbose=verbose)
         scenario = then
@@ -389,33 +282,6 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
     return classifier, histories
 
 
-def _adapt(encoder, data, unlabelled, images, *, epochs, learning_rate, batch_size, seed, verbose):
-    """Scenario (c), step 1, on the training plus ``unlabelled`` inputs: masked reconstruction
-    (light curves) or next-patch pretraining with a 10% hold-out (images)."""
-    if images:
-        from astromer.tasks.pretrain import pretrain_images
-
-        stack = np.asarray(data, "float32")
-        if unlabelled is not None:
-            stack = np.concatenate([stack, np.asarray(unlabelled, "float32")])
-        order = np.random.default_rng(seed).permutation(len(stack))
-        n_val = max(1, len(stack) // 10) if len(stack) > 1 else 0
-        history, _ = pretrain_images(encoder, stack[order[n_val:]], stack[order[:n_val]] if n_val else None,
-                                     epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed,
-                                     quiet=verbose == 0)
-        return history
-    curves = data
-    if unlabelled is not None:
-        import pandas as pd
-
-        if isinstance(curves, pd.DataFrame):
-            curves = pd.concat([curves, unlabelled], ignore_index=True)
-        else:
-            curves = list(curves) + list(unlabelled)
-    return reconstruction_finetune(encoder, curves, epochs=epochs, learning_rate=learning_rate,
-                                   batch_size=batch_size, seed=seed, verbose=verbose)
-
-
 def _image_split(split, class_names):
     """``(images float32, integer labels, class names)`` of an ``(images, labels)`` pair."""
     if split is None:
@@ -444,39 +310,7 @@ def _window_errors(split, encoder):
     return windows.errors
 
 
-def predict_windows(classifier, x, batch_size=256):
-    """Window logits as a numpy array."""
-    return np.asarray(classifier.predict(x, batch_size=batch_size, verbose=0))
-
-
-__all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "layerwise_optimizer",
-           "layerwise_rates", "encoder_lr_optimizer", "unfreeze_last_blocks", "KeepBest", "SelectOnValidation", "KeepBestReconstruction", "feature_model", "head_model",
-           "macro_f1", "warmup_cosine", "jitter_magnitudes", "early_stopping", "fit_window_pooling"]
-
-
-def fit_window_pooling(features, groups, labels, num_classes, validation=None, *, epochs=200, batch_size=32,
-                       learning_rate=3e-4, patience=20, seed=0, max_windows=None, verbose=0):
-    """Fit a :class:`astromer.models.classifier.WindowPoolingClassifier` on window features grouped per object.
-
-    ``features``, ``groups``, ``labels``: one row per window (``labels`` the object's class
-    index, the same for all its windows); ``validation``: ``(features, groups, labels)`` or
-    None (early stopping on its loss, else on the training loss; best weights kept).
-    Returns ``(model, history)``; ``model.predict(object_windows(...)[1])`` gives object logits.
-    """
-    from astromer.models.classifier.window_pooling import WindowPoolingClassifier, object_windows
-
-    def grouped(f, g, y):
-        ids, x = object_windows(f, list(g), max_windows)
-        label = dict(zip(g, y))
-        return x, np.array([label[o] for o in ids])
-
-    keras.utils.set_random_seed(seed)
-    x, y = grouped(features, groups, labels)
-    val = grouped(*validation) if validation is not None and len(validation[2]) else None
-    model = WindowPoolingClassifier(num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    history = model.fit(x, y, validation_data=val, epochs=epochs, batch_size=batch_size,
-                        callbacks=early_stopping(val, patience), verbose=verbose)
-    return model, history
+__all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "adapt",
+           "layerwise_optimizer", "layerwise_rates", "encoder_lr_optimizer", "unfreeze_last_blocks", "KeepBest",
+           "SelectOnValidation", "KeepBestReconstruction", "feature_model", "head_model", "macro_f1",
+           "warmup_cosine", "jitter_magnitudes", "early_stopping", "fit_window_pooling", "predict_windows"]
