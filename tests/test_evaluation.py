@@ -2,6 +2,7 @@
 
 import logging
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -249,3 +250,38 @@ def test_evaluate_cli_features_only(tmp_path, capsys):
     assert set(pd.read_csv(out / "results.csv")["method"]) == {"rf", "hgb_lc", "rf_lc"}
     assert main(args) == 0  # without --resume: a fresh start, one command line
     assert len((out / "commands.txt").read_text().splitlines()) == 1
+
+
+def test_scenario_b_starts_exactly_where_a_ends(tiny_eros, monkeypatch):
+    """b's warm-up is scenario a's head (same seed, same features): with fine-tuning replaced by
+    "keep the start", b scores exactly what a scores, so b >= a can only come from learning."""
+    import types
+
+    import astromer.tasks.finetune as finetune_module
+
+    def keep_start(classifier, *args, **kwargs):
+        return types.SimpleNamespace(selection=types.SimpleNamespace(best_epoch=0))
+
+    monkeypatch.setattr(finetune_module, "fit_encoder", keep_start)
+
+    def encoder():
+        keras.utils.set_random_seed(1)  # the same "pretrained" weights at every load, as a preset
+        return Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=200, dropout=0.0)
+
+    evaluation = FewShotEvaluation(tiny_eros, encoder, methods=["a", "b"], shots=[3], folds=1, epochs=3,
+                                   finetune_epochs=1, patience=1, n_jobs=1)
+    logits, score = {}, evaluation._objectscores
+
+    def keep_logits(method, split, window_logits, *args, **kwargs):
+        logits[method] = np.asarray(window_logits)
+        return score(method, split, window_logits, *args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "_objectscores", keep_logits)
+    results = evaluation.run()
+    np.testing.assert_allclose(logits["b"], logits["a"], rtol=1e-5, atol=1e-6)
+    assert np.ptp(logits["a"], axis=0).max() > 0  # the head does tell the windows apart
+    rows = results.set_index(["method", "level"])
+    for level in ("object", "window"):
+        assert rows.loc[("b", level), "macro_f1"] == rows.loc[("a", level), "macro_f1"]
+        assert rows.loc[("b", level), "accuracy"] == rows.loc[("a", level), "accuracy"]
+    assert rows.loc[("b", "object"), "selected_epoch"] == 0

@@ -278,8 +278,8 @@ class FewShotEvaluation(TabularMethods):
 
         for split in splits:
             start = time.time()
-            keras.utils.set_random_seed(self.seed)
             encoder = self.load_encoder()
+            keras.utils.set_random_seed(self.seed)  # the head starts as scenario a's does (see _fit_head)
             clf = LightCurveClassifier(encoder, len(self.classes), head=self.head, train_encoder=False)
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
             self._fit_head(encoder, features, labels, tr, va, classifier=clf)
