@@ -85,6 +85,11 @@ def convert_original(path):
         return _convert_folder(folder, name=path)
 
 
+#: bumped when a converter's output changes (2: Astromer 1 presets with dropout 0, as they were
+#: trained); a cached conversion from another version is converted again
+CONVERTER_VERSION = 2
+
+
 def _converted_dir(name):
     return dl.astromer_home() / "presets" / name
 
@@ -95,14 +100,16 @@ def _load_named(name, progress=True):
     target = _converted_dir(name)
     if target.is_dir():
         try:
-            recorded = (read_metadata(target).get("source") or {}).get("sha256")
-            if recorded == source.get("sha256"):
+            recorded = read_metadata(target).get("source") or {}
+            if recorded.get("sha256") == source.get("sha256") and \
+                    recorded.get("converter_version") == CONVERTER_VERSION:
                 return load_saved_preset(target)
         except CorruptedPresetError as exc:
             warnings.warn(f"{exc} Converting preset {name!r} again.", UserWarning, stacklevel=3)
     archive = dl.fetch_archive(source, preset_name=name, progress=progress)
     model = convert_original(archive)
-    save_preset(model, target, source=dict(source, converter=spec["converter"], preset=name))
+    save_preset(model, target, source=dict(source, converter=spec["converter"], converter_version=CONVERTER_VERSION,
+                                          preset=name))
     return model
 
 
