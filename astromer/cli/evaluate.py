@@ -95,7 +95,9 @@ def register(subparsers):
                         "(class-balanced random forest / gradient boosting on 16 variability features per band), "
                         "rf_lc / hgb_lc (the same on ~34 light-curve package features per band), probe "
                         "(logistic probe on the encoder's object embeddings, all bands), hybrid_rf / hybrid_hgb "
-                        "(light-curve features + stacked probe probabilities) (default: %(default)s)")
+                        "(light-curve features + stacked probe probabilities), probe_c / hybrid_rf_c (probe and "
+                        "forest hybrid on the embeddings after scenario c's reconstruction on the survey, done once "
+                        "and shared with c) (default: %(default)s)")
     p.add_argument("--shots", default="20,100,500", metavar="LIST",
                    help="labelled objects per class, comma list (default: %(default)s)")
     p.add_argument("--folds", type=int, default=3, metavar="N", help="folds (default: %(default)s)")

@@ -29,6 +29,9 @@ Methods (``METHODS``; family in ``METHOD_FAMILY``):
   observation embeddings, bands side by side (:func:`astromer.hybrid.embedding_probe`).
 - ``hybrid_rf``, ``hybrid_hgb`` (``hybrid``): :class:`astromer.hybrid.HybridClassifier`, the
   light-curve features plus out-of-fold probabilities of that probe, into a forest / boosting.
+- ``probe_c`` (``astromer``), ``hybrid_rf_c`` (``hybrid``): the probe and the forest hybrid on
+  the embeddings of the encoder adapted by scenario c's reconstruction (one reconstruction per
+  run, shared with ``c``; the rows record what it did).
 
 Feature, probe and hybrid methods train on the training objects only (``uses_validation`` False):
 each feature set is computed once per run and shared by every split.
@@ -46,6 +49,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from astromer.evaluation.methods import (
+    ADAPTED_METHODS,
     EMBEDDING_METHODS,
     FEATURE_METHODS,
     KERAS_METHODS,
@@ -312,6 +316,25 @@ class FewShotEvaluation(TabularMethods):
             bar.update(1)
 
     # ------------------------------------------------------------------ run
+    def _adapted_encoder(self, bar):
+        """Scenario c's step 1, once per run: a fresh encoder trained by masked reconstruction on the
+        training pool's curves (no labels; :func:`astromer.tasks.adapt.reconstruction_finetune`
+        keeps the best held-out R², the start included). Returns ``(encoder, columns)``, the
+        columns recording what the reconstruction did, for every row that uses it."""
+        from astromer.tasks.adapt import reconstruction_finetune
+
+        bar.set_postfix_str("scenario c: reconstruction fine-tuning")
+        adapted = self.load_encoder()
+        pool = self.data.table[self.data.table["object_id"].isin(set(self.data.pool_ids))]
+        history = reconstruction_finetune(adapted, pool, epochs=self.reconstruction_epochs, seed=self.seed,
+                                          batch_size=self.batch_size, verbose=self.verbose)
+        sel = history.selection  # scores: the pretrained start, then each epoch
+        log.info(f"scenario c: reconstruction on {len(self.data.pool_ids)} pool objects ran "
+                 f"{len(sel.scores) - 1} epochs, held-out masked R2 {sel.scores[0]:.3f} at the start, "
+                 f"{sel.best:.3f} best (epoch {sel.best_epoch}, kept)")
+        return adapted, {"reconstruction_epochs": len(sel.scores) - 1, "reconstruction_val_r2_start": sel.scores[0],
+                         "reconstruction_val_r2_best": sel.best, "reconstruction_kept_epoch": sel.best_epoch}
+
     def splits(self):
         """This run's folds (see :func:`fewshot_splits`)."""
         return fewshot_splits(self.data.labels, self.data.pool_ids, self.shots, self.folds, self.seed,
@@ -337,9 +360,13 @@ class FewShotEvaluation(TabularMethods):
             if not (set(KERAS_METHODS) | set(EMBEDDING_METHODS)) & set(todo):
                 return pd.DataFrame(self.results)
             encoder = self.load_encoder()
+            adapted, recon = self._adapted_encoder(bar) if set(ADAPTED_METHODS) & set(todo) else (None, {})
             for method in [m for m in EMBEDDING_METHODS if m in todo]:
                 bar.set_postfix_str(METHOD_NAMES[method])
-                self._run_embedding_method(method, encoder, todo[method], bar)
+                if method in ADAPTED_METHODS:
+                    self._run_embedding_method(method, adapted, todo[method], bar, **recon)
+                else:
+                    self._run_embedding_method(method, encoder, todo[method], bar)
             if not set(KERAS_METHODS) & set(todo):
                 return pd.DataFrame(self.results)
             x, labels, objects, errors = self._windows(encoder.window_size)
@@ -352,19 +379,6 @@ class FewShotEvaluation(TabularMethods):
                 bar.set_postfix_str(METHOD_NAMES["a_attention"])
                 self._run_window_pooling(pretrained, labels, objects, todo["a_attention"], test_rows, bar)
             if "c" in todo:
-                bar.set_postfix_str("scenario c: reconstruction fine-tuning")
-                from astromer.tasks.adapt import reconstruction_finetune
-
-                adapted = self.load_encoder()
-                pool = self.data.table[self.data.table["object_id"].isin(set(self.data.pool_ids))]
-                history = reconstruction_finetune(adapted, pool, epochs=self.reconstruction_epochs,
-                                                  seed=self.seed, batch_size=self.batch_size, verbose=self.verbose)
-                sel = history.selection  # scores: the pretrained start, then each epoch
-                recon = {"reconstruction_epochs": len(sel.scores) - 1, "reconstruction_val_r2_start": sel.scores[0],
-                         "reconstruction_val_r2_best": sel.best, "reconstruction_kept_epoch": sel.best_epoch}
-                log.info(f"scenario c: reconstruction on {len(self.data.pool_ids)} pool objects ran "
-                         f"{len(sel.scores) - 1} epochs, held-out masked R2 {sel.scores[0]:.3f} at the start, "
-                         f"{sel.best:.3f} best (epoch {sel.best_epoch}, kept)")
                 bar.set_postfix_str("scenario c")
                 features = self._features(adapted, x)
                 self._run_frozen("c", adapted, features, labels, objects, todo["c"], test_rows, bar, **recon)

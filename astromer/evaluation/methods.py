@@ -1,6 +1,7 @@
 """The few-shot harness's methods: names, families, and which inputs each one uses."""
 
-METHODS = ("a", "a_attention", "b", "c", "probe", "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb")
+METHODS = ("a", "a_attention", "b", "c", "probe", "probe_c", "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf",
+           "hybrid_hgb", "hybrid_rf_c")
 METHOD_NAMES = {
     "a": "Astromer (a) frozen encoder",
     "a_attention": "Astromer (a) frozen encoder, attention pooling over windows",
@@ -14,17 +15,21 @@ METHOD_NAMES = {
     "probe": "Astromer embeddings (mean + std, all bands), logistic probe",
     "hybrid_rf": "Hybrid: light-curve features + stacked embedding probe, random forest",
     "hybrid_hgb": "Hybrid: light-curve features + stacked embedding probe, gradient boosting",
+    "probe_c": "Astromer embeddings after reconstruction on the survey (c), logistic probe",
+    "hybrid_rf_c": "Hybrid: light-curve features + stacked probe on the adapted (c) embeddings, random forest",
 }
 FAMILIES = ("astromer", "features", "raw", "hybrid")
-METHOD_FAMILY = {"a": "astromer", "a_attention": "astromer", "b": "astromer", "c": "astromer", "probe": "astromer", "gru": "raw",
+METHOD_FAMILY = {"a": "astromer", "a_attention": "astromer", "b": "astromer", "c": "astromer", "probe": "astromer", "probe_c": "astromer", "gru": "raw",
                  "rf": "features", "hgb": "features", "rf_lc": "features", "hgb_lc": "features",
-                 "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid"}
+                 "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid", "hybrid_rf_c": "hybrid"}
 #: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
 FEATURE_METHODS = {"rf": ("basic", "rf"), "hgb": ("basic", "hgb"), "rf_lc": ("light_curve", "rf"),
                    "hgb_lc": ("light_curve", "hgb")}
 KERAS_METHODS = ("a", "a_attention", "b", "c", "gru")
 #: methods on the pretrained encoder's object embeddings (:mod:`astromer.hybrid`)
-EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb")
+EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb", "probe_c", "hybrid_rf_c")
+#: methods on the encoder adapted to the survey by reconstruction (done once per run, shared)
+ADAPTED_METHODS = ("c", "probe_c", "hybrid_rf_c")
 #: mean and std over each curve's observation embeddings, bands side by side
 EMBEDDING_STATISTICS = ("mean", "std")
 SUMMARY_COLUMNS = ("method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",

@@ -40,9 +40,10 @@ class TabularMethods:
             self._feature_cache[kind] = (ids, X, names, seconds)
         return self._feature_cache[kind]
 
-    def _run_tabular(self, method, ids, X, make_model, splits, bar, feature_seconds):
+    def _run_tabular(self, method, ids, X, make_model, splits, bar, feature_seconds, **extra):
         """Fit ``make_model(y_train)`` (a scikit-learn classifier) on the rows of ``X`` (one per
-        object of ``ids``) of each split's training objects; score it on the test objects."""
+        object of ``ids``) of each split's training objects; score it on the test objects
+        (``extra``: more columns for every row)."""
         from threadpoolctl import threadpool_limits
 
         row = {o: i for i, o in enumerate(ids)}
@@ -59,7 +60,7 @@ class TabularMethods:
                 pred = model.predict(X[test])
             info = self._split_columns(split, train_ids, [], test_ids, uses_validation=False)
             self._record([scores(method, split["shots"], split["fold"], y[test], pred, "object", **info,
-                                  seconds=time.time() - start, feature_seconds=feature_seconds)])
+                                  seconds=time.time() - start, feature_seconds=feature_seconds, **extra)])
             bar.update(1)
 
     def _run_features(self, method, splits, bar):
@@ -71,34 +72,39 @@ class TabularMethods:
         self._run_tabular(method, ids, X, lambda y: feature_classifier(classifier, seed=self.seed, n_jobs=jobs),
                           splits, bar, feature_seconds)
 
-    def embedding_table(self, encoder):
+    def embedding_table(self, encoder, key="embeddings"):
         """``(object_ids, E, seconds)``: the encoder's object embeddings (:data:`EMBEDDING_STATISTICS`
-        over each curve's observation rows, bands side by side, zeros for a missing band), once per run."""
-        if "embeddings" not in self._feature_cache:
+        over each curve's observation rows, bands side by side, zeros for a missing band), once per
+        run and ``key`` (one per encoder: the pretrained one, the adapted one)."""
+        if key not in self._feature_cache:
             start = time.time()
             result = encoder.embed(self.data.table, verbose=0)
             bands = sorted({i[1] for i in result.ids}) if isinstance(result.ids[0], tuple) else None
             ids, E = result.object_vectors(bands=bands, vectors=result.statistics(EMBEDDING_STATISTICS)) \
                 if bands else (list(result.ids), result.statistics(EMBEDDING_STATISTICS))
             seconds = time.time() - start
-            log.info(f"embeddings: {E.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
-            self._feature_cache["embeddings"] = (list(ids), np.asarray(E, dtype=np.float64), seconds)
-        return self._feature_cache["embeddings"]
+            log.info(f"{key}: {E.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
+            self._feature_cache[key] = (list(ids), np.asarray(E, dtype=np.float64), seconds)
+        return self._feature_cache[key]
 
-    def _run_embedding_method(self, method, encoder, splits, bar):
-        """``probe`` on the object embeddings; ``hybrid_*`` on [light-curve features, embeddings]."""
+    def _run_embedding_method(self, method, encoder, splits, bar, **extra):
+        """``probe`` on the object embeddings; ``hybrid_*`` on [light-curve features, embeddings];
+        the ``*_c`` variants on the embeddings of ``encoder`` adapted by reconstruction (scenario c)."""
         from astromer.hybrid import HybridClassifier, embedding_probe
 
-        ids, E, seconds = self.embedding_table(encoder)
+        adapted = method.endswith("_c")
+        base = method[:-2] if adapted else method
+        ids, E, seconds = self.embedding_table(encoder, "embeddings_c" if adapted else "embeddings")
         jobs = -1 if self.n_jobs is None else self.n_jobs
-        if method == "probe":
-            self._run_tabular(method, ids, E, lambda y: embedding_probe(self.seed, y=y), splits, bar, seconds)
+        if base == "probe":
+            self._run_tabular(method, ids, E, lambda y: embedding_probe(self.seed, y=y), splits, bar, seconds,
+                              **extra)
             return
         f_ids, F, _, f_seconds = self.feature_table("light_curve")
         f_row = {o: i for i, o in enumerate(f_ids)}
         keep = [i for i, o in enumerate(ids) if o in f_row]
         X = np.hstack([F[[f_row[ids[i]] for i in keep]], E[keep]])
-        classifier = method.split("_")[1]
+        classifier = base.split("_")[1]
         self._run_tabular(method, [ids[i] for i in keep], X,
                           lambda y: HybridClassifier(F.shape[1], classifier=classifier, seed=self.seed, n_jobs=jobs),
-                          splits, bar, seconds + f_seconds)
+                          splits, bar, seconds + f_seconds, **extra)
