@@ -43,7 +43,7 @@ if __name__ == "__main__":
         argv = [
             "evaluate", str(SHARED / "data" / "eros1"), "--output", str(out), "--preset", "astromer_v1",
             "--shots", "20,100,500", "--folds", "3",
-            "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,c,b,gru", "--jobs", "2",
+            "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,c,probe_c,hybrid_rf_c,b,gru", "--jobs", "2",
             "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "20", "--gru-epochs", "40",
             "--title", "EROS-1 (4 classes), astromer_v1 preset",
         ]
