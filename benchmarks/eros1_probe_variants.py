@@ -166,7 +166,7 @@ def main():
     shots = sorted(int(s) for s in args.shots.split(","))
     report = [
         "# EROS-1: probe variants tried against the feature forest", "",
-        "Object-level macro F1 (%) on the 729 test objects, mean ± std over the harness's 3 folds "
+        "Object-level macro F1 (%) on the 729 test objects, mean ± std (ddof 0) over the harness's 3 folds "
         "(training objects only, or the whole unlabelled training pool where it says so).", "",
         f"Command: `{command_line()}`", "", *machine_lines(),
         f"- written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
