@@ -15,6 +15,7 @@ from astromer.tasks.finetune import (
     layerwise_optimizer,
     layerwise_rates,
     macro_f1,
+    macro_f1_and_log_loss,
     reconstruction_finetune,
     unfreeze_last_blocks,
 )
@@ -83,15 +84,23 @@ def test_unfreezing_only_the_last_block_leaves_the_rest_unchanged():
 def test_selection_scores_the_real_start_and_keeps_the_best_weights_seen():
     clf = LightCurveClassifier(_encoder(2), 2, head="mean")
     x, y, groups, _ = labelled_windows(*_data(6), window_size=50, class_names=["fast", "slow"])
-    start_f1 = macro_f1(clf, x, y, groups)
+    start_f1, start_loss = macro_f1_and_log_loss(clf, x, y, groups)
+    assert macro_f1(clf, x, y, groups) == start_f1
     history = fit_encoder(clf, x, y, (x, y, groups), epochs=3, learning_rate=50.0, encoder_learning_rate=50.0,
                           layer_decay=None, warmup_fraction=0.0)
     selection = history.selection
     assert isinstance(selection, SelectOnValidation)
     assert len(selection.scores) == 4 and selection.scores[0] == pytest.approx(start_f1)
-    assert selection.best == pytest.approx(max(selection.scores))
-    assert macro_f1(clf, x, y, groups) == pytest.approx(selection.best)
+    assert len(selection.losses) == 4 and selection.losses[0] == pytest.approx(start_loss)
+    # replay the rule: an epoch is kept when its F1 rises and its cross-entropy does not
+    kept = 0
+    for epoch in range(1, 4):
+        if selection.scores[epoch] > selection.scores[kept] and selection.losses[epoch] <= selection.losses[kept]:
+            kept = epoch
+    assert selection.best_epoch == kept and selection.best == pytest.approx(selection.scores[kept])
+    assert macro_f1_and_log_loss(clf, x, y, groups) == pytest.approx((selection.best, selection.losses[kept]))
     assert history.history["val_macro_f1"] == pytest.approx(selection.scores[1:])
+    assert history.history["val_object_log_loss"] == pytest.approx(selection.losses[1:])
 
 
 class _Scripted(SelectOnValidation):
@@ -119,6 +128,34 @@ def test_selection_restores_the_start_when_no_epoch_beats_it(patience, epochs_ru
     trained = clf.get_weights()
     for before, after in zip(start, trained):
         np.testing.assert_array_equal(before, after)
+
+
+class _ScriptedWithLoss(SelectOnValidation):
+    """Selection whose validation macro F1 and cross-entropy are given."""
+
+    def __init__(self, scores, losses, **kwargs):
+        super().__init__(None, None, **kwargs)
+        self._script = list(zip(scores, losses))
+
+    def _score(self):
+        f1, loss = self._script.pop(0)
+        self.losses.append(loss)
+        return f1
+
+
+@pytest.mark.parametrize("require_lower_loss, kept", [(True, 3), (False, 1)])
+def test_selection_asks_the_cross_entropy_to_agree_with_a_higher_macro_f1(require_lower_loss, kept):
+    clf = LightCurveClassifier(_encoder(2), 2, head="mean")
+    x, y, _, _ = labelled_windows(*_data(4), window_size=50, class_names=["fast", "slow"])
+    clf.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    # epoch 1: F1 up but the cross-entropy up too (a lucky flip); epoch 2: both worse than epoch 1;
+    # epoch 3: F1 up and the cross-entropy down
+    selection = _ScriptedWithLoss([0.6, 0.8, 0.7, 0.75], [0.50, 0.70, 0.60, 0.45],
+                                  require_lower_loss=require_lower_loss)
+    clf.fit(x, y, epochs=3, callbacks=[selection], verbose=0)
+    assert selection.best_epoch == kept
+    assert selection.best == [0.6, 0.8, 0.7, 0.75][kept]
+    assert selection.best_loss == [0.50, 0.70, 0.60, 0.45][kept]
 
 
 def test_finetune_b_never_ends_below_its_warm_start_on_validation():

@@ -106,7 +106,8 @@ def register(subparsers):
                    help="head epochs for scenarios a and c, with early stopping")
     p.add_argument("--finetune-epochs", type=int, default=10, metavar="N",
                    help="epochs for scenario b (the epoch kept is the one with the best validation macro F1, "
-                   "the warmed-up head before any fine-tuning included)")
+                   "the warmed-up head before any fine-tuning included; a later epoch replaces it only when "
+                   "its validation cross-entropy does not rise either)")
     p.add_argument("--encoder-learning-rate", type=float, default=3e-5, metavar="LR",
                    help="scenario b: learning rate of the last encoder block (default: %(default)s)")
     p.add_argument("--layer-decay", type=float, default=0.75, metavar="F",

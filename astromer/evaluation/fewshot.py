@@ -275,7 +275,8 @@ class FewShotEvaluation(TabularMethods):
         """Scenario b by :func:`astromer.tasks.finetune.fit_encoder`: the head is first fitted on
         the frozen features (as in a; ``features`` are shared with a), then encoder and head train
         together (layer-wise rate decay, jitter within the errors, warm-up + cosine); the weights
-        kept are those with the best validation macro F1 per object, the warmed-up start included.
+        kept are those with the best validation macro F1 per object (an epoch replaces them only when
+        its validation cross-entropy does not rise either), the warmed-up start included.
         The row records which epoch was kept (``selected_epoch``; 0 = the start)."""
         from astromer.models.classifier import LightCurveClassifier
         from astromer.tasks.finetune import fit_encoder

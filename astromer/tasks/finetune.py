@@ -29,6 +29,7 @@ from astromer.tasks.selection import (
     SelectOnValidation,
     early_stopping,
     macro_f1,
+    macro_f1_and_log_loss,
 )
 from astromer.tasks.window_pooling import fit_window_pooling, predict_windows
 
@@ -179,7 +180,9 @@ def fit_encoder(classifier, x, y, validation=None, *, epochs=10, batch_size=64, 
 
     ``validation``: ``(x, y)`` or ``(x, y, groups)`` (groups: the object of each window, for
     object-level scores). With validation windows, the weights kept are those with the best
-    validation macro F1 over the epochs *and the starting point*; without, the last epoch's.
+    validation macro F1 over the epochs *and the starting point*, an epoch counting as better only
+    when its validation cross-entropy does not rise either (:class:`SelectOnValidation`: a few
+    validation objects make macro F1 jump by whole objects); without, the last epoch's.
     Returns the History; ``history.selection`` is the :class:`SelectOnValidation` callback (or None).
     """
     keras.utils.set_random_seed(seed)
@@ -220,7 +223,7 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
     - ``"b"``: the head is first fitted as in ``"a"`` (``head_warmup``), then encoder and head
       train together for ``finetune_epochs`` (default ``epochs``) by :func:`fit_encoder`
       (``layer_decay``, ``unfreeze_blocks``, ``weight_decay``, ``jitter`` within the errors,
-      selection on validation macro F1 including the warmed-up start).
+      selection on validation macro F1, with the cross-entropy agreeing, including the warmed-up start).
     - ``"c"``: reconstruction fine-tuning of the encoder on the training curves plus
       ``unlabelled`` curves until the held-out masked R² stops improving (at most
       ``reconstruction_epochs``), then scenario ``then`` (``"a"`` or ``"b"``).
@@ -313,4 +316,5 @@ def _window_errors(split, encoder):
 __all__ = ["SCENARIOS", "finetune", "fit_head", "fit_encoder", "reconstruction_finetune", "adapt",
            "layerwise_optimizer", "layerwise_rates", "encoder_lr_optimizer", "unfreeze_last_blocks", "KeepBest",
            "SelectOnValidation", "KeepBestReconstruction", "feature_model", "head_model", "macro_f1",
-           "warmup_cosine", "jitter_magnitudes", "early_stopping", "fit_window_pooling", "predict_windows"]
+           "macro_f1_and_log_loss", "warmup_cosine", "jitter_magnitudes", "early_stopping", "fit_window_pooling",
+           "predict_windows"]

@@ -16,16 +16,31 @@ def early_stopping(validation, patience, monitor="val_loss"):
     return [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)]
 
 
-def macro_f1(classifier, x, y, groups=None, batch_size=256):
-    """Macro F1 of ``classifier`` on windows ``x``; per object (logits averaged) when ``groups`` are given."""
-    from sklearn.metrics import f1_score
-
-    logits = np.asarray(classifier.predict(x, batch_size=batch_size, verbose=0))
+def _probabilities(classifier, x, y, groups, batch_size):
+    """``(labels, probabilities)`` per window, or per object (logits averaged) with ``groups``."""
+    logits = np.asarray(classifier.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
     if groups is None:
-        return f1_score(y, logits.argmax(1), average="macro")
+        from scipy.special import softmax
+
+        return np.asarray(y), softmax(logits, axis=1)
     ids, probs = aggregate_logits(logits, list(groups))
     label = dict(zip(groups, y))
-    return f1_score([label[g] for g in ids], probs.argmax(1), average="macro")
+    return np.array([label[g] for g in ids]), probs
+
+
+def macro_f1(classifier, x, y, groups=None, batch_size=256):
+    """Macro F1 of ``classifier`` on windows ``x``; per object (logits averaged) when ``groups`` are given."""
+    return macro_f1_and_log_loss(classifier, x, y, groups, batch_size)[0]
+
+
+def macro_f1_and_log_loss(classifier, x, y, groups=None, batch_size=256):
+    """``(macro F1, mean cross-entropy)`` of ``classifier`` on windows ``x``, per object (logits
+    averaged, then softmax) when ``groups`` are given."""
+    from sklearn.metrics import f1_score, log_loss
+
+    labels, probs = _probabilities(classifier, x, y, groups, batch_size)
+    f1 = f1_score(labels, probs.argmax(1), average="macro")
+    return f1, float(log_loss(labels, probs, labels=np.arange(probs.shape[1])))
 
 
 class KeepBest(keras.callbacks.Callback):
@@ -43,9 +58,17 @@ class KeepBest(keras.callbacks.Callback):
     def _score(self):
         raise NotImplementedError
 
+    def _improves(self, score):
+        """Whether the epoch just scored replaces the kept weights (a tie does not)."""
+        return score > self.best
+
+    def _kept(self):
+        """Called when the weights just scored become the kept ones (the start included)."""
+
     def on_train_begin(self, logs=None):
         self.scores = [self._score()]
         self.best_epoch, self.best = 0, self.scores[0]
+        self._kept()
         self.weights = self.model.get_weights()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -53,8 +76,9 @@ class KeepBest(keras.callbacks.Callback):
         self.scores.append(score)
         if logs is not None:
             logs[self.name] = score
-        if score > self.best:
+        if self._improves(score):
             self.best_epoch, self.best, self.weights = epoch + 1, score, self.model.get_weights()
+            self._kept()
         elif self.patience and epoch + 1 - self.best_epoch >= self.patience:
             self.model.stop_training = True
 
@@ -63,16 +87,40 @@ class KeepBest(keras.callbacks.Callback):
 
 
 class SelectOnValidation(KeepBest):
-    """:class:`KeepBest` on the validation macro F1 of a classifier (scenario b)."""
+    """:class:`KeepBest` on the validation macro F1 of a classifier (scenario b).
+
+    ``require_lower_loss`` (default): an epoch replaces the kept weights only when its validation
+    macro F1 is higher *and* its validation cross-entropy (per object with ``groups``) is not
+    higher than the kept weights'. A few validation objects per class make macro F1 jump by whole
+    objects; asking the smooth proper score to agree keeps a lucky epoch from replacing the
+    start. ``losses`` lists the cross-entropy of every epoch, the start first."""
 
     name = "val_macro_f1"
 
-    def __init__(self, x, y, groups=None, batch_size=256, patience=None):
+    def __init__(self, x, y, groups=None, batch_size=256, patience=None, require_lower_loss=True):
         super().__init__(patience)
         self.x, self.y, self.groups, self.batch_size = x, y, groups, batch_size
+        self.require_lower_loss = require_lower_loss
+        self.losses, self.best_loss = [], None
 
     def _score(self):
-        return macro_f1(self.model, self.x, self.y, self.groups, self.batch_size)
+        f1, loss = macro_f1_and_log_loss(self.model, self.x, self.y, self.groups, self.batch_size)
+        self.losses.append(loss)
+        return f1
+
+    def _improves(self, score):
+        loss = self.losses[-1] if self.losses else None
+        if self.require_lower_loss and loss is not None and self.best_loss is not None and loss > self.best_loss:
+            return False
+        return score > self.best
+
+    def _kept(self):
+        self.best_loss = self.losses[-1] if self.losses else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if logs is not None and self.losses:
+            logs["val_object_log_loss"] = self.losses[-1]
 
 
 class KeepBestReconstruction(KeepBest):
@@ -88,4 +136,4 @@ class KeepBestReconstruction(KeepBest):
         return float(self.model.evaluate(self.validation, verbose=0, return_dict=True)["r2"])
 
 
-__all__ = ["early_stopping", "macro_f1", "KeepBest", "SelectOnValidation", "KeepBestReconstruction"]
+__all__ = ["early_stopping", "macro_f1", "macro_f1_and_log_loss", "KeepBest", "SelectOnValidation", "KeepBestReconstruction"]
