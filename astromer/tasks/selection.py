@@ -62,13 +62,9 @@ class KeepBest(keras.callbacks.Callback):
         """Whether the epoch just scored replaces the kept weights (a tie does not)."""
         return score > self.best
 
-    def _kept(self):
-        """Called when the weights just scored become the kept ones (the start included)."""
-
     def on_train_begin(self, logs=None):
         self.scores = [self._score()]
         self.best_epoch, self.best = 0, self.scores[0]
-        self._kept()
         self.weights = self.model.get_weights()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -78,7 +74,6 @@ class KeepBest(keras.callbacks.Callback):
             logs[self.name] = score
         if self._improves(score):
             self.best_epoch, self.best, self.weights = epoch + 1, score, self.model.get_weights()
-            self._kept()
         elif self.patience and epoch + 1 - self.best_epoch >= self.patience:
             self.model.stop_training = True
 
@@ -101,7 +96,12 @@ class SelectOnValidation(KeepBest):
         super().__init__(patience)
         self.x, self.y, self.groups, self.batch_size = x, y, groups, batch_size
         self.require_lower_loss = require_lower_loss
-        self.losses, self.best_loss = [], None
+        self.losses = []
+
+    @property
+    def best_loss(self):
+        """The validation cross-entropy of the kept weights (None before any was scored)."""
+        return self.losses[self.best_epoch] if len(self.losses) > self.best_epoch else None
 
     def _score(self):
         f1, loss = macro_f1_and_log_loss(self.model, self.x, self.y, self.groups, self.batch_size)
@@ -109,13 +109,10 @@ class SelectOnValidation(KeepBest):
         return f1
 
     def _improves(self, score):
-        loss = self.losses[-1] if self.losses else None
-        if self.require_lower_loss and loss is not None and self.best_loss is not None and loss > self.best_loss:
+        kept = self.best_loss
+        if self.require_lower_loss and kept is not None and self.losses[-1] > kept:
             return False
         return score > self.best
-
-    def _kept(self):
-        self.best_loss = self.losses[-1] if self.losses else None
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
@@ -136,4 +133,5 @@ class KeepBestReconstruction(KeepBest):
         return float(self.model.evaluate(self.validation, verbose=0, return_dict=True)["r2"])
 
 
-__all__ = ["early_stopping", "macro_f1", "macro_f1_and_log_loss", "KeepBest", "SelectOnValidation", "KeepBestReconstruction"]
+__all__ = ["early_stopping", "macro_f1", "macro_f1_and_log_loss", "KeepBest", "SelectOnValidation",
+           "KeepBestReconstruction"]
