@@ -39,47 +39,51 @@ from _common import command_line, machine_lines  # noqa: E402
 WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
-def late_fusion(n_features, meta, seed=0, n_jobs=1):
-    """A soft vote (``meta=False``) or a logistic meta-learner (``meta=True``) over a feature
-    forest and the embedding probe, both fitted on out-of-fold probabilities of the training set."""
-    from sklearn.base import BaseEstimator, ClassifierMixin, clone
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+class LateFusion:
+    """A soft vote (``meta=False``: ``w p_forest + (1 - w) p_probe``, ``w`` in :data:`WEIGHTS` by
+    out-of-fold macro F1) or a logistic meta-learner (``meta=True``) over a feature forest and the
+    embedding probe, both fitted on out-of-fold probabilities of the training set (the folds of
+    :class:`astromer.hybrid.HybridClassifier`). ``X``: ``n_features`` feature columns, then embeddings."""
 
-    from astromer.baselines import feature_classifier
-    from astromer.hybrid import embedding_probe
+    def __init__(self, n_features, meta, seed=0, n_jobs=1):
+        self.n_features, self.meta, self.seed, self.n_jobs = n_features, meta, seed, n_jobs
 
-    class LateFusion(ClassifierMixin, BaseEstimator):
-        def fit(self, X, y):
-            F, E = X[:, :n_features], X[:, n_features:]
-            self.classes_ = np.unique(y)
-            self.probe_ = embedding_probe(seed, y=y).fit(E, y)
-            best = getattr(self.probe_, "best_estimator_", self.probe_)
-            smallest = int(np.bincount(np.unique(y, return_inverse=True)[1]).min())
-            folds = StratifiedKFold(max(2, min(5, smallest)), shuffle=True, random_state=seed)
-            forest = feature_classifier("rf", seed=seed, n_jobs=n_jobs)
-            p_e = cross_val_predict(clone(best), E, y, cv=folds, method="predict_proba")
-            p_f = cross_val_predict(clone(forest), F, y, cv=folds, method="predict_proba")
-            if meta:
-                self.meta_ = LogisticRegression(class_weight="balanced", max_iter=2000).fit(
-                    np.hstack([np.log(p_f + 1e-3), np.log(p_e + 1e-3)]), y)
-                self.w_ = None
-            else:
-                f1 = [f1_score(y, self.classes_[(w * p_f + (1 - w) * p_e).argmax(1)], average="macro")
-                      for w in WEIGHTS]
-                self.w_ = WEIGHTS[int(np.argmax(f1))]
-            self.forest_ = forest.fit(F, y)
-            return self
+    def fit(self, X, y):
+        from sklearn.base import clone
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import f1_score
+        from sklearn.model_selection import cross_val_predict
 
-        def predict(self, X):
-            p_f = self.forest_.predict_proba(X[:, :n_features])
-            p_e = self.probe_.predict_proba(X[:, n_features:])
-            if meta:
-                return self.meta_.predict(np.hstack([np.log(p_f + 1e-3), np.log(p_e + 1e-3)]))
-            return self.classes_[(self.w_ * p_f + (1 - self.w_) * p_e).argmax(1)]
+        from astromer.baselines import feature_classifier
+        from astromer.hybrid import _folds, embedding_probe
 
-    return LateFusion()
+        F, E = X[:, :self.n_features], X[:, self.n_features:]
+        self.classes_ = np.unique(y)
+        self.probe_ = embedding_probe(self.seed, y=y).fit(E, y)
+        best = getattr(self.probe_, "best_estimator_", self.probe_)
+        folds = _folds(y, 5, self.seed)
+        forest = feature_classifier("rf", seed=self.seed, n_jobs=self.n_jobs)
+        p_e = cross_val_predict(clone(best), E, y, cv=folds, method="predict_proba")
+        p_f = cross_val_predict(clone(forest), F, y, cv=folds, method="predict_proba")
+        self.w_ = None
+        if self.meta:
+            self.meta_ = LogisticRegression(class_weight="balanced", max_iter=2000).fit(_log_pair(p_f, p_e), y)
+        else:
+            f1 = [f1_score(y, self.classes_[(w * p_f + (1 - w) * p_e).argmax(1)], average="macro") for w in WEIGHTS]
+            self.w_ = WEIGHTS[int(np.argmax(f1))]
+        self.forest_ = forest.fit(F, y)
+        return self
+
+    def predict(self, X):
+        p_f = self.forest_.predict_proba(X[:, :self.n_features])
+        p_e = self.probe_.predict_proba(X[:, self.n_features:])
+        if self.meta:
+            return self.meta_.predict(_log_pair(p_f, p_e))
+        return self.classes_[(self.w_ * p_f + (1 - self.w_) * p_e).argmax(1)]
+
+
+def _log_pair(p_f, p_e):
+    return np.hstack([np.log(p_f + 1e-3), np.log(p_e + 1e-3)])
 
 
 def main():
@@ -138,8 +142,8 @@ def main():
         ("logistic probe on the embeddings (`probe`)", lambda t: embedding_probe(0, y=t), E),
         ("stacked: probe out-of-fold probabilities as forest columns (`hybrid_rf`)",
          lambda t: HybridClassifier(n_features, "rf", seed=0, n_jobs=1), X),
-        ("soft vote of forest and probe, weight by out-of-fold macro F1", lambda t: late_fusion(n_features, False), X),
-        ("logistic meta-learner over both out-of-fold log-probabilities", lambda t: late_fusion(n_features, True), X),
+        ("soft vote of forest and probe, weight by out-of-fold macro F1", lambda t: LateFusion(n_features, False), X),
+        ("logistic meta-learner over both out-of-fold log-probabilities", lambda t: LateFusion(n_features, True), X),
     ]
     lines = []
     for name, make, Xm in rows:
