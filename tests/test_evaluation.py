@@ -111,30 +111,31 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     def encoder():
         return Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=200, dropout=0.0)
 
-    methods = ["rf", "hgb_lc", "a", "a_attention", "c", "gru", "b", "probe", "hybrid_rf", "probe_c", "hybrid_rf_c"]
+    methods = ["rf", "hgb_lc", "a", "a_attention", "c", "gru", "b", "probe", "hybrid_rf", "probe_c", "hybrid_rf_c",
+               "multiband", "multiband_c"]
     evaluation = FewShotEvaluation(tiny_eros, encoder, methods=methods, shots=[3],
                                    folds=1, epochs=2, finetune_epochs=1, reconstruction_epochs=2, gru_epochs=1,
                                    patience=1, n_jobs=1)
     results = evaluation.run()
     assert set(results["method"]) == set(methods)
     obj = results[results["level"] == "object"]
-    assert len(obj) == 11 and obj["macro_f1"].between(0, 1).all()
-    b = obj.set_index("method").loc["b"]
-    assert b["selected_epoch"] in (0, 1)  # 0: the warmed-up head was kept
+    assert len(obj) == 13 and obj["macro_f1"].between(0, 1).all()
+    for method in ("b", "multiband", "multiband_c"):
+        assert obj.set_index("method").loc[method, "selected_epoch"] in (0, 1)  # 0: the warmed-up head was kept
     c = obj.set_index("method").loc["c"]
     assert 1 <= c["reconstruction_epochs"] <= 2 and np.isfinite(c["reconstruction_val_r2_best"])
     assert c["reconstruction_val_r2_best"] >= c["reconstruction_val_r2_start"]  # the start is a candidate
     assert c["reconstruction_kept_epoch"] in (0, 1, 2)
     recon = [k for k in obj.columns if k.startswith("reconstruction_")]
     by_method = obj.set_index("method")
-    for method in ("probe_c", "hybrid_rf_c"):   # one reconstruction per run, shared with c
+    for method in ("probe_c", "hybrid_rf_c", "multiband_c"):   # one reconstruction per run, shared with c
         assert by_method.loc[method, recon].tolist() == by_method.loc["c", recon].tolist()
-    assert by_method[recon].loc[["probe", "a"]].isna().all().all()
-    assert set(results[results["level"] == "window"]["method"]) == {"a", "b", "c", "gru"}
+    assert by_method[recon].loc[["probe", "a", "multiband"]].isna().all().all()
+    assert set(results[results["level"] == "window"]["method"]) == {"a", "b", "c", "gru", "multiband", "multiband_c"}
     # 10 pool objects per class: 3 train, 5 validation for the Keras methods; features use no validation
     assert set(obj["train_per_class"]) == {'{"mira": 3, "rr_lyrae": 3}'}
     assert obj.set_index("method")["val_per_class"].to_dict() == {
-        **dict.fromkeys(["a", "a_attention", "b", "c", "gru"], '{"mira": 5, "rr_lyrae": 5}'),
+        **dict.fromkeys(["a", "a_attention", "b", "c", "gru", "multiband", "multiband_c"], '{"mira": 5, "rr_lyrae": 5}'),
         **dict.fromkeys(["rf", "hgb_lc", "probe", "hybrid_rf", "probe_c", "hybrid_rf_c"], '{"mira": 0, "rr_lyrae": 0}')}
     assert (obj["test_per_class"] == '{"mira": 4, "rr_lyrae": 4}').all() and (obj["n_test"] == 8).all()
     # attention pooling scores objects only (no per-window row)
@@ -143,7 +144,8 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
     assert summary.set_index("method")["family"].to_dict() == {
         "a": "astromer", "a_attention": "astromer", "b": "astromer", "c": "astromer", "gru": "raw", "rf": "features", "hgb_lc": "features",
-        "probe": "astromer", "hybrid_rf": "hybrid", "probe_c": "astromer", "hybrid_rf_c": "hybrid"}
+        "probe": "astromer", "hybrid_rf": "hybrid", "probe_c": "astromer", "hybrid_rf_c": "hybrid",
+        "multiband": "astromer", "multiband_c": "astromer"}
     out = write_report(results, tmp_path / "report", "astromer evaluate ...", figure=plot.f1_vs_shots)
     text = (out / "results.md").read_text()
     assert "## What training did" in text and "epoch kept per fold" in text and "reconstruction fine-tuning ran" in text

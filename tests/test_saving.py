@@ -62,6 +62,18 @@ def _saved_models(folder):
         _fit_one_step(clf, x, np.array([0, 1, 2, 0]))
         saved[name] = clf
 
+    from astromer.models.classifier import MultiBandClassifier
+
+    bands = {k: np.stack([v, v[::-1]], axis=1) for k, v in x.items()}  # (4, 2 bands, W)
+    bands["mask"][1, 1] = 0.0  # object 1 lacks its second band
+    np.savez(folder / "bands.npz", **bands)
+    multiband = MultiBandClassifier(_tiny_astromer(), 3, ["g", "r"], hidden_units=(8,), train_encoder=True,
+                                    class_names=["x", "y", "z"])
+    multiband.standardize.set_statistics(np.full(multiband.feature_size, 0.5), np.full(multiband.feature_size, 2.0))
+    multiband.compile(optimizer="adam")
+    _fit_one_step(multiband, bands, np.array([0, 1, 2, 0]))
+    saved["multiband"] = multiband
+
     from astromer.baselines import RawGRUClassifier
 
     gru = RawGRUClassifier(3, units=8, dense_units=8)
@@ -101,7 +113,8 @@ def _saved_models(folder):
         path = folder / f"{name}.keras"
         model.save(path)
         y = model(pt.tokenize(images)) if name == "astropt" else model(windows) if name == "window_pooling" \
-            else model(images / 255.0) if name == "image_classifier" else model(x)
+            else model(images / 255.0) if name == "image_classifier" else model(bands) if name == "multiband" \
+            else model(x)
         np.save(folder / f"{name}.npy", np.asarray(y))
         out[name] = path
     scores = encoder.evaluate(x, _reconstruction_targets(x), batch_size=4, return_dict=True, verbose=0)
@@ -118,7 +131,8 @@ x = dict(np.load("x.npz"))
 images = np.load("images.npy")
 for name in sys.argv[1:]:
     model = keras.saving.load_model(name + ".keras")
-    inputs = dict(np.load("windows.npz")) if name == "window_pooling" else x
+    inputs = dict(np.load("windows.npz")) if name == "window_pooling" else dict(np.load("bands.npz")) \
+        if name == "multiband" else x
     y = model(model.tokenize(images)) if name == "astropt" else model(images / 255.0) \
         if name == "image_classifier" else model(inputs)
     np.save(name + ".loaded.npy", np.asarray(y))
@@ -156,7 +170,9 @@ def test_keras_files_load_in_a_fresh_process(saved, imports):
     assert lines["image_classifier"][:2] == ["ImageClassifier", "SparseCategoricalCrossentropy"]
     n_head, n_input, n_block = 6, 3, 6  # head: dense, norm, logits (2 each); tokeniser (2) + positions; a block
     assert lines["image_classifier"][-1] == str(n_head + n_input + n_block), lines["image_classifier"]
-    for name in ("astromer", "classifier_a", "classifier_b", "astropt", "window_pooling", "image_classifier"):  # RawGRUClassifier: no compile_from_config
+    assert lines["multiband"][:2] == ["MultiBandClassifier", "SparseCategoricalCrossentropy"]
+    for name in ("astromer", "classifier_a", "classifier_b", "astropt", "window_pooling", "image_classifier",
+                 "multiband"):  # RawGRUClassifier: no compile_from_config
         assert lines[name][-2] == "1", (name, lines[name])  # the optimizer state came back too
     # The frozen encoder of a scenario-a classifier stays frozen: only the head's 7 variables train.
     assert lines["classifier_a"][-1] == "7" and int(lines["classifier_b"][-1]) > 7

@@ -32,6 +32,12 @@ Methods (``METHODS``; family in ``METHOD_FAMILY``):
 - ``probe_c`` (``astromer``), ``hybrid_rf_c`` (``hybrid``): the probe and the forest hybrid on
   the embeddings of the encoder adapted by scenario c's reconstruction (one reconstruction per
   run, shared with ``c``; the rows record what it did).
+- ``multiband`` (``astromer``): :class:`astromer.models.classifier.multiband.MultiBandClassifier`,
+  every band of an object through the shared encoder, one prediction per object; its head
+  starts as the logistic probe on the frozen band statistics, then encoder and head fine-tune
+  through the object-level loss (:func:`astromer.tasks.multiband.fit_multiband`, ``finetune_epochs``,
+  selection on validation macro F1 per object with the probe's start included; ``selected_epoch``
+  records the epoch kept). ``multiband_c``: the same from scenario c's adapted encoder.
 
 Feature, probe and hybrid methods train on the training objects only (``uses_validation`` False):
 each feature set is computed once per run and shared by every split.
@@ -55,9 +61,11 @@ from astromer.evaluation.methods import (
     KERAS_METHODS,
     METHOD_NAMES,
     METHODS,
+    MULTIBAND_METHODS,
 )
 from astromer.evaluation.tabular import TabularMethods, scores
 from astromer.io import atomic_path
+from astromer.tasks.encoders import fresh_copy
 
 log = logging.getLogger("astromer.evaluate")
 
@@ -301,6 +309,48 @@ class FewShotEvaluation(TabularMethods):
                                 selected_epoch=selected)
             bar.update(1)
 
+    def _band_windows(self, window_size):
+        """The harness's cleaned curves as multi-band samples (:func:`astromer.data.classification.band_samples`):
+        ``(x, labels, objects, errors, bands)``, one row per object (per window position of its
+        longest band)."""
+        from astromer.data.classification import band_samples
+        from astromer.data.windows import window_curves
+
+        windows = window_curves(self.prepared.curves, window_size=window_size)
+        objects, x, errors, bands = band_samples(self.prepared, windows)
+        objects = np.array(objects)
+        labels = np.array([self.classes[self.data.labels[o]] for o in objects])
+        return x, labels, objects, errors, bands
+
+    def _run_multiband(self, method, make_encoder, splits, bar, **extra):
+        """``multiband`` / ``multiband_c``: a fresh encoder per split (``make_encoder()``), the head
+        from the probe, then fine-tuning through all bands (see the module docstring)."""
+        from astromer.models.classifier.multiband import MultiBandClassifier
+        from astromer.tasks.multiband import fit_multiband
+
+        x, labels, objects, errors, bands = None, None, None, None, None
+        for split in splits:
+            start = time.time()
+            encoder = make_encoder()
+            if x is None:
+                x, labels, objects, errors, bands = self._band_windows(encoder.window_size)
+                test_rows = np.isin(objects, self.data.test_ids)
+            tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
+            keras.utils.set_random_seed(self.seed)
+            clf = MultiBandClassifier(encoder, len(self.classes), bands)
+            fit = fit_multiband(
+                clf, self._take(x, tr), labels[tr], (self._take(x, va), labels[va], objects[va]),
+                finetune_epochs=self.finetune_epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+                encoder_learning_rate=self.encoder_learning_rate, layer_decay=self.layer_decay,
+                unfreeze_blocks=self.unfreeze_blocks, weight_decay=self.weight_decay,
+                errors=None if errors is None else errors[tr], jitter=self.jitter, seed=self.seed,
+                verbose=self.verbose)
+            logits = clf.predict(self._take(x, test_rows), batch_size=256, verbose=0)
+            selected = fit.selected_epoch
+            self._objectscores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
+                                selected_epoch=self.finetune_epochs if selected is None else selected, **extra)
+            bar.update(1)
+
     # ------------------------------------------------------------------ baselines
     def _run_gru(self, x, labels, objects, splits, test_rows, bar):
         from astromer.baselines import RawGRUClassifier
@@ -369,6 +419,14 @@ class FewShotEvaluation(TabularMethods):
                 else:
                     self._run_embedding_method(method, encoder, todo[method], bar)
             if not set(KERAS_METHODS) & set(todo):
+                return pd.DataFrame(self.results)
+            for method in [m for m in MULTIBAND_METHODS if m in todo]:
+                bar.set_postfix_str(METHOD_NAMES[method])
+                if method in ADAPTED_METHODS:
+                    self._run_multiband(method, lambda: fresh_copy(adapted), todo[method], bar, **recon)
+                else:
+                    self._run_multiband(method, self.load_encoder, todo[method], bar)
+            if not (set(KERAS_METHODS) - set(MULTIBAND_METHODS)) & set(todo):
                 return pd.DataFrame(self.results)
             x, labels, objects, errors = self._windows(encoder.window_size)
             test_rows = np.isin(objects, self.data.test_ids)

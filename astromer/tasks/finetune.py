@@ -211,7 +211,7 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
              batch_size=64, learning_rate=1e-3, encoder_learning_rate=1e-4, unlabelled=None,
              reconstruction_epochs=20, reconstruction_learning_rate=1e-4, then="a", patience=5,
              head_warmup=True, finetune_epochs=None, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
-             jitter=1.0, seed=0, verbose="auto"):
+             jitter=1.0, multiband=False, bands=None, seed=0, verbose="auto"):
     """Fit a :class:`LightCurveClassifier` on ``train`` in scenario ``"a"``, ``"b"`` or ``"c"``.
 
     ``train`` and ``validation`` are ``(light_curves, labels)`` tuples (anything
@@ -228,6 +228,13 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
       ``unlabelled`` curves until the held-out masked R² stops improving (at most
       ``reconstruction_epochs``), then scenario ``then`` (``"a"`` or ``"b"``).
 
+    ``multiband=True`` (light curves): one prediction per object from all its bands, a
+    :class:`~astromer.models.classifier.multiband.MultiBandClassifier` (``bands``: their order,
+    default the sorted bands seen) fitted by :func:`astromer.tasks.multiband.fit_multiband`: in
+    ``"a"`` its head is the logistic probe on the frozen band statistics (``epochs``,
+    ``head_warmup`` and ``patience`` do not apply), ``"b"`` then fine-tunes through all bands as
+    above, ``"c"`` adapts the encoder on every band's curves first.
+
     With an :class:`~astromer.AstroPT` encoder the same scenarios run on images: ``train`` and
     ``validation`` are ``(images (N, H, W, C), labels)``; the model is an
     :class:`~astromer.models.classifier.image_classifier.ImageClassifier` (``head`` ``"mean"``
@@ -236,7 +243,8 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
     ``reconstruction_epochs``, keeping the best held-out loss); ``jitter`` does not apply.
 
     Returns ``(classifier, histories)``, histories a dict with the ``keras.callbacks.History``
-    of ``"reconstruction"`` (scenario c), ``"head"`` (the warm-up of b) and ``"classification"``.
+    of ``"reconstruction"`` (scenario c), ``"head"`` (the warm-up of b) and ``"classification"``
+    (with ``multiband``: ``"probe"``, the fitted scikit-learn probe, instead of ``"head"``).
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
@@ -252,6 +260,15 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
                                              learning_rate=reconstruction_learning_rate, batch_size=batch_size,
                                              seed=seed, verbose=verbose)
         scenario = then
+    if multiband:
+        if images:
+            raise ValueError("multiband=True is for light curves; an AstroPT encoder classifies images")
+        return _finetune_multiband(encoder, train, validation, scenario, class_names=class_names, bands=bands,
+                                   epochs=finetune_epochs or epochs, batch_size=batch_size,
+                                   learning_rate=learning_rate, encoder_learning_rate=encoder_learning_rate,
+                                   layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks,
+                                   weight_decay=weight_decay, jitter=jitter, seed=seed, verbose=verbose,
+                                   histories=histories)
     if images:
         from astromer.models.classifier.image_classifier import ImageClassifier
 
@@ -282,6 +299,35 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
         batch_size=batch_size, learning_rate=learning_rate, encoder_learning_rate=encoder_learning_rate,
         layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks, weight_decay=weight_decay, errors=errors,
         jitter=jitter, seed=seed, verbose=verbose)
+    return classifier, histories
+
+
+def _finetune_multiband(encoder, train, validation, scenario, *, class_names, bands, epochs, jitter, seed, verbose,
+                        histories, **options):
+    """:func:`finetune`'s multi-band path (scenario ``"a"`` or ``"b"``; c's adaptation already ran)."""
+    from astromer.data.classification import labelled_band_windows
+    from astromer.models.classifier.multiband import MultiBandClassifier
+    from astromer.tasks.multiband import fit_multiband
+
+    for split in (train, validation):
+        if split is not None and not (isinstance(split, tuple) and len(split) == 2):
+            raise TypeError("train/validation must be (light_curves, labels) tuples.")
+    x, y, _, errors, class_names, bands = labelled_band_windows(
+        train[0], train[1], window_size=encoder.window_size, class_names=class_names, bands=bands)
+    val = None
+    if validation is not None:
+        vx, vy, v_objects, _, _, _ = labelled_band_windows(validation[0], validation[1],
+                                                           window_size=encoder.window_size,
+                                                           class_names=class_names, bands=bands)
+        val = (vx, vy, v_objects)
+    keras.utils.set_random_seed(seed)
+    classifier = MultiBandClassifier(encoder, len(class_names), bands, class_names=class_names)
+    fit = fit_multiband(classifier, x, y, val, finetune_epochs=epochs if scenario == "b" else 0,
+                        errors=errors if jitter else None, jitter=jitter, seed=seed,
+                        verbose=verbose, **options)
+    histories["probe"] = fit.probe
+    if fit.history is not None:
+        histories["classification"] = fit.history
     return classifier, histories
 
 

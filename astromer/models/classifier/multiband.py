@@ -1,0 +1,184 @@
+"""``MultiBandClassifier``: one object, all its bands, one prediction.
+
+The scenarios of :class:`LightCurveClassifier` classify each band's windows on their own and
+average the logits. Here the shared encoder reads every band of an object and the head sees the
+bands side by side: per band, the mean and standard deviation over the observation embeddings
+(what :meth:`Astromer.embed` and the logistic probe use), standardised, into one linear (or MLP)
+head. The position of a band's block in the head's input is its learned band identity; a band an
+object lacks contributes zeros and a 0 presence flag.
+
+The head can start from a fitted scikit-learn probe (:meth:`MultiBandClassifier.set_head_from_probe`):
+then the model predicts exactly as the probe does, and fine-tuning the encoder through the
+object-level loss (scenario b, :func:`astromer.tasks.multiband.fit_multiband`) starts there.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from astromer.layers.pooling import masked_mean
+from astromer.models.classifier.heads import CompiledLikeAClassifier
+from astromer.models.classifier.light_curve_classifier import _set_trainable, aggregate_logits
+
+
+def masked_std(x, mask):
+    """Population standard deviation of ``x`` (..., T, d) over the positions where ``mask`` is 1
+    (0 if none), as ``numpy.std``."""
+    mean = masked_mean(x, mask)
+    m = ops.cast(mask, x.dtype)[..., None]
+    var = ops.divide_no_nan(ops.sum(ops.square(x - mean[..., None, :]) * m, axis=-2), ops.sum(m, axis=-2))
+    return ops.sqrt(ops.maximum(var, 0.0))
+
+
+@keras.saving.register_keras_serializable(package="astromer")
+class Standardize(keras.layers.Layer):
+    """``(x - mean) / scale`` with fixed (non-trainable) ``mean`` and ``scale`` per feature, as
+    scikit-learn's ``StandardScaler``; set them with :meth:`set_statistics` (default 0 and 1)."""
+
+    def build(self, input_shape):
+        d = input_shape[-1]
+        self.mean = self.add_weight(shape=(d,), initializer="zeros", trainable=False, name="mean")
+        self.scale = self.add_weight(shape=(d,), initializer="ones", trainable=False, name="scale")
+        self.built = True
+
+    def set_statistics(self, mean, scale):
+        self.mean.assign(np.asarray(mean, "float32"))
+        self.scale.assign(np.asarray(scale, "float32"))
+
+    def call(self, x):
+        return (x - ops.cast(self.mean, x.dtype)) / ops.cast(self.scale, x.dtype)
+
+
+@keras.saving.register_keras_serializable(package="astromer")
+class MultiBandClassifier(CompiledLikeAClassifier, keras.Model):
+    """Classify objects from all their bands with one shared Astromer encoder.
+
+    ``model(inputs)``: ``inputs`` the dict of ``(B, K, W)`` ``times``/``magnitudes``/``mask``
+    (K = ``len(bands)``, from :func:`astromer.data.classification.band_windows`); returns class
+    logits ``(B, num_classes)``. ``hidden_units=()`` (default): a linear head on the
+    standardised band statistics (a multinomial logistic regression); otherwise ReLU layers first.
+    ``train_encoder``: as in :class:`LightCurveClassifier` (False: frozen, inference mode).
+    """
+
+    def __init__(self, encoder, num_classes, bands, hidden_units=(), dropout=0.0, train_encoder=False,
+                 class_names=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(encoder, dict):
+            encoder = keras.saving.deserialize_keras_object(encoder)
+        self.encoder = encoder
+        self.num_classes = int(num_classes)
+        self.bands = [str(b) for b in bands]
+        if not self.bands or len(set(self.bands)) != len(self.bands):
+            raise ValueError(f"bands must be distinct and at least one; got {self.bands}")
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        self.dropout = float(dropout)
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        if self.class_names is not None and len(self.class_names) != self.num_classes:
+            raise ValueError(f"{len(self.class_names)} class_names for {self.num_classes} classes.")
+        self.train_encoder = bool(train_encoder)
+        _set_trainable(self.encoder, self.train_encoder)
+        _set_trainable(self.encoder.head, False)
+        self.standardize = Standardize(name="standardize")
+        self.hidden = [keras.layers.Dense(u, activation="relu", name=f"dense_{i}")
+                       for i, u in enumerate(self.hidden_units)]
+        self.drop = keras.layers.Dropout(self.dropout)
+        self.logits = keras.layers.Dense(self.num_classes, name="logits")
+        shape = (None, self.feature_size)
+        self.standardize.build(shape)
+        for layer in self.hidden:
+            layer.build(shape)
+            shape = (None, layer.units)
+        self.logits.build(shape)
+        self.built = True
+
+    @property
+    def feature_size(self):
+        """Width of the head's input: mean and std per band, bands side by side."""
+        return 2 * self.encoder.width * len(self.bands)
+
+    def set_encoder_trainable(self, trainable):
+        """Switch between frozen (a) and fine-tuned (b); compile again afterwards."""
+        self.train_encoder = bool(trainable)
+        _set_trainable(self.encoder, self.train_encoder)
+        _set_trainable(self.encoder.head, False)
+
+    def features(self, inputs, training=False):
+        """``(B, 2 d K)``: per band the mean then the std over its observation embeddings (the
+        encoder's last layer at ``mask`` 1), bands side by side; zeros for an empty band."""
+        x = {k: inputs[k] for k in ("times", "magnitudes", "mask")}
+        shape = ops.shape(x["mask"])
+        flat = {k: ops.reshape(v, (-1, shape[-1])) for k, v in x.items()}
+        z = self.encoder.encode(flat, training=training)
+        stats = ops.concatenate([masked_mean(z, flat["mask"]), masked_std(z, flat["mask"])], axis=-1)
+        return ops.reshape(stats, (-1, self.feature_size))
+
+    def head(self, features, training=None):
+        """Class logits from :meth:`features`."""
+        h = self.standardize(features)
+        for layer in self.hidden:
+            h = self.drop(layer(h), training=training)
+        return self.logits(self.drop(h, training=training))
+
+    def call(self, inputs, training=None):
+        encoder_training = training if self.train_encoder else False
+        return self.head(self.features(inputs, training=encoder_training), training=training)
+
+    def set_head_from_probe(self, probe):
+        """Start the head from a fitted ``StandardScaler -> LogisticRegression`` pipeline (or a
+        ``GridSearchCV`` over one, e.g. :func:`astromer.hybrid.embedding_probe`) trained on
+        :meth:`features`: afterwards the model's logits give the probe's probabilities. Only
+        for the linear head (``hidden_units=()``)."""
+        if self.hidden_units:
+            raise ValueError("set_head_from_probe needs the linear head (hidden_units=())")
+        pipeline = getattr(probe, "best_estimator_", probe)
+        scaler, logistic = pipeline[0], pipeline[-1]
+        if len(logistic.classes_) != self.num_classes or list(logistic.classes_) != list(range(self.num_classes)):
+            raise ValueError(f"the probe was fitted on classes {list(logistic.classes_)}; this model has "
+                             f"classes 0..{self.num_classes - 1} (integer labels, every class present)")
+        coef, intercept = logistic.coef_, logistic.intercept_
+        if self.num_classes == 2:  # scikit-learn keeps one row: the logit of class 1 against class 0
+            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+        scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0) if scaler.scale_ is not None else 1.0
+        self.standardize.set_statistics(scaler.mean_, scale * np.ones(self.feature_size))
+        self.logits.kernel.assign(coef.T.astype("float32"))
+        self.logits.bias.assign(intercept.astype("float32"))
+
+    def predict_objects(self, light_curves, ids=None, batch_size=256, verbose=0):
+        """``(object_ids, probabilities (N, C))`` for raw curves (a DataFrame with a ``band``
+        column, or anything :func:`astromer.data.prepare_light_curves` takes): the bands of each
+        object side by side (:func:`astromer.data.classification.band_windows`); an object with
+        several windows per band gets the mean of its samples' logits."""
+        from astromer.data.classification import band_windows
+        from astromer.models.batched_inference import predict_in_batches, require_finite
+
+        objects, x, _, _ = band_windows(light_curves, ids=ids, window_size=self.encoder.window_size,
+                                        bands=self.bands)
+        logits = predict_in_batches(self, x, batch_size=batch_size, verbose=verbose)
+        require_finite(logits, objects, "prediction")
+        return aggregate_logits(logits, objects)
+
+    @property
+    def classes_(self):
+        """The class labels, index-aligned with the probability columns."""
+        return np.array(self.class_names if self.class_names is not None else range(self.num_classes))
+
+    def predict_proba(self, light_curves, ids=None, batch_size=256, verbose=0):
+        """``(N, C)`` object probabilities (see :meth:`predict_objects`); columns follow ``classes_``."""
+        return self.predict_objects(light_curves, ids=ids, batch_size=batch_size, verbose=verbose)[1]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "num_classes": self.num_classes,
+            "bands": list(self.bands),
+            "hidden_units": list(self.hidden_units),
+            "dropout": self.dropout,
+            "train_encoder": self.train_encoder,
+            "class_names": self.class_names,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

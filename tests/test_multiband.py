@@ -1,0 +1,148 @@
+"""The multi-band object classifier: every band of an object through one shared encoder
+(band_windows, MultiBandClassifier, fit_multiband, finetune(multiband=True))."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from astromer import Astromer, finetune
+from astromer.data.classification import band_windows, labelled_band_windows
+from astromer.data.windows import window_curves
+from astromer.models.classifier import MultiBandClassifier
+from astromer.tasks.multiband import band_features, fit_multiband
+
+WINDOW = 40
+RNG = np.random.default_rng(11)
+
+
+def _encoder(seed=0):
+    keras.utils.set_random_seed(seed)
+    return Astromer(num_layers=2, num_heads=2, head_dim=8, ffn_dim=16, window_size=WINDOW, dropout=0.0)
+
+
+def _curve_rows(obj, band, n, period, amplitude, offset=0.0):
+    t = np.sort(RNG.uniform(0, 300, n)) + 2_450_000.0  # JD-scale times
+    mag = 15 + offset + amplitude * np.sin(2 * np.pi * t / period) + RNG.normal(0, 0.03, n)
+    return pd.DataFrame({"object_id": obj, "band": band, "time": t, "mag": mag, "mag_err": 0.03})
+
+
+def _survey(per_class=10, classes=("fast", "slow", "flat")):
+    """Two-band objects (g brighter variability than r), some missing a band."""
+    kinds = {"fast": (0.7, 0.5), "slow": (37.0, 0.5), "flat": (10.0, 0.02)}
+    frames, labels = [], {}
+    for label in classes:
+        period, amplitude = kinds[label]
+        for k in range(per_class):
+            obj = f"{label}-{k}"
+            labels[obj] = label
+            if k % 5 != 4:  # every fifth object has no g curve
+                frames.append(_curve_rows(obj, "g", int(RNG.integers(15, 35)), period, amplitude))
+            frames.append(_curve_rows(obj, "r", int(RNG.integers(15, 35)), period, 0.6 * amplitude, 0.3))
+    return pd.concat(frames, ignore_index=True), labels
+
+
+def test_band_windows_put_each_objects_bands_side_by_side():
+    table = pd.concat([_curve_rows("A", "g", 12, 5.0, 0.3), _curve_rows("A", "r", 30, 5.0, 0.3),
+                       _curve_rows("B", "r", 2 * WINDOW + 7, 5.0, 0.3), _curve_rows("C", "g", 9, 5.0, 0.3)],
+                      ignore_index=True)
+    objects, x, errors, bands = band_windows(table, window_size=WINDOW)
+    assert bands == ["g", "r"]
+    assert objects == ["A", "B", "B", "B", "C"]  # B's r curve needs 3 windows: 3 samples, its g band empty
+    assert x["mask"].shape == (5, 2, WINDOW) and errors.shape == (5, 2, WINDOW)
+    assert x["mask"].sum(axis=2).tolist() == [[12, 30], [0, WINDOW], [0, WINDOW], [0, WINDOW], [9, 0]]
+    # each (sample, band) is exactly that curve's window, as window_curves makes it
+    single = window_curves([table.loc[(table.object_id == "A") & (table.band == "r"),
+                                      ["time", "mag", "mag_err"]].to_numpy()], window_size=WINDOW)
+    np.testing.assert_array_equal(x["times"][0, 1], single.times[0])
+    np.testing.assert_array_equal(x["magnitudes"][0, 1], single.magnitudes[0])
+    assert not x["times"][0, 0, 12:].any() and not x["magnitudes"][4, 1].any()  # padding and the missing band: 0
+    # a band order given by the caller is kept; a band outside it is an error naming it
+    assert band_windows(table, window_size=WINDOW, bands=["r", "g", "i"])[1]["mask"].sum(axis=2)[0].tolist() == [30, 12, 0]
+    with pytest.raises(ValueError, match=r"curves in bands \['g'\] are not among bands \['r'\]"):
+        band_windows(table, window_size=WINDOW, bands=["r"])
+
+
+def test_labelled_band_windows_label_objects_and_refuse_disagreeing_curves():
+    table, labels = _survey(per_class=2)
+    x, y, objects, _, class_names, bands = labelled_band_windows(table, labels, window_size=WINDOW)
+    assert class_names == ["fast", "flat", "slow"] and bands == ["g", "r"]
+    assert [class_names[c] for c in y] == [labels[o] for o in objects]
+    per_curve = [labels[o] for o in table.groupby(["object_id", "band"], sort=False).size().index.get_level_values(0)]
+    per_curve[1] = "slow"  # fast-0's r curve now disagrees with its g curve
+    with pytest.raises(ValueError, match="object 'fast-0' has curves labelled 'fast' and 'slow'"):
+        labelled_band_windows(table, per_curve, window_size=WINDOW)
+
+
+@pytest.mark.parametrize("classes", [("fast", "slow"), ("fast", "slow", "flat")])
+def test_the_probe_head_predicts_exactly_as_the_probe(classes):
+    table, labels = _survey(classes=classes)
+    x, y, objects, _, class_names, bands = labelled_band_windows(table, labels, window_size=WINDOW)
+    clf = MultiBandClassifier(_encoder(), len(class_names), bands, class_names=class_names)
+    fit = fit_multiband(clf, x, y)
+    assert fit.history is None and fit.selected_epoch is None
+    features = band_features(clf, x)
+    assert features.shape == (len(y), 2 * clf.encoder.width * 2)
+    expected = fit.probe.predict_proba(features)
+    got = keras.ops.convert_to_numpy(keras.ops.softmax(clf(x)))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5)
+    # predict_proba on raw curves: one row per object, columns in classes_ order
+    ids, probs = clf.predict_objects(table)
+    assert ids == list(dict.fromkeys(objects)) and list(clf.classes_) == class_names
+    np.testing.assert_allclose(probs, expected, rtol=0, atol=2e-5)  # one sample per object here
+
+
+def test_band_statistics_are_the_embedding_statistics_of_each_band():
+    """What the head reads is what the probe of the harness reads: per band, mean and std over
+    the observation embeddings of Astromer.embed, bands side by side, zeros for a missing band."""
+    table, labels = _survey(per_class=3)
+    clf = MultiBandClassifier(_encoder(), 3, ["g", "r"])
+    objects, x, _, _ = band_windows(table, window_size=WINDOW)
+    result = clf.encoder.embed(table, verbose=0)
+    ids, expected = result.object_vectors(bands=["g", "r"], vectors=result.statistics(("mean", "std")))
+    assert ids == objects
+    np.testing.assert_allclose(band_features(clf, x), expected, rtol=0, atol=2e-5)
+
+
+def test_fine_tuning_keeps_the_probe_start_unless_validation_improves():
+    table, labels = _survey(per_class=12)
+    x, y, objects, errors, class_names, bands = labelled_band_windows(table, labels, window_size=WINDOW)
+    objects = np.array(objects)
+    val = np.isin(objects, [o for o in dict.fromkeys(objects) if int(o.split("-")[1]) >= 8])
+    take = lambda rows: {k: v[rows] for k, v in x.items()}  # noqa: E731
+    clf = MultiBandClassifier(_encoder(), len(class_names), bands, class_names=class_names)
+    start_weights = [np.array(w) for w in clf.encoder.weights]
+    fit = fit_multiband(clf, take(~val), y[~val], (take(val), y[val], objects[val]), finetune_epochs=3,
+                        learning_rate=1e-3, encoder_learning_rate=1e-3, errors=errors[~val], seed=0)
+    selection = fit.history.selection
+    assert len(selection.scores) == 4 and len(selection.losses) == 4  # the probe's start, then 3 epochs
+    assert fit.selected_epoch == selection.best_epoch
+    # the model left behind is the one selected: replaying its validation score gives the kept score
+    from astromer.tasks.selection import macro_f1_and_log_loss
+
+    f1, loss = macro_f1_and_log_loss(clf, take(val), y[val], objects[val])
+    assert f1 == pytest.approx(selection.best, abs=1e-9) and loss == pytest.approx(selection.best_loss, rel=1e-4)
+    moved = any(not np.allclose(a, np.array(b)) for a, b in zip(start_weights, clf.encoder.weights))
+    assert moved == (fit.selected_epoch > 0)
+    # a later epoch was kept only when F1 rose and the cross-entropy did not
+    if fit.selected_epoch:
+        assert selection.scores[fit.selected_epoch] > selection.scores[0]
+        assert selection.losses[fit.selected_epoch] <= selection.losses[0]
+
+
+def test_finetune_multiband_scenarios_a_and_c():
+    table, labels = _survey(per_class=8)
+    train_ids = [o for o in labels if int(o.split("-")[1]) < 6]
+    train = table[table.object_id.isin(train_ids)]
+    clf, histories = finetune(_encoder(), (train, labels), scenario="a", multiband=True)
+    assert isinstance(clf, MultiBandClassifier) and set(histories) == {"probe"}
+    probs = clf.predict_proba(table)
+    assert probs.shape == (len(labels), 3) and np.allclose(probs.sum(axis=1), 1)
+    clf_c, histories_c = finetune(_encoder(), (train, labels), scenario="c", multiband=True,
+                                  unlabelled=table[~table.object_id.isin(train_ids)], reconstruction_epochs=1,
+                                  verbose=0)
+    assert set(histories_c) == {"reconstruction", "probe"} and isinstance(clf_c, MultiBandClassifier)
+    with pytest.raises(ValueError, match=r"classes \[1\] have no training sample"):
+        fit_multiband(MultiBandClassifier(_encoder(), 3, ["g", "r"]),
+                      *labelled_band_windows(train[train.object_id.str.startswith(("fast", "slow"))], labels,
+                                             window_size=WINDOW, class_names=["fast", "flat", "slow"])[:2])
