@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from astromer.defaults import LIGHT_CURVE_PRESET
+
 POOLINGS = ("object", "curve")
 
 
@@ -25,7 +27,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
 
     Args:
         preset: what :func:`astromer.load_preset` takes (a preset name, a preset
-            folder, a ``.keras`` file or an original archive); loaded by ``fit``.
+            folder, a ``.keras`` file or an original archive); loaded by ``fit``. Default
+            :data:`astromer.defaults.LIGHT_CURVE_PRESET` (``astromer_v1_atlas``).
         batch_size: windows per batch.
         pooling: ``"object"`` (default): one row per object; for a long
             DataFrame with a ``band`` column its bands are combined by ``how``;
@@ -49,7 +52,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
     transformer must return one row per sample). ``fit`` ignores ``y``.
     """
 
-    def __init__(self, preset="astromer_v1", batch_size=256, pooling="object", bands=None, how="concatenate",
+    def __init__(self, preset=LIGHT_CURVE_PRESET, batch_size=256, pooling="object", bands=None, how="concatenate",
                  time_precision="float64", statistics=("mean",), columns=None, zero_point=None):
         self.preset = preset
         self.batch_size = batch_size

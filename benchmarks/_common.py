@@ -158,6 +158,30 @@ def write_report(results_dir, name, lines, echo_last=0):
     return out
 
 
+#: the encoder preset of the few-shot benchmarks: the ATLAS-pretrained Astromer 1 weights gave the
+#: better frozen embeddings on both labelled surveys here (see benchmarks/README.md)
+FEWSHOT_PRESET = "astromer_v1_atlas"
+
+
+def fewshot_output(results, name, preset):
+    """The few-shot report folder of ``preset``: ``results/name`` for :data:`FEWSHOT_PRESET`,
+    ``results/name/PRESET`` for another (e.g. the MACHO-pretrained ``astromer_v1``)."""
+    return results / name if preset == FEWSHOT_PRESET else results / name / preset
+
+
+def take_option(args, name, default):
+    """``(value, rest)``: the last ``name VALUE`` of ``args`` (or ``default``) and the other arguments."""
+    args, value, rest = list(args), default, []
+    i = 0
+    while i < len(args):
+        if args[i] == name and i + 1 < len(args):
+            value, i = args[i + 1], i + 2
+        else:
+            rest.append(args[i])
+            i += 1
+    return value, rest
+
+
 def run_evaluate(script, argv, extra, script_args=None):
     """Run ``astromer evaluate argv + extra`` in this process, recording the command line as
     ``[OMP_NUM_THREADS=..] KERAS_BACKEND=.. python benchmarks/SCRIPT SCRIPT_ARGS`` (default: EXTRA);

@@ -187,3 +187,17 @@ def test_quickstart_tiny_lists_what_it_changes():
     stated = _option_help(("quickstart",), "--tiny")
     for key, value in TINY.items():
         assert re.search(rf"--{key.replace('_', '-')} {value}(,| \(where not given\))", stated), key
+
+
+def test_light_curve_commands_default_to_one_preset():
+    """classify, evaluate, embed and AstromerEmbedder share astromer.defaults.LIGHT_CURVE_PRESET,
+    a light-curve (Astromer) preset that exists."""
+    import astromer
+    from astromer.defaults import LIGHT_CURVE_PRESET
+    from astromer.presets.registry import get_preset
+
+    assert LIGHT_CURVE_PRESET == "astromer_v1_atlas" and get_preset(LIGHT_CURVE_PRESET)["class"] == "Astromer"
+    for command in ("classify", "evaluate", "embed"):
+        defaults = {a.dest: a.default for a in PARSERS[(command,)]._actions}
+        assert defaults["preset"] == LIGHT_CURVE_PRESET, command
+    assert astromer.AstromerEmbedder().get_params()["preset"] == LIGHT_CURVE_PRESET

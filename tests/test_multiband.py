@@ -146,3 +146,27 @@ def test_finetune_multiband_scenarios_a_and_c():
         fit_multiband(MultiBandClassifier(_encoder(), 3, ["g", "r"]),
                       *labelled_band_windows(train[train.object_id.str.startswith(("fast", "slow"))], labels,
                                              window_size=WINDOW, class_names=["fast", "flat", "slow"])[:2])
+
+
+def test_classify_cli_multiband_trains_saves_and_predicts(tmp_path):
+    import json
+
+    import astromer
+    from astromer.cli.main import main
+    from astromer.data.synthetic import write_simulated_survey
+
+    survey = write_simulated_survey(tmp_path / "survey", 60, seed=3, bands=("g", "r"), max_observations=40)
+    astromer.save_preset(_encoder(), tmp_path / "encoder")
+    assert main(["classify", str(survey), "-o", str(tmp_path / "clf"), "--model", str(tmp_path / "encoder"),
+                 "--multiband", "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "clf" / "metrics.json").read_text())
+    assert metrics["multiband"] is True and metrics["head"] == "multi-band probe"
+    predictions = pd.read_csv(tmp_path / "clf" / "predictions.csv")
+    assert len(predictions) == metrics["test_objects"] and predictions["object_id"].is_unique
+    assert main(["classify", str(survey / "lightcurves.csv.gz"), "-o", str(tmp_path / "pred"),
+                 "--classifier", str(tmp_path / "clf" / "classifier.keras")]) == 0
+    again = pd.read_csv(tmp_path / "pred" / "predictions.csv").set_index("object_id")
+    assert len(again) == 60  # every object, one row each, both bands read together
+    probs = [c for c in predictions.columns if c.startswith("p_")]
+    np.testing.assert_allclose(again.loc[predictions["object_id"], probs].to_numpy(), predictions[probs].to_numpy(),
+                               rtol=0, atol=1e-5)  # the saved model predicts as the trained one did

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from astromer.cli.arguments import add_table_options, table_options
 from astromer.cli.images import add_image_options
-
-DEFAULT_PRESET = "astromer_v1"
+from astromer.defaults import LIGHT_CURVE_PRESET as DEFAULT_PRESET
 
 
 def _scores(table, class_names):
@@ -140,6 +139,8 @@ def _run_images(args, out):
                        "images) or an AstroPT --preset")
     if args.head == "max":
         raise CLIError("--head max is for light curves; images take 'mean' or 'skip'")
+    if args.multiband:
+        raise CLIError("--multiband is for light curves with bands; an image is one sample")
     encoder = load_astropt(None if args.model else args.preset, args.model)
     size, crop, channels = geometry(args, model_dir_of(args))
     data = _read_image_split(args, size, crop, channels)
@@ -201,8 +202,8 @@ def _run(args):
         if not os.path.exists(args.classifier):
             raise FileNotFoundError(f"classifier {args.classifier!r} does not exist")
         classifier = astromer.load_preset(args.classifier, progress=False)  # a .keras file or a preset folder
-        if not isinstance(classifier, astromer.LightCurveClassifier):
-            raise CLIError(f"{args.classifier} is not a LightCurveClassifier")
+        if not isinstance(classifier, (astromer.LightCurveClassifier, astromer.MultiBandClassifier)):
+            raise CLIError(f"{args.classifier} is not a LightCurveClassifier or MultiBandClassifier")
         if args.split and labels is not None and "split" in labels.columns:
             curves = curves[curves["object_id"].isin(set(labels.loc[labels["split"] == args.split, "object_id"]))]
         print(f"[classify] predicting {curves['object_id'].nunique()} objects with {args.classifier}", flush=True)
@@ -220,7 +221,8 @@ def _run(args):
     class_names = sorted(lab.loc[ids["train"]].astype(str).unique())
     encoder = load_encoder(args.preset, args.model)
     part = {k: curves[curves["object_id"].isin(set(v))] for k, v in ids.items()}
-    print(f"[classify] scenario {args.scenario}, head {args.head}: {len(ids['train'])} training, "
+    head = "multi-band probe" if args.multiband else args.head
+    print(f"[classify] scenario {args.scenario}, head {head}: {len(ids['train'])} training, "
           f"{len(ids['val'])} validation, {len(ids['test'])} test objects; classes {class_names}", flush=True)
     unlabelled = None
     if args.scenario == "c":
@@ -231,12 +233,12 @@ def _run(args):
         learning_rate=args.learning_rate,
         encoder_learning_rate=args.encoder_learning_rate if args.scenario == "b" else None,
         unlabelled=unlabelled, reconstruction_epochs=args.reconstruction_epochs, patience=args.patience,
-        seed=args.seed, verbose=0 if args.quiet else "auto")
+        multiband=args.multiband, seed=args.seed, verbose=0 if args.quiet else "auto")
     out.mkdir(parents=True, exist_ok=True)
     classifier.save(out / "classifier.keras")
     table, names = _predictions(classifier, part["test"], labels)
     _write(out, table, names, f"scenario {args.scenario}, test set",
-           {"input": args.input, "scenario": args.scenario, "head": args.head,
+           {"input": args.input, "scenario": args.scenario, "head": head, "multiband": args.multiband,
             "encoder": args.model or args.preset, "train_objects": len(ids["train"]),
             "val_objects": len(ids["val"]), "test_objects": len(ids["test"]), "classes": class_names})
     saved = shlex.quote(str(out / "classifier.keras"))
@@ -288,6 +290,11 @@ def register(subparsers):
                    help="skip: weighted mean over every block (Astromer 2); mean, max: pooled last block "
                         "(images: token mean of the embedding block) (default: skip for light curves, mean for "
                         "images)")
+    g.add_argument("--multiband", action="store_true",
+                   help="light curves: one prediction per object from all its bands at once (a MultiBandClassifier: "
+                        "scenario a's head is a logistic probe on each band's embedding mean and std, b then "
+                        "fine-tunes through every band, c adapts the encoder first; --head and --epochs of the "
+                        "head do not apply)")
     g.add_argument("--shots", type=int, default=None, metavar="N",
                    help="use only N training objects per class (default: every training object)")
     g.add_argument("--epochs", type=int, default=50, metavar="N", help="classification epochs (default: %(default)s)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from astromer.cli.arguments import add_table_options, table_options
 from astromer.cli.images import add_image_options
+from astromer.defaults import LIGHT_CURVE_PRESET
 
 LEVELS = ("object", "curve", "observation")
 
@@ -64,7 +65,7 @@ def _run_images(args, out):
     from astromer.cli.images import geometry, kept_columns, model_dir_of, read_images
     from astromer.tasks.images import load_astropt
 
-    if not args.model and args.preset == "astromer_v1":
+    if not args.model and args.preset == LIGHT_CURVE_PRESET:
         raise ValueError(f"{args.input} holds images: give --model DIR (e.g. from 'astromer pretrain' on images) "
                          "or an AstroPT --preset")
     if args.level != "object":
@@ -145,7 +146,7 @@ def register(subparsers):
                "  astromer embed galaxies/ -o galaxy_embeddings.parquet --model my_astropt")
     p.add_argument("input", help="records folder, folder with lightcurves.csv.gz, or a long table")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output .parquet or .npz")
-    p.add_argument("--preset", default="astromer_v1", metavar="NAME",
+    p.add_argument("--preset", default=LIGHT_CURVE_PRESET, metavar="NAME",
                    help="preset name (default: %(default)s; see 'astromer presets list')")
     p.add_argument("--model", metavar="DIR",
                    help="a preset folder (e.g. from 'astromer pretrain'), a .keras file or an original checkpoint instead of --preset")

@@ -3,6 +3,8 @@
 import sys
 import time
 
+from astromer.defaults import LIGHT_CURVE_PRESET
+
 
 def _run(args):
     import astromer
@@ -87,7 +89,7 @@ def register(subparsers):
     p.add_argument("data", help="folder with lightcurves.csv.gz (object_id,band,time,mag,mag_err) and labels.csv, "
                                 "or a labelled records folder (its 'test' split is the test set)")
     p.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder for the report")
-    p.add_argument("--preset", default="astromer_v1", metavar="NAME",
+    p.add_argument("--preset", default=LIGHT_CURVE_PRESET, metavar="NAME",
                    help="encoder preset (default: %(default)s; see 'astromer presets list')")
     p.add_argument("--methods", default="a,b,c,gru,rf", metavar="LIST",
                    help="comma list of: a, b, c (Astromer scenarios), a_attention (scenario a's frozen features, "
