@@ -99,7 +99,9 @@ def register(subparsers):
                         "(logistic probe on the encoder's object embeddings, all bands), hybrid_rf / hybrid_hgb "
                         "(light-curve features + stacked probe probabilities), probe_c / hybrid_rf_c (probe and "
                         "forest hybrid on the embeddings after scenario c's reconstruction on the survey, done once "
-                        "and shared with c) (default: %(default)s)")
+                        "and shared with c), multiband / multiband_c (every band of an object through the encoder "
+                        "at once: the probe as its head, then fine-tuned as b; _c: from c's adapted encoder) "
+                        "(default: %(default)s)")
     p.add_argument("--shots", default="20,100,500", metavar="LIST",
                    help="labelled objects per class, comma list (default: %(default)s)")
     p.add_argument("--folds", type=int, default=3, metavar="N", help="folds (default: %(default)s)")
@@ -107,7 +109,7 @@ def register(subparsers):
     p.add_argument("--epochs", type=int, default=200, metavar="N",
                    help="head epochs for scenarios a and c, with early stopping")
     p.add_argument("--finetune-epochs", type=int, default=10, metavar="N",
-                   help="epochs for scenario b (the epoch kept is the one with the best validation macro F1, "
+                   help="epochs for scenario b and multiband (the epoch kept is the one with the best validation macro F1, "
                    "the warmed-up head before any fine-tuning included; a later epoch replaces it only when "
                    "its validation cross-entropy does not rise either)")
     p.add_argument("--encoder-learning-rate", type=float, default=3e-5, metavar="LR",
