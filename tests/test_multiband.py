@@ -90,6 +90,7 @@ def test_the_probe_head_predicts_exactly_as_the_probe(classes):
     ids, probs = clf.predict_objects(table)
     assert ids == list(dict.fromkeys(objects)) and list(clf.classes_) == class_names
     np.testing.assert_allclose(probs, expected, rtol=0, atol=2e-5)  # one sample per object here
+    assert list(clf.predict_labels(table)[1]) == [class_names[k] for k in expected.argmax(axis=1)]
 
 
 def test_band_statistics_are_the_embedding_statistics_of_each_band():

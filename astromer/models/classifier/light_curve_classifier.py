@@ -10,8 +10,32 @@ from astromer.models.preset_hook import PresetMixin, load_preset_as
 HEAD_OPTIONS = ("head", "hidden_units", "dropout", "train_encoder", "class_names")
 
 
+class ObjectPredictions:
+    """scikit-learn's names over a classifier's ``predict_objects(light_curves, ids, batch_size,
+    verbose) -> (object_ids, probabilities)``: ``classes_``, ``predict_proba`` and ``predict_labels``
+    (for :class:`LightCurveClassifier` and the multi-band classifier; needs ``class_names`` and
+    ``num_classes``)."""
+
+    @property
+    def classes_(self):
+        """The class labels, index-aligned with the probability columns (scikit-learn's name):
+        ``class_names`` when given, else ``0 .. num_classes - 1``."""
+        return np.array(self.class_names if self.class_names is not None else range(self.num_classes))
+
+    def predict_proba(self, light_curves, ids=None, batch_size=256, verbose=0):
+        """``(N, C)`` object probabilities, objects in order of first appearance (scikit-learn's
+        convention; :meth:`predict_objects` also returns the ids). Columns follow ``classes_``."""
+        return self.predict_objects(light_curves, ids=ids, batch_size=batch_size, verbose=verbose)[1]
+
+    def predict_labels(self, light_curves, ids=None, batch_size=256, verbose=0):
+        """``(object_ids, labels)``: the most probable of ``classes_`` per object. (Keras' own
+        ``predict`` stays window-level, on model inputs.)"""
+        ids, probabilities = self.predict_objects(light_curves, ids=ids, batch_size=batch_size, verbose=verbose)
+        return ids, self.classes_[np.argmax(probabilities, axis=1)]
+
+
 @keras.saving.register_keras_serializable(package="astromer")
-class LightCurveClassifier(CompiledLikeAClassifier, PresetMixin, keras.Model):
+class LightCurveClassifier(ObjectPredictions, CompiledLikeAClassifier, PresetMixin, keras.Model):
     """Classify light-curve windows with an Astromer encoder and a head.
 
     ``model(inputs)`` takes the Astromer input dict (``mask`` = 1 at real
@@ -121,23 +145,6 @@ class LightCurveClassifier(CompiledLikeAClassifier, PresetMixin, keras.Model):
         keys = object_keys(prepared.ids)
         require_finite(logits, [keys[i] for i in windows.object_index], "prediction")
         return aggregate_logits(logits, [keys[i] for i in windows.object_index])
-
-    @property
-    def classes_(self):
-        """The class labels, index-aligned with the probability columns (scikit-learn's name):
-        ``class_names`` when given, else ``0 .. num_classes - 1``."""
-        return np.array(self.class_names if self.class_names is not None else range(self.num_classes))
-
-    def predict_proba(self, light_curves, ids=None, batch_size=256, verbose=0):
-        """``(N, C)`` object probabilities, objects in order of first appearance (scikit-learn's
-        convention; :meth:`predict_objects` also returns the ids). Columns follow ``classes_``."""
-        return self.predict_objects(light_curves, ids=ids, batch_size=batch_size, verbose=verbose)[1]
-
-    def predict_labels(self, light_curves, ids=None, batch_size=256, verbose=0):
-        """``(object_ids, labels)``: the most probable of ``classes_`` per object. (Keras' own
-        ``predict`` stays window-level, on model inputs.)"""
-        ids, probabilities = self.predict_objects(light_curves, ids=ids, batch_size=batch_size, verbose=verbose)
-        return ids, self.classes_[np.argmax(probabilities, axis=1)]
 
     def get_config(self):
         config = super().get_config()

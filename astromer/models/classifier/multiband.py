@@ -18,7 +18,7 @@ from keras import ops
 
 from astromer.layers.pooling import masked_mean
 from astromer.models.classifier.heads import CompiledLikeAClassifier
-from astromer.models.classifier.light_curve_classifier import _set_trainable, aggregate_logits
+from astromer.models.classifier.light_curve_classifier import ObjectPredictions, _set_trainable, aggregate_logits
 
 
 def masked_std(x, mask):
@@ -50,7 +50,7 @@ class Standardize(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="astromer")
-class MultiBandClassifier(CompiledLikeAClassifier, keras.Model):
+class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Model):
     """Classify objects from all their bands with one shared Astromer encoder.
 
     ``model(inputs)``: ``inputs`` the dict of ``(B, K, W)`` ``times``/``magnitudes``/``mask``
@@ -58,6 +58,7 @@ class MultiBandClassifier(CompiledLikeAClassifier, keras.Model):
     logits ``(B, num_classes)``. ``hidden_units=()`` (default): a linear head on the
     standardised band statistics (a multinomial logistic regression); otherwise ReLU layers first.
     ``train_encoder``: as in :class:`LightCurveClassifier` (False: frozen, inference mode).
+    ``predict_objects`` / ``predict_proba`` / ``predict_labels`` take raw curves, one row per object.
     """
 
     def __init__(self, encoder, num_classes, bands, hidden_units=(), dropout=0.0, train_encoder=False,
@@ -156,15 +157,6 @@ class MultiBandClassifier(CompiledLikeAClassifier, keras.Model):
         logits = predict_in_batches(self, x, batch_size=batch_size, verbose=verbose)
         require_finite(logits, objects, "prediction")
         return aggregate_logits(logits, objects)
-
-    @property
-    def classes_(self):
-        """The class labels, index-aligned with the probability columns."""
-        return np.array(self.class_names if self.class_names is not None else range(self.num_classes))
-
-    def predict_proba(self, light_curves, ids=None, batch_size=256, verbose=0):
-        """``(N, C)`` object probabilities (see :meth:`predict_objects`); columns follow ``classes_``."""
-        return self.predict_objects(light_curves, ids=ids, batch_size=batch_size, verbose=verbose)[1]
 
     def get_config(self):
         config = super().get_config()
