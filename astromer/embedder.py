@@ -44,6 +44,9 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
             describes how the representation varies along the curve).
         columns, zero_point: see :meth:`astromer.Astromer.embed` (a column mapping
             ``{"time": "mjd", ...}``; the zero point of fluxes).
+        layers: ``"last"`` (default): the encoder output; ``"blocks"``: every block's output
+            side by side (``num_layers`` times wider). ``statistics=("mean", "std"),
+            layers="blocks"`` is what the probe of ``astromer evaluate`` reads.
 
     ``X`` is what :meth:`astromer.Astromer.embed` takes: a list of ``(n, 2|3)``
     arrays or of tables (one sample each), a long DataFrame or astropy table (one
@@ -53,7 +56,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, preset=LIGHT_CURVE_PRESET, batch_size=256, pooling="object", bands=None, how="concatenate",
-                 time_precision="float64", statistics=("mean",), columns=None, zero_point=None):
+                 time_precision="float64", statistics=("mean",), columns=None, zero_point=None, layers="last"):
         self.preset = preset
         self.batch_size = batch_size
         self.pooling = pooling
@@ -63,6 +66,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         self.statistics = statistics
         self.columns = columns
         self.zero_point = zero_point
+        self.layers = layers
 
     def _input(self, X):
         from astromer.data.curve_inputs import as_curve_input
@@ -84,7 +88,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         self.model_ = model
         X = self._input(X)
         self.bands_ = list(self.bands) if self.bands is not None else _bands_of(X)
-        self.n_features_out_ = model.width * len(self.statistics) * (len(self.bands_) if self._concatenates() else 1)
+        per_observation = model.width * (model.num_layers if self.layers == "blocks" else 1)
+        self.n_features_out_ = per_observation * len(self.statistics) * (len(self.bands_) if self._concatenates() else 1)
         return self
 
     def _concatenates(self):
@@ -94,7 +99,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         """``(n_samples, d)`` float32 embeddings (``d`` = width, times the bands when concatenated)."""
         check_is_fitted(self, "model_")
         X = self._input(X)
-        result = self.model_.embed(X, batch_size=self.batch_size, verbose=0, time_precision=self.time_precision)
+        result = self.model_.embed(X, batch_size=self.batch_size, verbose=0, time_precision=self.time_precision,
+                                   layers=self.layers)
         expected = _samples(X)
         if self.pooling == "curve" or not self.bands_:
             if result.dropped:
@@ -112,7 +118,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "model_")
         stats = list(self.statistics)
-        names = [f"emb_{k}" if stats == ["mean"] else f"emb_{s}_{k}" for s in stats for k in range(self.model_.width)]
+        width = self.n_features_out_ // len(stats) // (len(self.bands_) if self._concatenates() else 1)
+        names = [f"emb_{k}" if stats == ["mean"] else f"emb_{s}_{k}" for s in stats for k in range(width)]
         if self._concatenates():
             return np.array([f"{b}_{n}" for b in self.bands_ for n in names], dtype=object)
         return np.array(names, dtype=object)

@@ -1,12 +1,13 @@
-"""Which pretrained weights give the better frozen embeddings for classification: the logistic
-probe of the few-shot harness (``probe``: mean + std of each band's observation embeddings, bands
-side by side, C by cross-validated macro F1 on the training objects) on the embeddings of each
-Astromer 1 preset, on both labelled surveys, on the harness's own folds and test sets.
+"""Which frozen embeddings classify best: the logistic probe of the few-shot harness (``probe``:
+mean + std of each band's observation embeddings, bands side by side, C by cross-validated macro
+F1 on the training objects) on each Astromer 1 preset's embeddings, of the last block or of every
+block side by side, on both labelled surveys, on the harness's own folds and test sets.
 
-Rows: each preset alone; both presets' embeddings concatenated; both probes' probabilities
-averaged (late fusion). Object-level macro F1 (%) on the test objects, mean ± std (ddof 0) over
-3 folds. This is the evidence behind ``astromer.defaults.LIGHT_CURVE_PRESET``. Writes
-``benchmarks/results/preset_probe.md``.
+Rows: each preset with the last block's embeddings and with every block's; both presets'
+(every block) concatenated; both presets' probes' probabilities averaged (late fusion).
+Object-level macro F1 (%) on the test objects, mean ± std (ddof 0) over 3 folds. This is the
+evidence behind ``astromer.defaults.LIGHT_CURVE_PRESET`` and
+``astromer.evaluation.methods.EMBEDDING_LAYERS``. Writes ``benchmarks/results/preset_probe.md``.
 
     ASTROMER_MIRROR=../shared/weights/astromer OMP_NUM_THREADS=2 python benchmarks/preset_probe.py
 """
@@ -42,15 +43,18 @@ def survey_rows(name, shots, presets):
     from astromer.hybrid import embedding_probe
 
     data = load_labelled_folder(SHARED / "data" / name)
-    tables, ids = {}, None
+    tables, ids, blocks = {}, None, {}
     for preset in presets:
         encoder = astromer.load_preset(preset, progress=False)
         harness = FewShotEvaluation(data, lambda: encoder, shots=list(shots), folds=3, n_jobs=2)
-        got, E, seconds = harness.embedding_table(encoder)
+        got, E, seconds = harness.embedding_table(encoder)  # per band: (mean, std) x (block 0, ..., last block)
         print(f"{name}: {preset} embeddings {E.shape} in {seconds:.0f} s", flush=True)
         if ids is not None and got != ids:
             raise RuntimeError("the presets embedded different objects")
-        ids, tables[preset] = got, E
+        per = E.reshape(len(E), -1, 2, encoder.num_layers, encoder.width)  # (objects, bands, stat, block, d)
+        ids, blocks[preset] = got, E
+        tables[f"{preset}, last block"] = per[:, :, :, -1].reshape(len(E), -1)
+        tables[f"{preset}, every block"] = E
     row = {o: i for i, o in enumerate(ids)}
     y = np.array([harness.classes[data.labels[o]] for o in ids])
     test = np.array([row[o] for o in data.test_ids if o in row])
@@ -61,10 +65,11 @@ def survey_rows(name, shots, presets):
         with threadpool_limits(2):
             for preset, E in tables.items():
                 probs[preset] = embedding_probe(0, y=y[train]).fit(E[train], y[train]).predict_proba(E[test])
-            both = np.hstack([tables[p] for p in presets])
-            probs["both presets' embeddings concatenated"] = \
+            both = np.hstack([blocks[p] for p in presets])
+            probs["both presets, every block, concatenated"] = \
                 embedding_probe(0, y=y[train]).fit(both[train], y[train]).predict_proba(both[test])
-        probs["both probes' probabilities averaged"] = np.mean([probs[p] for p in presets], axis=0)
+        probs["both presets, every block, probes' probabilities averaged"] = \
+            np.mean([probs[f"{p}, every block"] for p in presets], axis=0)
         for key, p in probs.items():
             score = 100 * f1_score(y[test], p.argmax(1), average="macro")
             out.setdefault(key, {}).setdefault(split["shots"], []).append(score)

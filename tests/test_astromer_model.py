@@ -151,6 +151,28 @@ def test_length_buckets_skip_padding_and_embed_alike(arch):
     np.testing.assert_allclose(cut.pooled, full.pooled, atol=2e-5)
 
 
+@pytest.mark.parametrize("arch", ["astromer_v1", "astromer_v2"])
+def test_embed_every_block_side_by_side(arch):
+    """layers="blocks": each observation's row is every block's output (input embedding left out),
+    block 0 first, the last block equal to the default embedding; with and without length buckets."""
+    keras.utils.set_random_seed(0)
+    model = Astromer.from_architecture(arch, num_layers=3, window_size=24)
+    curves = _curves([7, 20, 30])
+    last = model.embed(curves, verbose=0, bucketing=False)
+    d = model.width
+    for bucketing in (False, True) if model.padding_is_ignored else (False,):
+        blocks = model.embed(curves, verbose=0, layers="blocks", bucketing=bucketing)
+        assert blocks[0].shape == (7, 3 * d)
+        for a, b in zip(last.observations, blocks.observations):
+            np.testing.assert_allclose(b[:, 2 * d:], a, atol=2e-5)
+    x = {k: v[:1] for k, v in _inputs(2, 24).items()}
+    per_block = model.encode(x, all_layers=True)
+    np.testing.assert_allclose(np.asarray(model.encoder_model("blocks").predict_on_batch(x))[..., d:2 * d],
+                               np.asarray(per_block[2]), atol=2e-5)
+    with pytest.raises(ValueError, match="layers must be one of \\('last', 'blocks'\\), got 'all'"):
+        model.embed(curves, verbose=0, layers="all")
+
+
 def test_length_buckets_are_refused_where_padding_is_attended():
     model = Astromer.from_architecture("astromer_v1", window_size=20)
     assert not model.padding_is_ignored

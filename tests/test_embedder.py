@@ -88,3 +88,28 @@ def test_mean_and_std_statistics_per_band(preset_dir):
     assert names[0] == "g_emb_mean_0" and names[d] == "g_emb_std_0" and names[2 * d] == "r_emb_mean_0"
     with pytest.raises(ValueError, match=r"unknown statistics \['median'\]"):
         astromer.AstromerEmbedder(preset_dir, statistics=("median",)).fit(table).transform(table)
+
+
+def test_every_block_is_the_probes_representation(tmp_path):
+    """layers="blocks" with mean and std per band: the table the probe of `astromer evaluate` fits on
+    (FewShotEvaluation.embedding_table), column for column."""
+    import keras
+
+    from astromer.evaluation import FewShotEvaluation
+    from astromer.evaluation.labelled import LabelledSet
+
+    keras.utils.set_random_seed(1)
+    model = astromer.Astromer(num_layers=2, num_heads=2, head_dim=8, ffn_dim=16, window_size=32, dropout=0.0)
+    rows = [(f"o{k}", band, t, m, e) for k in range(4) for band in ("g", "r")
+            for t, m, e in star(20, 10 * k + (band == "r"), 2.0 + k)]
+    table = pd.DataFrame(rows, columns=["object_id", "band", "time", "mag", "mag_err"])
+    emb = astromer.AstromerEmbedder(model, statistics=("mean", "std"), layers="blocks").fit(table)
+    X = emb.transform(table)
+    d = model.width
+    assert X.shape == (4, 2 * 2 * 2 * d) == (4, emb.n_features_out_)  # bands x (mean, std) x blocks x width
+    assert len(emb.get_feature_names_out()) == X.shape[1]
+    labels = pd.Series({f"o{k}": "ab"[k % 2] for k in range(4)})
+    data = LabelledSet(table=table, labels=labels, test_ids=["o3"], pool_ids=["o0", "o1", "o2"])
+    ids, E, _ = FewShotEvaluation(data, lambda: model, methods=["probe"]).embedding_table(model)
+    assert ids == ["o0", "o1", "o2", "o3"]
+    np.testing.assert_allclose(E, X, rtol=0, atol=1e-6)

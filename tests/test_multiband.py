@@ -82,7 +82,7 @@ def test_the_probe_head_predicts_exactly_as_the_probe(classes):
     fit = fit_multiband(clf, x, y)
     assert fit.history is None and fit.selected_epoch is None
     features = band_features(clf, x)
-    assert features.shape == (len(y), 2 * clf.encoder.width * 2)
+    assert features.shape == (len(y), 2 * (2 * clf.encoder.width) * 2)  # (mean, std) x (2 blocks) x (2 bands)
     expected = fit.probe.predict_proba(features)
     got = keras.ops.convert_to_numpy(keras.ops.softmax(clf(x)))
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5)
@@ -93,16 +93,21 @@ def test_the_probe_head_predicts_exactly_as_the_probe(classes):
     assert list(clf.predict_labels(table)[1]) == [class_names[k] for k in expected.argmax(axis=1)]
 
 
-def test_band_statistics_are_the_embedding_statistics_of_each_band():
+@pytest.mark.parametrize("layers", ["blocks", "last"])
+def test_band_statistics_are_the_embedding_statistics_of_each_band(layers):
     """What the head reads is what the probe of the harness reads: per band, mean and std over
     the observation embeddings of Astromer.embed, bands side by side, zeros for a missing band."""
+    from astromer.evaluation.methods import EMBEDDING_LAYERS, EMBEDDING_STATISTICS
+
     table, labels = _survey(per_class=3)
-    clf = MultiBandClassifier(_encoder(), 3, ["g", "r"])
+    clf = MultiBandClassifier(_encoder(), 3, ["g", "r"], embedding_layers=layers)
     objects, x, _, _ = band_windows(table, window_size=WINDOW)
-    result = clf.encoder.embed(table, verbose=0)
-    ids, expected = result.object_vectors(bands=["g", "r"], vectors=result.statistics(("mean", "std")))
-    assert ids == objects
+    result = clf.encoder.embed(table, verbose=0, layers=layers)
+    assert result[0].shape[1] == clf.encoder.width * (2 if layers == "blocks" else 1)  # 2 blocks side by side
+    ids, expected = result.object_vectors(bands=["g", "r"], vectors=result.statistics(EMBEDDING_STATISTICS))
+    assert ids == objects and clf.feature_size == expected.shape[1]
     np.testing.assert_allclose(band_features(clf, x), expected, rtol=0, atol=2e-5)
+    assert MultiBandClassifier(_encoder(), 3, ["g"]).embedding_layers == EMBEDDING_LAYERS  # the probe's, by default
 
 
 def test_fine_tuning_keeps_the_probe_start_unless_validation_improves():

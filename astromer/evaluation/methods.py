@@ -12,7 +12,7 @@ METHOD_NAMES = {
     "hgb": "Gradient boosting on 16 features",
     "rf_lc": "Random forest on light-curve features",
     "hgb_lc": "Gradient boosting on light-curve features",
-    "probe": "Astromer embeddings (mean + std, all bands), logistic probe",
+    "probe": "Astromer embeddings (mean + std of every block, all bands), logistic probe",
     "hybrid_rf": "Hybrid: light-curve features + stacked embedding probe, random forest",
     "hybrid_hgb": "Hybrid: light-curve features + stacked embedding probe, gradient boosting",
     "probe_c": "Astromer embeddings after reconstruction on the survey (c), logistic probe",
@@ -37,5 +37,9 @@ EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb", "probe_c", "hybrid_rf_c
 ADAPTED_METHODS = ("c", "probe_c", "hybrid_rf_c", "multiband_c")
 #: mean and std over each curve's observation embeddings, bands side by side
 EMBEDDING_STATISTICS = ("mean", "std")
+#: which embeddings: every block's output side by side (``Astromer.embed(layers="blocks")``); on
+#: both labelled surveys the probe on them beat the probe on the last block alone at every shot
+#: count (benchmarks/results/preset_probe.md)
+EMBEDDING_LAYERS = "blocks"
 SUMMARY_COLUMNS = ("method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",
                    "accuracy_std", "min_train_per_class", "folds", "seconds_mean")

@@ -7,7 +7,7 @@ import time
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from astromer.evaluation.methods import EMBEDDING_STATISTICS, FEATURE_METHODS, METHOD_FAMILY
+from astromer.evaluation.methods import EMBEDDING_LAYERS, EMBEDDING_STATISTICS, FEATURE_METHODS, METHOD_FAMILY
 
 log = logging.getLogger("astromer.evaluate")
 
@@ -74,11 +74,11 @@ class TabularMethods:
 
     def embedding_table(self, encoder, key="embeddings"):
         """``(object_ids, E, seconds)``: the encoder's object embeddings (:data:`EMBEDDING_STATISTICS`
-        over each curve's observation rows, bands side by side, zeros for a missing band), once per
-        run and ``key`` (one per encoder: the pretrained one, the adapted one)."""
+        over each curve's observation rows of :data:`EMBEDDING_LAYERS`, bands side by side, zeros for
+        a missing band), once per run and ``key`` (one per encoder: the pretrained one, the adapted one)."""
         if key not in self._feature_cache:
             start = time.time()
-            result = encoder.embed(self.data.table, verbose=0)
+            result = encoder.embed(self.data.table, verbose=0, layers=EMBEDDING_LAYERS)
             bands = sorted({i[1] for i in result.ids}) if isinstance(result.ids[0], tuple) else None
             ids, E = result.object_vectors(bands=bands, vectors=result.statistics(EMBEDDING_STATISTICS)) \
                 if bands else (list(result.ids), result.statistics(EMBEDDING_STATISTICS))

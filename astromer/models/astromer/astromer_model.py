@@ -14,6 +14,8 @@ from astromer.models.astromer.embeddings import LightCurveEmbeddings
 from astromer.models.preset_hook import PresetMixin
 
 INPUT_KEYS = ("times", "magnitudes", "mask")
+#: what :meth:`Astromer.embed` returns per observation: the encoder output, or every block's side by side
+EMBED_LAYERS = ("last", "blocks")
 
 
 @keras.saving.register_keras_serializable(package="astromer")
@@ -226,9 +228,17 @@ class Astromer(PresetMixin, keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     # ------------------------------------------------------------------ users
-    def encoder_model(self):
+    def encode_blocks(self, inputs, training=False):
+        """Every block's output side by side, ``(B, T, num_layers * d)`` (block 0 first; the
+        input embedding left out): the representation of :data:`EMBED_LAYERS` ``"blocks"``."""
+        return ops.concatenate(self.encode(inputs, all_layers=True, training=training)[1:], axis=-1)
+
+    def encoder_model(self, layers="last"):
         """A functional ``keras.Model`` mapping the input dict (windows of
-        ``window_size``) to the encoder output; shares this model's weights."""
+        ``window_size``) to the encoder output (``layers="blocks"``: :meth:`encode_blocks`);
+        shares this model's weights."""
+        if layers != "last":
+            return self._encoder_for_length(self.window_size, layers)
         cached = self.__dict__.get("_encoder_cache")
         if cached is None:
             inputs = {k: keras.Input(shape=(self.window_size,), name=k) for k in INPUT_KEYS}
@@ -243,18 +253,23 @@ class Astromer(PresetMixin, keras.Model):
         query-key mask lets padding in, as the original does)."""
         return self.attention_mask_format == "key" and self.attention_mask_alpha <= -1e4
 
-    def _encoder_for_length(self, length):
-        """The encoder on windows of ``length`` steps (same weights; cached per length)."""
-        if length == self.window_size:
+    def _encoder_for_length(self, length, layers="last"):
+        """The encoder on windows of ``length`` steps (same weights; cached per length), its
+        output ``layers`` (:data:`EMBED_LAYERS`)."""
+        if layers not in EMBED_LAYERS:
+            raise ValueError(f"layers must be one of {EMBED_LAYERS}, got {layers!r}")
+        if length == self.window_size and layers == "last":
             return self.encoder_model()
-        cache = self.__dict__.setdefault("_encoder_by_length", {})
+        cache = self.__dict__.setdefault("_encoder_by_length" if layers == "last" else f"_{layers}_by_length", {})
         if length not in cache:
             inputs = {k: keras.Input(shape=(length,), name=k) for k in INPUT_KEYS}
-            cache[length] = keras.Model(inputs, self.encode(inputs), name=f"{self.name}_encoder_{length}")
+            out = self.encode(inputs) if layers == "last" else self.encode_blocks(inputs)
+            cache[length] = keras.Model(inputs, out, name=f"{self.name}_encoder_{layers}_{length}")
         return cache[length]
 
-    def encode_windows(self, x, lengths=None, batch_size=256, verbose="auto", bucketing="auto"):
-        """Encoder output ``(N, W, d)`` of windows ``x`` (dict of ``(N, W)`` arrays), in batches.
+    def encode_windows(self, x, lengths=None, batch_size=256, verbose="auto", bucketing="auto", layers="last"):
+        """Encoder output ``(N, W, d)`` of windows ``x`` (dict of ``(N, W)`` arrays), in batches
+        (``layers="blocks"``: every block's output side by side, ``(N, W, num_layers * d)``).
 
         ``bucketing``: when padding is ignored (:attr:`padding_is_ignored`), windows are grouped
         by their real length (``lengths``; default: up to the last step ``mask`` marks), cut to the next of
@@ -274,7 +289,7 @@ class Astromer(PresetMixin, keras.Model):
                              f"uses attention_mask_format={self.attention_mask_format!r}")
         use = self.padding_is_ignored and (bucketing is True or (bucketing == "auto" and n >= batch_size))
         if not use:
-            return predict_in_batches(self.encoder_model(), x, batch_size=batch_size, verbose=verbose)
+            return predict_in_batches(self.encoder_model(layers), x, batch_size=batch_size, verbose=verbose)
         if lengths is None:  # up to the last observed step (hidden ones before it count)
             seen = np.asarray(x["mask"]) > 0
             lengths = np.where(seen.any(axis=1), width - np.argmax(seen[:, ::-1], axis=1), 0)
@@ -283,7 +298,7 @@ class Astromer(PresetMixin, keras.Model):
         out = None
         for b in np.unique(bucket):
             rows, length = np.flatnonzero(bucket == b), edges[b]
-            z = predict_in_batches(self._encoder_for_length(length),
+            z = predict_in_batches(self._encoder_for_length(length, layers),
                                    {k: np.asarray(v)[rows, :length] for k, v in x.items()},
                                    batch_size=batch_size, verbose=verbose)
             if out is None:
@@ -292,7 +307,7 @@ class Astromer(PresetMixin, keras.Model):
         return out
 
     def embed(self, light_curves, ids=None, batch_size=256, verbose="auto", rules=None,
-              time_precision="float64", columns=None, zero_point=None, bucketing="auto"):
+              time_precision="float64", columns=None, zero_point=None, bucketing="auto", layers="last"):
         """Embed raw light curves: one row per observation and a pooled vector per object.
 
         ``light_curves``: a list of arrays with columns (time, mag[, err]), or a
@@ -315,7 +330,8 @@ class Astromer(PresetMixin, keras.Model):
         (``verbose`` as in ``keras.Model.predict``: a progress bar by default; ``bucketing``
         as in :meth:`encode_windows`: models that ignore padding skip its compute).
         Every observation gets exactly one embedding row, from the first window
-        that holds it. ``pooled`` is the mean of those rows. Returns
+        that holds it: the encoder output (``layers="last"``), or every block's output side by
+        side (``"blocks"``, ``num_layers * d`` wide; the probe of ``astromer evaluate`` reads it). ``pooled`` is the mean of those rows. Returns
         :class:`LightCurveEmbeddings`, in input order (dropped curves are
         listed in its ``dropped``). A NaN/inf embedding is an error naming the
         object, never returned.
@@ -329,7 +345,8 @@ class Astromer(PresetMixin, keras.Model):
         prepared = prepare_light_curves(light_curves, ids, columns=columns, zero_point=zero_point, rules=rules)
         windows = window_curves(prepared.curves, window_size=self.window_size, time_precision=time_precision)
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
-        z = self.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose, bucketing=bucketing)
+        z = self.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose, bucketing=bucketing,
+                                layers=layers)
         # padding rows are never used; float32 also under a bfloat16 policy (what NumPy/sklearn take)
         z = np.where(windows.mask[..., None] > 0, np.asarray(z, dtype=np.float32), np.float32(0))
         require_finite(z, [prepared.ids[i] for i in windows.object_index], "embedding")

@@ -3,8 +3,8 @@
 The scenarios of :class:`LightCurveClassifier` classify each band's windows on their own and
 average the logits. Here the shared encoder reads every band of an object and the head sees the
 bands side by side: per band, the mean and standard deviation over the observation embeddings
-(what :meth:`Astromer.embed` and the logistic probe use), standardised, into one linear (or MLP)
-head. The position of a band's block in the head's input is its learned band identity; a band an
+(every block's output side by side by default: what the logistic probe of ``astromer evaluate``
+reads, ``Astromer.embed(layers="blocks")``), standardised, into one linear (or MLP) head. The position of a band's block in the head's input is its learned band identity; a band an
 object lacks contributes zeros and a 0 presence flag.
 
 The head can start from a fitted scikit-learn probe (:meth:`MultiBandClassifier.set_head_from_probe`):
@@ -58,11 +58,13 @@ class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Mode
     logits ``(B, num_classes)``. ``hidden_units=()`` (default): a linear head on the
     standardised band statistics (a multinomial logistic regression); otherwise ReLU layers first.
     ``train_encoder``: as in :class:`LightCurveClassifier` (False: frozen, inference mode).
+    ``embedding_layers``: the observation embeddings the statistics are taken over, ``"blocks"``
+    (every block's output side by side) or ``"last"`` (the encoder output).
     ``predict_objects`` / ``predict_proba`` / ``predict_labels`` take raw curves, one row per object.
     """
 
     def __init__(self, encoder, num_classes, bands, hidden_units=(), dropout=0.0, train_encoder=False,
-                 class_names=None, **kwargs):
+                 class_names=None, embedding_layers="blocks", **kwargs):
         super().__init__(**kwargs)
         if isinstance(encoder, dict):
             encoder = keras.saving.deserialize_keras_object(encoder)
@@ -71,6 +73,9 @@ class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Mode
         self.bands = [str(b) for b in bands]
         if not self.bands or len(set(self.bands)) != len(self.bands):
             raise ValueError(f"bands must be distinct and at least one; got {self.bands}")
+        if embedding_layers not in ("blocks", "last"):
+            raise ValueError(f"embedding_layers must be 'blocks' or 'last', got {embedding_layers!r}")
+        self.embedding_layers = embedding_layers
         self.hidden_units = tuple(int(u) for u in hidden_units)
         self.dropout = float(dropout)
         self.class_names = None if class_names is None else [str(c) for c in class_names]
@@ -95,7 +100,8 @@ class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Mode
     @property
     def feature_size(self):
         """Width of the head's input: mean and std per band, bands side by side."""
-        return 2 * self.encoder.width * len(self.bands)
+        per_observation = self.encoder.width * (self.encoder.num_layers if self.embedding_layers == "blocks" else 1)
+        return 2 * per_observation * len(self.bands)
 
     def set_encoder_trainable(self, trainable):
         """Switch between frozen (a) and fine-tuned (b); compile again afterwards."""
@@ -104,12 +110,15 @@ class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Mode
         _set_trainable(self.encoder.head, False)
 
     def features(self, inputs, training=False):
-        """``(B, 2 d K)``: per band the mean then the std over its observation embeddings (the
-        encoder's last layer at ``mask`` 1), bands side by side; zeros for an empty band."""
+        """``(B, feature_size)``: per band the mean then the std over its observation embeddings
+        (``embedding_layers``, at ``mask`` 1), bands side by side; zeros for an empty band."""
         x = {k: inputs[k] for k in ("times", "magnitudes", "mask")}
         shape = ops.shape(x["mask"])
         flat = {k: ops.reshape(v, (-1, shape[-1])) for k, v in x.items()}
-        z = self.encoder.encode(flat, training=training)
+        if self.embedding_layers == "blocks":
+            z = self.encoder.encode_blocks(flat, training=training)
+        else:
+            z = self.encoder.encode(flat, training=training)
         stats = ops.concatenate([masked_mean(z, flat["mask"]), masked_std(z, flat["mask"])], axis=-1)
         return ops.reshape(stats, (-1, self.feature_size))
 
@@ -168,6 +177,7 @@ class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Mode
             "dropout": self.dropout,
             "train_encoder": self.train_encoder,
             "class_names": self.class_names,
+            "embedding_layers": self.embedding_layers,
         })
         return config
 
