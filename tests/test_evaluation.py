@@ -255,6 +255,10 @@ def test_evaluate_cli_features_only(tmp_path, capsys):
     report = (out / "results.md").read_text()
     assert lines[0] in report and lines[1] in report
     assert set(pd.read_csv(out / "results.csv")["method"]) == {"rf", "hgb_lc", "rf_lc"}
+    # resuming with fewer shot counts still reports the shortfalls of every shot count in the results
+    assert main(args[:5] + ["hgb"] + args[6:7] + ["4"] + args[8:] + ["--resume"]) == 0
+    report = (out / "results.md").read_text()
+    assert "fold 0, 30 per class: class 'cepheid' has 10 objects in the pool, fewer than 30 + 7 validation" in report
     assert main(args) == 0  # without --resume: a fresh start, one command line
     assert len((out / "commands.txt").read_text().splitlines()) == 1
 

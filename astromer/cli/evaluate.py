@@ -43,6 +43,8 @@ def _run(args):
              f"and {len(data.test_ids)} test objects ({', '.join(f'{k} {v}' for k, v in test.items())}).",
              f"Wall time of this invocation: {seconds / 60:.1f} min"
              + (" (with --resume: only the splits it ran, not those kept from results.csv)." if args.resume else ".")]
+    # every shot count in the report, also those kept from an earlier run (--resume with other --shots)
+    evaluation.shots = sorted(set(shots) | {int(s) for s in results["shots"].unique()})
     shortfalls = [n for s in evaluation.splits() for n in s["notes"]]
     if shortfalls:
         notes += ["", "Classes short of shots + validation (training gets its shots first):", ""]
