@@ -37,9 +37,9 @@ EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb", "probe_c", "hybrid_rf_c
 ADAPTED_METHODS = ("c", "probe_c", "hybrid_rf_c", "multiband_c")
 #: mean and std over each curve's observation embeddings, bands side by side
 EMBEDDING_STATISTICS = ("mean", "std")
-#: which embeddings: every block's output side by side (``Astromer.embed(layers="blocks")``); on
-#: both labelled surveys the probe on them beat the probe on the last block alone at every shot
-#: count (benchmarks/results/preset_probe.md)
+#: which embeddings: every block's output side by side (``Astromer.embed(layers="blocks")``); with
+#: the default preset the probe on them beat the probe on the last block alone on both labelled
+#: surveys at every shot count (benchmarks/results/preset_probe.md)
 EMBEDDING_LAYERS = "blocks"
 SUMMARY_COLUMNS = ("method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",
                    "accuracy_std", "min_train_per_class", "folds", "seconds_mean")
