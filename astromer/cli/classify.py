@@ -293,8 +293,8 @@ def register(subparsers):
     g.add_argument("--multiband", action="store_true",
                    help="light curves: one prediction per object from all its bands at once (a MultiBandClassifier: "
                         "scenario a's head is a logistic probe on each band's embedding mean and std, b then "
-                        "fine-tunes through every band, c adapts the encoder first; --head and --epochs of the "
-                        "head do not apply)")
+                        "fine-tunes through every band for --epochs, c adapts the encoder first; --head and "
+                        "--patience do not apply)")
     g.add_argument("--shots", type=int, default=None, metavar="N",
                    help="use only N training objects per class (default: every training object)")
     g.add_argument("--epochs", type=int, default=50, metavar="N", help="classification epochs (default: %(default)s)")
