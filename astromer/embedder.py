@@ -81,8 +81,10 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.how not in ("concatenate", "mean"):
             raise ValueError(f"how must be 'concatenate' or 'mean', got {self.how!r}")
-        if self.layers not in ("last", "blocks"):
-            raise ValueError(f"layers must be 'last' or 'blocks', got {self.layers!r}")
+        from astromer.models.astromer.astromer_model import EMBED_LAYERS
+
+        if self.layers not in EMBED_LAYERS:
+            raise ValueError(f"layers must be one of {EMBED_LAYERS}, got {self.layers!r}")
         model = self.preset if isinstance(self.preset, astromer.Astromer) else \
             astromer.load_preset(self.preset, progress=False)
         if not isinstance(model, astromer.Astromer):

@@ -108,7 +108,7 @@ def test_every_block_is_the_probes_representation(tmp_path):
     d = model.width
     assert X.shape == (4, 2 * 2 * 2 * d) == (4, emb.n_features_out_)  # bands x (mean, std) x blocks x width
     assert len(emb.get_feature_names_out()) == X.shape[1]
-    with pytest.raises(ValueError, match="layers must be 'last' or 'blocks', got 'all'"):
+    with pytest.raises(ValueError, match=r"layers must be one of \('last', 'blocks'\), got 'all'"):
         astromer.AstromerEmbedder(model, layers="all").fit(table)
     labels = pd.Series({f"o{k}": "ab"[k % 2] for k in range(4)})
     data = LabelledSet(table=table, labels=labels, test_ids=["o3"], pool_ids=["o0", "o1", "o2"])

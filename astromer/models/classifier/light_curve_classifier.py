@@ -10,6 +10,28 @@ from astromer.models.preset_hook import PresetMixin, load_preset_as
 HEAD_OPTIONS = ("head", "hidden_units", "dropout", "train_encoder", "class_names")
 
 
+class OnAnEncoder:
+    """What the light-curve classifiers share about their encoder: attaching it (a config dict
+    deserialised), the classes, and the switch between frozen (a) and fine-tuned (b)."""
+
+    def _attach(self, encoder, num_classes, class_names, train_encoder):
+        if isinstance(encoder, dict):
+            encoder = keras.saving.deserialize_keras_object(encoder)
+        self.encoder = encoder
+        self.num_classes = int(num_classes)
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        if self.class_names is not None and len(self.class_names) != self.num_classes:
+            raise ValueError(f"{len(self.class_names)} class_names for {self.num_classes} classes.")
+        self.set_encoder_trainable(train_encoder)
+
+    def set_encoder_trainable(self, trainable):
+        """Switch between scenario a (frozen) and b (fine-tuned); compile again afterwards. The
+        reconstruction head takes no part in classification and stays frozen."""
+        self.train_encoder = bool(trainable)
+        _set_trainable(self.encoder, self.train_encoder)
+        _set_trainable(self.encoder.head, False)
+
+
 class ObjectPredictions:
     """scikit-learn's names over a classifier's ``predict_objects(light_curves, ids, batch_size,
     verbose) -> (object_ids, probabilities)``: ``classes_``, ``predict_proba`` and ``predict_labels``
@@ -35,7 +57,7 @@ class ObjectPredictions:
 
 
 @keras.saving.register_keras_serializable(package="astromer")
-class LightCurveClassifier(ObjectPredictions, CompiledLikeAClassifier, PresetMixin, keras.Model):
+class LightCurveClassifier(OnAnEncoder, ObjectPredictions, CompiledLikeAClassifier, PresetMixin, keras.Model):
     """Classify light-curve windows with an Astromer encoder and a head.
 
     ``model(inputs)`` takes the Astromer input dict (``mask`` = 1 at real
@@ -58,25 +80,15 @@ class LightCurveClassifier(ObjectPredictions, CompiledLikeAClassifier, PresetMix
     def __init__(self, encoder, num_classes, head="skip", hidden_units=(1024, 512, 256), dropout=0.0,
                  train_encoder=False, class_names=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(encoder, dict):
-            encoder = keras.saving.deserialize_keras_object(encoder)
-        self.encoder = encoder
-        self.num_classes = int(num_classes)
+        self._attach(encoder, num_classes, class_names, train_encoder)
         self.head_kind = head
         self.hidden_units = tuple(int(u) for u in hidden_units)
         self.dropout = float(dropout)
-        self.class_names = None if class_names is None else [str(c) for c in class_names]
-        if self.class_names is not None and len(self.class_names) != self.num_classes:
-            raise ValueError(f"{len(self.class_names)} class_names for {self.num_classes} classes.")
-        self.train_encoder = bool(train_encoder)
-        _set_trainable(self.encoder, self.train_encoder)
-        # The reconstruction head takes no part in classification.
-        _set_trainable(self.encoder.head, False)
         self.classification_head = ClassificationHead(
             num_classes, head=head, hidden_units=hidden_units, dropout=dropout, name="classification_head"
         )
-        n = encoder.num_layers + 1 if head == "skip" else 1
-        self.classification_head.build((None, n, encoder.width))
+        n = self.encoder.num_layers + 1 if head == "skip" else 1
+        self.classification_head.build((None, n, self.encoder.width))
         self.built = True
 
     #: ``LightCurveClassifier.presets`` lists the Astromer encoder presets a head can go on
@@ -111,12 +123,6 @@ class LightCurveClassifier(ObjectPredictions, CompiledLikeAClassifier, PresetMix
         if num_classes is None:
             raise ValueError(f"preset {handle!r} is an Astromer encoder: pass num_classes= for the new head")
         return cls(model, num_classes, **head_options)
-
-    def set_encoder_trainable(self, trainable):
-        """Switch between scenario a (frozen) and b (fine-tuned); compile again afterwards."""
-        self.train_encoder = bool(trainable)
-        _set_trainable(self.encoder, self.train_encoder)
-        _set_trainable(self.encoder.head, False)
 
     def features(self, inputs, training=False):
         """The pooled encoder features the head consumes (see ``heads.pooled_features``)."""

@@ -18,7 +18,8 @@ from keras import ops
 
 from astromer.layers.pooling import masked_mean
 from astromer.models.classifier.heads import CompiledLikeAClassifier
-from astromer.models.classifier.light_curve_classifier import ObjectPredictions, _set_trainable, aggregate_logits
+from astromer.models.astromer.astromer_model import EMBED_LAYERS
+from astromer.models.classifier.light_curve_classifier import ObjectPredictions, OnAnEncoder, aggregate_logits
 
 
 def masked_std(x, mask):
@@ -50,7 +51,7 @@ class Standardize(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="astromer")
-class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Model):
+class MultiBandClassifier(OnAnEncoder, ObjectPredictions, CompiledLikeAClassifier, keras.Model):
     """Classify objects from all their bands with one shared Astromer encoder.
 
     ``model(inputs)``: ``inputs`` the dict of ``(B, K, W)`` ``times``/``magnitudes``/``mask``
@@ -66,24 +67,15 @@ class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Mode
     def __init__(self, encoder, num_classes, bands, hidden_units=(), dropout=0.0, train_encoder=False,
                  class_names=None, embedding_layers="blocks", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(encoder, dict):
-            encoder = keras.saving.deserialize_keras_object(encoder)
-        self.encoder = encoder
-        self.num_classes = int(num_classes)
+        self._attach(encoder, num_classes, class_names, train_encoder)
         self.bands = [str(b) for b in bands]
         if not self.bands or len(set(self.bands)) != len(self.bands):
             raise ValueError(f"bands must be distinct and at least one; got {self.bands}")
-        if embedding_layers not in ("blocks", "last"):
-            raise ValueError(f"embedding_layers must be 'blocks' or 'last', got {embedding_layers!r}")
+        if embedding_layers not in EMBED_LAYERS:
+            raise ValueError(f"embedding_layers must be one of {EMBED_LAYERS}, got {embedding_layers!r}")
         self.embedding_layers = embedding_layers
         self.hidden_units = tuple(int(u) for u in hidden_units)
         self.dropout = float(dropout)
-        self.class_names = None if class_names is None else [str(c) for c in class_names]
-        if self.class_names is not None and len(self.class_names) != self.num_classes:
-            raise ValueError(f"{len(self.class_names)} class_names for {self.num_classes} classes.")
-        self.train_encoder = bool(train_encoder)
-        _set_trainable(self.encoder, self.train_encoder)
-        _set_trainable(self.encoder.head, False)
         self.standardize = Standardize(name="standardize")
         self.hidden = [keras.layers.Dense(u, activation="relu", name=f"dense_{i}")
                        for i, u in enumerate(self.hidden_units)]
@@ -102,12 +94,6 @@ class MultiBandClassifier(ObjectPredictions, CompiledLikeAClassifier, keras.Mode
         """Width of the head's input: mean and std per band, bands side by side."""
         per_observation = self.encoder.width * (self.encoder.num_layers if self.embedding_layers == "blocks" else 1)
         return 2 * per_observation * len(self.bands)
-
-    def set_encoder_trainable(self, trainable):
-        """Switch between frozen (a) and fine-tuned (b); compile again afterwards."""
-        self.train_encoder = bool(trainable)
-        _set_trainable(self.encoder, self.train_encoder)
-        _set_trainable(self.encoder.head, False)
 
     def features(self, inputs, training=False):
         """``(B, feature_size)``: per band the mean then the std over its observation embeddings
