@@ -4,8 +4,9 @@
 in the training pool: training gets all of them, validation none, and results.csv says so),
 fixed test set (the kit's test split, 729 objects): the feature baselines (old and light-curve
 features, forest and boosting), the embedding probe, the hybrids (features + stacked probe),
-scenarios a, c, b, the multi-band classifier and the GRU; writes benchmarks/results/eros1_fewshot/
-with the ATLAS-pretrained ``astromer_v1_atlas`` preset, or benchmarks/results/eros1_fewshot/PRESET/
+scenarios a, b, c (object level, probe head), Astromer 2's per-window a_skip, c_skip, b_skip and
+the GRU; writes benchmarks/results/eros1_fewshot/ with the ATLAS-pretrained ``astromer_v1_atlas``
+preset, or benchmarks/results/eros1_fewshot/PRESET/
 with ``--preset PRESET`` (``astromer_v1``: the MACHO-pretrained weights). A subset of methods can be
 run with ``--methods`` and continued with ``--resume`` (the later ``--methods`` wins).
 
@@ -46,7 +47,7 @@ if __name__ == "__main__":
         argv = [
             "evaluate", str(SHARED / "data" / "eros1"), "--output", str(out), "--preset", preset,
             "--shots", "20,100,500", "--folds", "3",
-            "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,c,probe_c,hybrid_rf_c,b,gru,multiband",
+            "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,b,c,probe_c,hybrid_rf_c,a_skip,c_skip,b_skip,gru",
             "--jobs", "2",
             "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "20", "--gru-epochs", "40",
             "--title", f"EROS-1 (4 classes), {preset} preset",

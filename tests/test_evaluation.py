@@ -111,41 +111,45 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     def encoder():
         return Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=200, dropout=0.0)
 
-    methods = ["rf", "hgb_lc", "a", "a_attention", "c", "gru", "b", "probe", "hybrid_rf", "probe_c", "hybrid_rf_c",
-               "multiband", "multiband_c"]
+    methods = ["rf", "hgb_lc", "a", "b", "c", "c_b", "a_skip", "a_attention", "c_skip", "gru", "b_skip", "probe",
+               "hybrid_rf", "probe_c", "hybrid_rf_c"]
     evaluation = FewShotEvaluation(tiny_eros, encoder, methods=methods, shots=[3],
                                    folds=1, epochs=2, finetune_epochs=1, reconstruction_epochs=2, gru_epochs=1,
                                    patience=1, n_jobs=1)
     results = evaluation.run()
     assert set(results["method"]) == set(methods)
     obj = results[results["level"] == "object"]
-    assert len(obj) == 13 and obj["macro_f1"].between(0, 1).all()
-    for method in ("b", "multiband", "multiband_c"):
-        assert obj.set_index("method").loc[method, "selected_epoch"] in (0, 1)  # 0: the warmed-up head was kept
-    c = obj.set_index("method").loc["c"]
+    assert len(obj) == 15 and obj["macro_f1"].between(0, 1).all()
+    by_method = obj.set_index("method")
+    for method in ("b", "c_b", "b_skip"):
+        assert by_method.loc[method, "selected_epoch"] in (0, 1)  # 0: the start (a's head) was kept
+    assert by_method.loc[["a", "c", "a_skip", "probe"], "selected_epoch"].isna().all()  # nothing fine-tuned
+    c = by_method.loc["c"]
     assert 1 <= c["reconstruction_epochs"] <= 2 and np.isfinite(c["reconstruction_val_r2_best"])
     assert c["reconstruction_val_r2_best"] >= c["reconstruction_val_r2_start"]  # the start is a candidate
     assert c["reconstruction_kept_epoch"] in (0, 1, 2)
     recon = [k for k in obj.columns if k.startswith("reconstruction_")]
-    by_method = obj.set_index("method")
-    for method in ("probe_c", "hybrid_rf_c", "multiband_c"):   # one reconstruction per run, shared with c
+    for method in ("c_b", "c_skip", "probe_c", "hybrid_rf_c"):   # one reconstruction per run, shared with c
         assert by_method.loc[method, recon].tolist() == by_method.loc["c", recon].tolist()
-    assert by_method[recon].loc[["probe", "a", "multiband"]].isna().all().all()
-    assert set(results[results["level"] == "window"]["method"]) == {"a", "b", "c", "gru", "multiband", "multiband_c"}
-    # 10 pool objects per class: 3 train, 5 validation for the Keras methods; features use no validation
+    assert by_method[recon].loc[["probe", "a", "b", "a_skip"]].isna().all().all()
+    assert set(results[results["level"] == "window"]["method"]) == {"a", "b", "c", "c_b", "a_skip", "b_skip",
+                                                                     "c_skip", "gru"}
+    # 10 pool objects per class: 3 train, 5 validation for the methods that select on it; the
+    # frozen probe heads (a, c), features and hybrids use no validation
     assert set(obj["train_per_class"]) == {'{"mira": 3, "rr_lyrae": 3}'}
-    assert obj.set_index("method")["val_per_class"].to_dict() == {
-        **dict.fromkeys(["a", "a_attention", "b", "c", "gru", "multiband", "multiband_c"], '{"mira": 5, "rr_lyrae": 5}'),
-        **dict.fromkeys(["rf", "hgb_lc", "probe", "hybrid_rf", "probe_c", "hybrid_rf_c"], '{"mira": 0, "rr_lyrae": 0}')}
+    assert by_method["val_per_class"].to_dict() == {
+        **dict.fromkeys(["b", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "gru"], '{"mira": 5, "rr_lyrae": 5}'),
+        **dict.fromkeys(["a", "c", "rf", "hgb_lc", "probe", "hybrid_rf", "probe_c", "hybrid_rf_c"],
+                        '{"mira": 0, "rr_lyrae": 0}')}
     assert (obj["test_per_class"] == '{"mira": 4, "rr_lyrae": 4}').all() and (obj["n_test"] == 8).all()
     # attention pooling scores objects only (no per-window row)
-    assert obj.set_index("method").loc["a_attention", "n_train"] == 6
+    assert by_method.loc["a_attention", "n_train"] == 6
     summary = summarise(results)
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
     assert summary.set_index("method")["family"].to_dict() == {
-        "a": "astromer", "a_attention": "astromer", "b": "astromer", "c": "astromer", "gru": "raw", "rf": "features", "hgb_lc": "features",
-        "probe": "astromer", "hybrid_rf": "hybrid", "probe_c": "astromer", "hybrid_rf_c": "hybrid",
-        "multiband": "astromer", "multiband_c": "astromer"}
+        **dict.fromkeys(["a", "b", "c", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "probe", "probe_c"],
+                        "astromer"),
+        "gru": "raw", "rf": "features", "hgb_lc": "features", "hybrid_rf": "hybrid", "hybrid_rf_c": "hybrid"}
     out = write_report(results, tmp_path / "report", "astromer evaluate ...", figure=plot.f1_vs_shots)
     text = (out / "results.md").read_text()
     assert "## What training did" in text and "epoch kept per fold" in text and "reconstruction fine-tuning ran" in text
@@ -263,9 +267,11 @@ def test_evaluate_cli_features_only(tmp_path, capsys):
     assert len((out / "commands.txt").read_text().splitlines()) == 1
 
 
-def test_scenario_b_starts_exactly_where_a_ends(tiny_eros, monkeypatch):
-    """b's warm-up is scenario a's head (same seed, same features): with fine-tuning replaced by
-    "keep the start", b scores exactly what a scores, so b >= a can only come from learning."""
+@pytest.mark.parametrize("a, b", [("a", "b"), ("a_skip", "b_skip")])
+def test_scenario_b_starts_exactly_where_a_ends(tiny_eros, monkeypatch, a, b):
+    """b's start is scenario a's head (same seed, same features): with fine-tuning replaced by
+    "keep the start", b scores exactly what a scores, so b >= a can only come from learning
+    (the object-level scenarios and Astromer 2's per-window ones alike)."""
     import types
 
     import astromer.tasks.finetune as finetune_module
@@ -279,7 +285,7 @@ def test_scenario_b_starts_exactly_where_a_ends(tiny_eros, monkeypatch):
         keras.utils.set_random_seed(1)  # the same "pretrained" weights at every load, as a preset
         return Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=200, dropout=0.0)
 
-    evaluation = FewShotEvaluation(tiny_eros, encoder, methods=["a", "b"], shots=[3], folds=1, epochs=3,
+    evaluation = FewShotEvaluation(tiny_eros, encoder, methods=[a, b], shots=[3], folds=1, epochs=3,
                                    finetune_epochs=1, patience=1, n_jobs=1)
     logits, score = {}, evaluation._objectscores
 
@@ -289,10 +295,10 @@ def test_scenario_b_starts_exactly_where_a_ends(tiny_eros, monkeypatch):
 
     monkeypatch.setattr(evaluation, "_objectscores", keep_logits)
     results = evaluation.run()
-    np.testing.assert_allclose(logits["b"], logits["a"], rtol=1e-5, atol=1e-6)
-    assert np.ptp(logits["a"], axis=0).max() > 0  # the head does tell the windows apart
+    np.testing.assert_allclose(logits[b], logits[a], rtol=1e-5, atol=1e-5)
+    assert np.ptp(logits[a], axis=0).max() > 0  # the head does tell the samples apart
     rows = results.set_index(["method", "level"])
     for level in ("object", "window"):
-        assert rows.loc[("b", level), "macro_f1"] == rows.loc[("a", level), "macro_f1"]
-        assert rows.loc[("b", level), "accuracy"] == rows.loc[("a", level), "accuracy"]
-    assert rows.loc[("b", "object"), "selected_epoch"] == 0
+        assert rows.loc[(b, level), "macro_f1"] == rows.loc[(a, level), "macro_f1"]
+        assert rows.loc[(b, level), "accuracy"] == rows.loc[(a, level), "accuracy"]
+    assert rows.loc[(b, "object"), "selected_epoch"] == 0

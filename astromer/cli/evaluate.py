@@ -94,25 +94,28 @@ def register(subparsers):
     p.add_argument("--preset", default=LIGHT_CURVE_PRESET, metavar="NAME",
                    help="encoder preset (default: %(default)s; see 'astromer presets list')")
     p.add_argument("--methods", default="a,b,c,gru,rf", metavar="LIST",
-                   help="comma list of: a, b, c (Astromer scenarios), a_attention (scenario a's frozen features, "
-                        "attention pooling over each object's windows), gru (GRU on raw windows), rf / hgb "
-                        "(class-balanced random forest / gradient boosting on 16 variability features per band), "
-                        "rf_lc / hgb_lc (the same on ~34 light-curve package features per band), probe "
-                        "(logistic probe on the encoder's object embeddings, all bands), hybrid_rf / hybrid_hgb "
-                        "(light-curve features + stacked probe probabilities), probe_c / hybrid_rf_c (probe and "
-                        "forest hybrid on the embeddings after scenario c's reconstruction on the survey, done once "
-                        "and shared with c), multiband / multiband_c (every band of an object through the encoder "
-                        "at once: the probe as its head, then fine-tuned as b; _c: from c's adapted encoder) "
-                        "(default: %(default)s)")
+                   help="comma list of: a, b, c, c_b (Astromer scenarios, one prediction per object from all "
+                        "its bands: a, frozen encoder with a logistic probe head; b, a then the encoder fine-tuned; "
+                        "c / c_b, a / b after reconstruction on the survey), a_skip, b_skip, c_skip (Astromer 2's "
+                        "scenarios: its skip head on each window, logits averaged per object), a_attention "
+                        "(a_skip's features, attention pooling over each object's windows), gru (GRU on raw "
+                        "windows), rf / hgb (class-balanced random forest / gradient boosting on 16 variability "
+                        "features per band), rf_lc / hgb_lc (the same on ~34 light-curve package features per "
+                        "band), probe (scikit-learn logistic probe on whole-curve embeddings, all bands), "
+                        "hybrid_rf / hybrid_hgb (light-curve features + stacked probe probabilities), probe_c / "
+                        "hybrid_rf_c (probe and forest hybrid on the embeddings after c's reconstruction on the "
+                        "survey, done once per run and shared by every c method) (default: %(default)s)")
     p.add_argument("--shots", default="20,100,500", metavar="LIST",
                    help="labelled objects per class, comma list (default: %(default)s)")
     p.add_argument("--folds", type=int, default=3, metavar="N", help="folds (default: %(default)s)")
-    p.add_argument("--head", default="skip", choices=["skip", "mean", "max"], help="classification head")
+    p.add_argument("--head", default="skip", choices=["skip", "mean", "max"],
+                   help="head of the per-window scenarios a_skip, b_skip, c_skip (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=200, metavar="N",
-                   help="head epochs for scenarios a and c, with early stopping")
+                   help="head epochs for a_skip and c_skip, with early stopping (a and c fit their probe head "
+                        "by cross-validation)")
     p.add_argument("--finetune-epochs", type=int, default=10, metavar="N",
-                   help="epochs for scenario b and multiband (the epoch kept is the one with the best validation macro F1, "
-                   "the warmed-up head before any fine-tuning included; a later epoch replaces it only when "
+                   help="epochs for scenarios b, c_b and b_skip (the epoch kept is the one with the best validation macro F1, "
+                   "a's head before any fine-tuning included; a later epoch replaces it only when "
                    "its validation cross-entropy does not rise either)")
     p.add_argument("--encoder-learning-rate", type=float, default=3e-5, metavar="LR",
                    help="scenario b: learning rate of the last encoder block (default: %(default)s)")

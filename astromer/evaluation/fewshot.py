@@ -14,8 +14,16 @@ the real training / validation counts per class that the method used.
 
 Methods (``METHODS``; family in ``METHOD_FAMILY``):
 
-- ``a``, ``b``, ``c`` (family ``astromer``): the Astromer 2 scenarios.
-- ``a_attention`` (``astromer``): scenario a's frozen features, pooled over each object's
+- ``a``, ``b``, ``c``, ``c_b`` (family ``astromer``): the scenarios on one prediction per object
+  from all its bands (:mod:`astromer.evaluation.object_scenarios`,
+  :class:`~astromer.models.classifier.multiband.MultiBandClassifier`): a, the frozen encoder with
+  the logistic probe on every band's embedding statistics as the head; b, a's head then encoder
+  and head fine-tuned through the object-level loss, the epoch kept by validation macro F1 per
+  object with a's start included (``selected_epoch``); c / c_b, a / b on the encoder adapted by
+  reconstruction.
+- ``a_skip``, ``b_skip``, ``c_skip`` (``astromer``): Astromer 2's scenarios: its skip head
+  on each window (band by band), window logits averaged per object.
+- ``a_attention`` (``astromer``): a_skip's frozen features, pooled over each object's
   windows by learned attention (:mod:`astromer.models.classifier.window_pooling`) instead of a
   mean of window logits.
 - ``gru`` (``raw``): a GRU on the raw windows.
@@ -32,15 +40,9 @@ Methods (``METHODS``; family in ``METHOD_FAMILY``):
 - ``probe_c`` (``astromer``), ``hybrid_rf_c`` (``hybrid``): the probe and the forest hybrid on
   the embeddings of the encoder adapted by scenario c's reconstruction (one reconstruction per
   run, shared with ``c``; the rows record what it did).
-- ``multiband`` (``astromer``): :class:`astromer.models.classifier.multiband.MultiBandClassifier`,
-  every band of an object through the shared encoder, one prediction per object; its head
-  starts as the logistic probe on the frozen band statistics, then encoder and head fine-tune
-  through the object-level loss (:func:`astromer.tasks.multiband.fit_multiband`, ``finetune_epochs``,
-  selection on validation macro F1 per object with the probe's start included; ``selected_epoch``
-  records the epoch kept). ``multiband_c``: the same from scenario c's adapted encoder.
 
-Feature, probe and hybrid methods train on the training objects only (``uses_validation`` False):
-each feature set is computed once per run and shared by every split.
+Feature, probe and hybrid methods and the frozen a and c train on the training objects only
+(``uses_validation`` False): each feature set is computed once per run and shared by every split.
 """
 
 import hashlib
@@ -58,11 +60,12 @@ from astromer.evaluation.methods import (
     ADAPTED_METHODS,
     EMBEDDING_METHODS,
     FEATURE_METHODS,
-    KERAS_METHODS,
     METHOD_NAMES,
     METHODS,
-    MULTIBAND_METHODS,
+    OBJECT_SCENARIOS,
+    WINDOW_METHODS,
 )
+from astromer.evaluation.object_scenarios import ObjectScenarios
 from astromer.evaluation.tabular import TabularMethods, scores
 from astromer.io import atomic_path
 from astromer.tasks.encoders import fresh_copy
@@ -102,7 +105,7 @@ def _counts_text(counts):
     return json.dumps({str(k): int(v) for k, v in sorted(counts.items())})
 
 
-class FewShotEvaluation(TabularMethods):
+class FewShotEvaluation(ObjectScenarios, TabularMethods):
     """Run the protocol for Astromer scenarios and baselines; see :func:`run`.
 
     ``output``: a folder; ``results.csv`` there is rewritten after every split, so an
@@ -305,50 +308,8 @@ class FewShotEvaluation(TabularMethods):
                 verbose=self.verbose)
             selected = history.selection.best_epoch if history.selection is not None else self.finetune_epochs
             logits = clf.predict(self._take(x, test_rows), batch_size=256, verbose=0)
-            self._objectscores("b", split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
+            self._objectscores("b_skip", split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
                                 selected_epoch=selected)
-            bar.update(1)
-
-    def _band_windows(self, window_size):
-        """The harness's cleaned curves as multi-band samples (:func:`astromer.data.classification.band_samples`):
-        ``(x, labels, objects, errors, bands)``, one row per object (per window position of its
-        longest band)."""
-        from astromer.data.classification import band_samples
-        from astromer.data.windows import window_curves
-
-        windows = window_curves(self.prepared.curves, window_size=window_size)
-        objects, x, errors, bands = band_samples(self.prepared, windows)
-        objects = np.array(objects)
-        labels = np.array([self.classes[self.data.labels[o]] for o in objects])
-        return x, labels, objects, errors, bands
-
-    def _run_multiband(self, method, make_encoder, splits, bar, **extra):
-        """``multiband`` / ``multiband_c``: a fresh encoder per split (``make_encoder()``), the head
-        from the probe, then fine-tuning through all bands (see the module docstring)."""
-        from astromer.models.classifier.multiband import MultiBandClassifier
-        from astromer.tasks.multiband import fit_multiband
-
-        x, labels, objects, errors, bands = None, None, None, None, None
-        for split in splits:
-            start = time.time()
-            encoder = make_encoder()
-            if x is None:
-                x, labels, objects, errors, bands = self._band_windows(encoder.window_size)
-                test_rows = np.isin(objects, self.data.test_ids)
-            tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
-            keras.utils.set_random_seed(self.seed)
-            clf = MultiBandClassifier(encoder, len(self.classes), bands)
-            fit = fit_multiband(
-                clf, self._take(x, tr), labels[tr], (self._take(x, va), labels[va], objects[va]),
-                finetune_epochs=self.finetune_epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                encoder_learning_rate=self.encoder_learning_rate, layer_decay=self.layer_decay,
-                unfreeze_blocks=self.unfreeze_blocks, weight_decay=self.weight_decay,
-                errors=None if errors is None else errors[tr], jitter=self.jitter, seed=self.seed,
-                verbose=self.verbose)
-            logits = clf.predict(self._take(x, test_rows), batch_size=256, verbose=0)
-            selected = fit.selected_epoch
-            self._objectscores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
-                                selected_epoch=self.finetune_epochs if selected is None else selected, **extra)
             bar.update(1)
 
     # ------------------------------------------------------------------ baselines
@@ -408,7 +369,7 @@ class FewShotEvaluation(TabularMethods):
             for method in [m for m in FEATURE_METHODS if m in todo]:
                 bar.set_postfix_str(METHOD_NAMES[method])
                 self._run_features(method, todo[method], bar)
-            if not (set(KERAS_METHODS) | set(EMBEDDING_METHODS)) & set(todo):
+            if not (set(OBJECT_SCENARIOS) | set(WINDOW_METHODS) | set(EMBEDDING_METHODS)) & set(todo):
                 return pd.DataFrame(self.results)
             encoder = self.load_encoder()
             adapted, recon = self._adapted_encoder(bar) if set(ADAPTED_METHODS) & set(todo) else (None, {})
@@ -418,35 +379,32 @@ class FewShotEvaluation(TabularMethods):
                     self._run_embedding_method(method, adapted, todo[method], bar, **recon)
                 else:
                     self._run_embedding_method(method, encoder, todo[method], bar)
-            if not set(KERAS_METHODS) & set(todo):
-                return pd.DataFrame(self.results)
-            for method in [m for m in MULTIBAND_METHODS if m in todo]:
+            for method in [m for m in OBJECT_SCENARIOS if m in todo]:
                 bar.set_postfix_str(METHOD_NAMES[method])
-                if method in ADAPTED_METHODS:
-                    self._run_multiband(method, lambda: fresh_copy(adapted), todo[method], bar, **recon)
-                else:
-                    self._run_multiband(method, self.load_encoder, todo[method], bar)
-            if not (set(KERAS_METHODS) - set(MULTIBAND_METHODS)) & set(todo):
+                on_adapted, finetuned = OBJECT_SCENARIOS[method]
+                start = adapted if on_adapted else encoder
+                self._run_object_scenario(method, (lambda: fresh_copy(start)) if finetuned else (lambda: start),
+                                          todo[method], bar, **(recon if on_adapted else {}))
+            if not set(WINDOW_METHODS) & set(todo):
                 return pd.DataFrame(self.results)
             x, labels, objects, errors = self._windows(encoder.window_size)
             test_rows = np.isin(objects, self.data.test_ids)
-            pretrained = self._features(encoder, x) if {"a", "a_attention", "b"} & set(todo) else None
-            if "a" in todo:
-                bar.set_postfix_str("scenario a")
-                self._run_frozen("a", encoder, pretrained, labels, objects, todo["a"], test_rows, bar)
+            pretrained = self._features(encoder, x) if {"a_skip", "a_attention", "b_skip"} & set(todo) else None
+            if "a_skip" in todo:
+                bar.set_postfix_str(METHOD_NAMES["a_skip"])
+                self._run_frozen("a_skip", encoder, pretrained, labels, objects, todo["a_skip"], test_rows, bar)
             if "a_attention" in todo:
                 bar.set_postfix_str(METHOD_NAMES["a_attention"])
                 self._run_window_pooling(pretrained, labels, objects, todo["a_attention"], test_rows, bar)
-            if "c" in todo:
-                bar.set_postfix_str("scenario c")
+            if "c_skip" in todo:
+                bar.set_postfix_str(METHOD_NAMES["c_skip"])
                 features = self._features(adapted, x)
-                self._run_frozen("c", adapted, features, labels, objects, todo["c"], test_rows, bar, **recon)
+                self._run_frozen("c_skip", adapted, features, labels, objects, todo["c_skip"], test_rows, bar,
+                                 **recon)
             if "gru" in todo:
                 bar.set_postfix_str("GRU")
                 self._run_gru(x, labels, objects, todo["gru"], test_rows, bar)
-            if "b" in todo:
-                bar.set_postfix_str("scenario b")
-                self._run_finetuned(x, errors, pretrained, labels, objects, todo["b"], test_rows, bar)
+            if "b_skip" in todo:
+                bar.set_postfix_str(METHOD_NAMES["b_skip"])
+                self._run_finetuned(x, errors, pretrained, labels, objects, todo["b_skip"], test_rows, bar)
         return pd.DataFrame(self.results)
-
-

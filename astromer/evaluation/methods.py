@@ -1,40 +1,44 @@
 """The few-shot harness's methods: names, families, and which inputs each one uses."""
 
-METHODS = ("a", "a_attention", "b", "c", "probe", "probe_c", "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf",
-           "hybrid_hgb", "hybrid_rf_c", "multiband", "multiband_c")
+METHODS = ("a", "b", "c", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "probe", "probe_c", "gru", "rf", "hgb",
+           "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb", "hybrid_rf_c")
 METHOD_NAMES = {
-    "a": "Astromer (a) frozen encoder",
-    "a_attention": "Astromer (a) frozen encoder, attention pooling over windows",
-    "b": "Astromer (b) head first, then encoder fine-tuned",
-    "c": "Astromer (c) reconstruction, then frozen",
+    "a": "Astromer (a) frozen encoder, all bands of an object, logistic probe head",
+    "b": "Astromer (b) a's probe head, then encoder fine-tuned through all bands",
+    "c": "Astromer (c) reconstruction on the survey, then a",
+    "c_b": "Astromer (c) reconstruction on the survey, then b",
+    "a_skip": "Astromer 2's (a): skip head on each window, window logits averaged per object",
+    "a_attention": "Astromer 2's (a) skip-head features, attention pooling over windows",
+    "b_skip": "Astromer 2's (b): skip head first, then encoder fine-tuned, per window",
+    "c_skip": "Astromer 2's (c): reconstruction, then the skip head on the frozen encoder, per window",
     "gru": "GRU on raw windows",
     "rf": "Random forest on 16 features",
     "hgb": "Gradient boosting on 16 features",
     "rf_lc": "Random forest on light-curve features",
     "hgb_lc": "Gradient boosting on light-curve features",
-    "probe": "Astromer embeddings (mean + std of every block, all bands), logistic probe",
+    "probe": "Astromer embeddings of whole curves (mean + std of every block, all bands), scikit-learn probe",
     "hybrid_rf": "Hybrid: light-curve features + stacked embedding probe, random forest",
     "hybrid_hgb": "Hybrid: light-curve features + stacked embedding probe, gradient boosting",
-    "probe_c": "Astromer embeddings after reconstruction on the survey (c), logistic probe",
+    "probe_c": "Astromer embeddings after reconstruction on the survey (c), scikit-learn probe",
     "hybrid_rf_c": "Hybrid: light-curve features + stacked probe on the adapted (c) embeddings, random forest",
-    "multiband": "Astromer multi-band object classifier: probe head on all bands, then encoder fine-tuned (b)",
-    "multiband_c": "Astromer multi-band object classifier on the adapted (c) encoder, probe head, then fine-tuned",
 }
 FAMILIES = ("astromer", "features", "raw", "hybrid")
-METHOD_FAMILY = {"a": "astromer", "a_attention": "astromer", "b": "astromer", "c": "astromer", "probe": "astromer", "probe_c": "astromer", "gru": "raw",
-                 "multiband": "astromer", "multiband_c": "astromer",
-                 "rf": "features", "hgb": "features", "rf_lc": "features", "hgb_lc": "features",
-                 "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid", "hybrid_rf_c": "hybrid"}
+METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "c_b": "astromer", "a_skip": "astromer",
+                 "a_attention": "astromer", "b_skip": "astromer", "c_skip": "astromer", "probe": "astromer",
+                 "probe_c": "astromer", "gru": "raw", "rf": "features", "hgb": "features", "rf_lc": "features",
+                 "hgb_lc": "features", "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid", "hybrid_rf_c": "hybrid"}
 #: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
 FEATURE_METHODS = {"rf": ("basic", "rf"), "hgb": ("basic", "hgb"), "rf_lc": ("light_curve", "rf"),
                    "hgb_lc": ("light_curve", "hgb")}
-KERAS_METHODS = ("a", "a_attention", "b", "c", "gru", "multiband", "multiband_c")
-#: object-level classifiers over all bands at once (:mod:`astromer.tasks.multiband`)
-MULTIBAND_METHODS = ("multiband", "multiband_c")
+#: the scenarios on one prediction per object from all its bands (:mod:`astromer.evaluation.object_scenarios`):
+#: method -> (on the adapted encoder, encoder fine-tuned)
+OBJECT_SCENARIOS = {"a": (False, False), "b": (False, True), "c": (True, False), "c_b": (True, True)}
+#: Astromer 2's scenarios (skip head on each window, logits averaged per object) and the GRU
+WINDOW_METHODS = ("a_skip", "a_attention", "b_skip", "c_skip", "gru")
 #: methods on the pretrained encoder's object embeddings (:mod:`astromer.hybrid`)
 EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb", "probe_c", "hybrid_rf_c")
 #: methods on the encoder adapted to the survey by reconstruction (done once per run, shared)
-ADAPTED_METHODS = ("c", "probe_c", "hybrid_rf_c", "multiband_c")
+ADAPTED_METHODS = ("c", "c_b", "c_skip", "probe_c", "hybrid_rf_c")
 #: mean and std over each curve's observation embeddings, bands side by side
 EMBEDDING_STATISTICS = ("mean", "std")
 #: which embeddings: every block's output side by side (``Astromer.embed(layers="blocks")``); with

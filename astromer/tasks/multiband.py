@@ -38,25 +38,30 @@ class MultiBandFit:
         return None if selection is None else selection.best_epoch
 
 
-def band_features(classifier, x, batch_size=256):
+def band_features(classifier, x, batch_size=256, names=None):
     """``(S, 2 d K)`` frozen band statistics (:meth:`MultiBandClassifier.features`) of samples
-    ``x`` (dict of ``(S, K, W)``), computed in inference mode."""
+    ``x`` (dict of ``(S, K, W)``), computed in inference mode. ``names``: the object of each
+    sample, named in the error when a statistic is not finite (default: the sample's index)."""
     shape = x["mask"].shape[1:]
     inputs = {k: keras.Input(shape=shape, name=k) for k in ("times", "magnitudes", "mask")}
     model = keras.Model(inputs, classifier.features(inputs, training=False))
     features = np.asarray(model.predict({k: x[k] for k in inputs}, batch_size=batch_size, verbose=0), "float64")
-    require_finite(features, list(range(len(features))), "band statistics of sample")
+    if names is None:
+        require_finite(features, list(range(len(features))), "band statistics of sample")
+    else:
+        require_finite(features, list(names), "band statistics of object")
     return features
 
 
-def fit_multiband(classifier, x, y, validation=None, *, finetune_epochs=0, batch_size=64, learning_rate=3e-4,
-                  encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
+def fit_multiband(classifier, x, y, validation=None, *, features=None, finetune_epochs=0, batch_size=64,
+                  learning_rate=3e-4, encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
                   errors=None, jitter=1.0, seed=0, verbose=0):
     """Scenario (a), and (b) with ``finetune_epochs`` > 0, on a :class:`MultiBandClassifier`.
 
     ``x``: dict of ``(S, K, W)`` samples (:func:`astromer.data.classification.band_windows`),
     ``y``: their integer labels (every class 0..C-1 present); ``validation``: ``(x, y, objects)``
-    (objects: the object of each sample, for object-level selection) or None. ``errors``:
+    (objects: the object of each sample, for object-level selection) or None. ``features``: the
+    frozen encoder's :func:`band_features` of ``x`` when already computed (None: computed here). ``errors``:
     ``(S, K, W)`` magnitude errors to jitter the training magnitudes by ``jitter`` sigma (None:
     no augmentation). The other arguments go to :func:`astromer.tasks.finetune.fit_encoder`.
     Returns :class:`MultiBandFit`; the classifier is compiled and left as selected.
@@ -70,7 +75,12 @@ def fit_multiband(classifier, x, y, validation=None, *, finetune_epochs=0, batch
         raise ValueError(f"classes {missing} have no training sample; the multi-band head needs every class")
     keras.utils.set_random_seed(seed)
     classifier.set_encoder_trainable(False)
-    probe = embedding_probe(seed, y=y).fit(band_features(classifier, x, batch_size=max(batch_size, 256)), y)
+    if features is None:
+        features = band_features(classifier, x, batch_size=max(batch_size, 256))
+    elif len(features) != len(y) or features.shape[1] != classifier.feature_size:
+        raise ValueError(f"features must be ({len(y)}, {classifier.feature_size}) band statistics of x; got "
+                         f"{tuple(features.shape)}")
+    probe = embedding_probe(seed, y=y).fit(features, y)
     classifier.set_head_from_probe(probe)
     if not finetune_epochs:
         classifier.compile(optimizer=keras.optimizers.Adam(learning_rate))
