@@ -73,7 +73,7 @@ def test_padding_never_changes_a_prediction(head):
 def test_scenario_a_leaves_the_encoder_unchanged():
     encoder = _encoder()
     before = _weights(encoder)
-    clf, hist = finetune(encoder, _data(), validation=_data(4), scenario="a", epochs=15, verbose=0,
+    clf, hist = finetune(encoder, _data(), validation=_data(4), scenario="a", head="skip", epochs=15, verbose=0,
                          learning_rate=3e-3)
     for a, b in zip(before, _weights(encoder)):
         np.testing.assert_array_equal(a, b)
@@ -89,7 +89,7 @@ def test_scenario_a_leaves_the_encoder_unchanged():
 def test_scenario_b_changes_the_encoder_and_supports_a_lower_encoder_rate():
     encoder = _encoder()
     before = _weights(encoder)
-    clf, _ = finetune(encoder, _data(), scenario="b", epochs=3, verbose=0, encoder_learning_rate=1e-4)
+    clf, _ = finetune(encoder, _data(), scenario="b", head="skip", epochs=3, verbose=0, encoder_learning_rate=1e-4)
     assert encoder.trainable
     changed = [not np.array_equal(a, b) for a, b in zip(before, _weights(encoder))]
     assert any(changed)
@@ -108,7 +108,7 @@ def test_scenario_c_runs_reconstruction_first(monkeypatch):
     monkeypatch.setattr(Astromer, "fit", spy)
     before = _weights(encoder)
     unlabelled = [_curve("fast", 40) for _ in range(5)]
-    clf, hist = finetune(encoder, _data(), scenario="c", unlabelled=unlabelled, reconstruction_epochs=2,
+    clf, hist = finetune(encoder, _data(), scenario="c", head="skip", unlabelled=unlabelled, reconstruction_epochs=2,
                          epochs=3, verbose=0)
     assert calls == ["reconstruction"]
     assert set(hist) == {"reconstruction", "classification"}
@@ -156,7 +156,7 @@ def test_scikit_learn_style_predict_proba_and_classes():
 
 def test_fitted_classifier_saves_and_loads(tmp_path):
     encoder = _encoder()
-    clf, _ = finetune(encoder, _data(), scenario="b", epochs=2, verbose=0)
+    clf, _ = finetune(encoder, _data(), scenario="b", head="skip", epochs=2, verbose=0)
     x, _, _, _ = labelled_windows(*_data(2), window_size=50, class_names=clf.class_names)
     path = tmp_path / "clf.keras"
     clf.save(path)

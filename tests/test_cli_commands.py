@@ -119,5 +119,6 @@ def test_quickstart_tiny_writes_the_report(tmp_path):
     assert {r["method"] for r in results["results"]} == {"a", "b", "c"}
     assert results["data"]["source"].startswith("simulated") and results["seconds"]["total"] > 0
     text = (report / "results.md").read_text()
-    assert "| Astromer (a) frozen encoder |" in text and "![embeddings](embeddings.png)" in text
-    assert "| Astromer (b) head first, then encoder fine-tuned |" in out
+    assert "| Astromer (a) frozen encoder, all bands of an object, logistic probe head |" in text
+    assert "![embeddings](embeddings.png)" in text
+    assert "| Astromer (b) a's probe head, then encoder fine-tuned through all bands |" in out

@@ -137,11 +137,19 @@ def test_fine_tuning_keeps_the_probe_start_unless_validation_improves():
 
 
 def test_finetune_multiband_scenarios_a_and_c():
+    """The multi-band classifier is finetune's default for light curves (no head given); a head
+    gives Astromer 2's per-window LightCurveClassifier, and both together are refused."""
+    from astromer import LightCurveClassifier
+
     table, labels = _survey(per_class=8)
     train_ids = [o for o in labels if int(o.split("-")[1]) < 6]
     train = table[table.object_id.isin(train_ids)]
-    clf, histories = finetune(_encoder(), (train, labels), scenario="a", multiband=True)
+    clf, histories = finetune(_encoder(), (train, labels), scenario="a")
     assert isinstance(clf, MultiBandClassifier) and set(histories) == {"probe"}
+    window_clf, _ = finetune(_encoder(), (train, labels), scenario="a", head="mean", epochs=1, verbose=0)
+    assert isinstance(window_clf, LightCurveClassifier) and window_clf.head_kind == "mean"
+    with pytest.raises(ValueError, match="head='skip' is for the per-window LightCurveClassifier"):
+        finetune(_encoder(), (train, labels), scenario="a", head="skip", multiband=True)
     probs = clf.predict_proba(table)
     assert probs.shape == (len(labels), 3) and np.allclose(probs.sum(axis=1), 1)
     clf_c, histories_c = finetune(_encoder(), (train, labels), scenario="c", multiband=True,
@@ -154,7 +162,7 @@ def test_finetune_multiband_scenarios_a_and_c():
                                              window_size=WINDOW, class_names=["fast", "flat", "slow"])[:2])
 
 
-def test_classify_cli_multiband_trains_saves_and_predicts(tmp_path):
+def test_classify_cli_multiband_is_the_default_and_trains_saves_and_predicts(tmp_path):
     import json
 
     import astromer
@@ -163,8 +171,11 @@ def test_classify_cli_multiband_trains_saves_and_predicts(tmp_path):
 
     survey = write_simulated_survey(tmp_path / "survey", 60, seed=3, bands=("g", "r"), max_observations=40)
     astromer.save_preset(_encoder(), tmp_path / "encoder")
+    assert main(["classify", str(survey), "-o", str(tmp_path / "bad"), "--model", str(tmp_path / "encoder"),
+                 "--multiband", "--head", "skip", "--quiet"]) == 2
+    assert not (tmp_path / "bad").exists()
     assert main(["classify", str(survey), "-o", str(tmp_path / "clf"), "--model", str(tmp_path / "encoder"),
-                 "--multiband", "--quiet"]) == 0
+                 "--quiet"]) == 0  # multi-band: the default without --head
     metrics = json.loads((tmp_path / "clf" / "metrics.json").read_text())
     assert metrics["multiband"] is True and metrics["head"] == "multi-band probe"
     predictions = pd.read_csv(tmp_path / "clf" / "predictions.csv")

@@ -195,8 +195,10 @@ def _run(args):
     out = Path(args.output)
     if os.path.exists(args.input) and is_image_input(args.input):
         return _run_images(args, out)
-    if args.head is None:
-        args.head = "skip"
+    if args.multiband and args.head:
+        raise CLIError(f"--head {args.head} is for the per-window classifier; --multiband's head is the logistic "
+                       "probe (leave one of them out)")
+    multiband = args.head is None  # the default: one prediction per object from all its bands
     curves, labels = read_light_curves_input(args.input, labels=args.labels, label_column=args.label_column, **table_options(args))
     if args.classifier:
         if not os.path.exists(args.classifier):
@@ -221,7 +223,7 @@ def _run(args):
     class_names = sorted(lab.loc[ids["train"]].astype(str).unique())
     encoder = load_encoder(args.preset, args.model)
     part = {k: curves[curves["object_id"].isin(set(v))] for k, v in ids.items()}
-    head = "multi-band probe" if args.multiband else args.head
+    head = "multi-band probe" if multiband else args.head
     print(f"[classify] scenario {args.scenario}, head {head}: {len(ids['train'])} training, "
           f"{len(ids['val'])} validation, {len(ids['test'])} test objects; classes {class_names}", flush=True)
     unlabelled = None
@@ -233,12 +235,12 @@ def _run(args):
         learning_rate=args.learning_rate,
         encoder_learning_rate=args.encoder_learning_rate if args.scenario == "b" else None,
         unlabelled=unlabelled, reconstruction_epochs=args.reconstruction_epochs, patience=args.patience,
-        multiband=args.multiband, seed=args.seed, verbose=0 if args.quiet else "auto")
+        multiband=multiband, seed=args.seed, verbose=0 if args.quiet else "auto")
     out.mkdir(parents=True, exist_ok=True)
     classifier.save(out / "classifier.keras")
     table, names = _predictions(classifier, part["test"], labels)
     _write(out, table, names, f"scenario {args.scenario}, test set",
-           {"input": args.input, "scenario": args.scenario, "head": head, "multiband": args.multiband,
+           {"input": args.input, "scenario": args.scenario, "head": head, "multiband": multiband,
             "encoder": args.model or args.preset, "train_objects": len(ids["train"]),
             "val_objects": len(ids["val"]), "test_objects": len(ids["test"]), "classes": class_names})
     saved = shlex.quote(str(out / "classifier.keras"))
@@ -252,8 +254,10 @@ def register(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train an Astromer light-curve classifier in scenario a (frozen encoder, head only), b (encoder "
                     "fine-tuned) or c (reconstruction on the unlabelled curves first, then a) on the training "
-                    "objects, pick the epoch on the validation objects (loss for the head; macro F1 for b, "
-                    "its warmed-up start included), and predict the test objects: writes "
+                    "objects and predict the test objects. By default one prediction per object from all its "
+                    "bands (a's head: a logistic probe on the embeddings, regularisation by cross-validation; b "
+                    "keeps the epoch with the best validation macro F1, a's start included); --head gives "
+                    "Astromer 2's per-window classifier (the head's epoch picked on the validation loss). Writes "
                     "classifier.keras, predictions.csv (per object: predicted class and probabilities), "
                     "metrics.json and confusion.png. Splits: a records folder's train/val/test, a 'split' column "
                     "of the labels table ('test'), or a stratified 20% test set. With --classifier, only predict. "
@@ -287,14 +291,15 @@ def register(subparsers):
                         "curves (images: next-patch pretraining on the unlabelled images) first, then a "
                         "(default: %(default)s)")
     g.add_argument("--head", choices=("skip", "mean", "max"), default=None,
-                   help="skip: weighted mean over every block (Astromer 2); mean, max: pooled last block "
-                        "(images: token mean of the embedding block) (default: skip for light curves, mean for "
-                        "images)")
+                   help="light curves: Astromer 2's per-window classifier instead of the multi-band default (every "
+                        "window a sample, window logits averaged per object) with this head: skip, weighted mean "
+                        "over every block; mean, max: pooled last block. Images: skip, or mean (the default: token "
+                        "mean of the embedding block)")
     g.add_argument("--multiband", action="store_true",
-                   help="light curves: one prediction per object from all its bands at once (a MultiBandClassifier: "
-                        "scenario a's head is a logistic probe on each band's embedding mean and std, b then "
-                        "fine-tunes through every band for --epochs, c adapts the encoder first; --head and "
-                        "--patience do not apply)")
+                   help="light curves, the default without --head: one prediction per object from all its bands "
+                        "at once (a MultiBandClassifier: scenario a's head is a logistic probe on each band's "
+                        "embedding mean and std of every block, b then fine-tunes through every band for --epochs, "
+                        "c adapts the encoder first; --patience does not apply)")
     g.add_argument("--shots", type=int, default=None, metavar="N",
                    help="use only N training objects per class (default: every training object)")
     g.add_argument("--epochs", type=int, default=50, metavar="N", help="classification epochs (default: %(default)s)")

@@ -262,11 +262,15 @@ def register(subparsers):
                    help="labelled curves per class (default: %(default)s)")
     p.add_argument("--folds", type=int, default=PARSER_DEFAULTS["folds"], metavar="N",
                    help="folds (default: %(default)s)")
-    p.add_argument("--methods", default="a,b,c", metavar="LIST", help="comma list of a,b,c,gru,rf (default: %(default)s)")
+    p.add_argument("--methods", default="a,b,c", metavar="LIST",
+                   help="comma list of the methods of 'astromer evaluate' (e.g. a,b,c,a_skip,gru,rf; "
+                        "default: %(default)s)")
     p.add_argument("--head-epochs", type=int, default=PARSER_DEFAULTS["head_epochs"], metavar="N",
-                   help="classification-head epochs of scenarios a and c, with early stopping (default: %(default)s)")
+                   help="head epochs of the per-window a_skip and c_skip, with early stopping (a and c fit their probe "
+                        "head by cross-validation) (default: %(default)s)")
     p.add_argument("--finetune-epochs", type=int, default=PARSER_DEFAULTS["finetune_epochs"], metavar="N",
-                   help="scenario b epochs (default: %(default)s)")
+                   help="scenario b epochs (the epoch kept by validation macro F1, a's start included) "
+                        "(default: %(default)s)")
     p.add_argument("--reconstruction-epochs", type=int, default=PARSER_DEFAULTS["reconstruction_epochs"],
                    metavar="N", help="scenario c reconstruction epochs (default: %(default)s)")
     p.add_argument("--patience", type=int, default=PARSER_DEFAULTS["patience"], metavar="N",
