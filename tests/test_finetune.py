@@ -18,6 +18,7 @@ from astromer.tasks.finetune import (
     reconstruction_finetune,
     unfreeze_last_blocks,
 )
+from astromer.tasks.selection import win_probability
 
 RNG = np.random.default_rng(5)
 
@@ -90,10 +91,13 @@ def test_selection_scores_the_real_start_and_keeps_the_best_weights_seen():
     assert isinstance(selection, SelectOnValidation)
     assert len(selection.scores) == 4 and selection.scores[0] == pytest.approx(start_f1)
     assert len(selection.losses) == 4 and selection.losses[0] == pytest.approx(start_loss)
-    # replay the rule: an epoch is kept when its F1 rises and its cross-entropy does not
+    # replay the rule: an epoch is kept when its F1 rises, its cross-entropy does not, and a paired
+    # bootstrap of the validation objects says it wins with probability >= 0.9
     kept = 0
     for epoch in range(1, 4):
-        if selection.scores[epoch] > selection.scores[kept] and selection.losses[epoch] <= selection.losses[kept]:
+        if selection.scores[epoch] > selection.scores[kept] and selection.losses[epoch] <= selection.losses[kept] \
+                and win_probability(selection.labels, selection.predictions[epoch], selection.predictions[kept],
+                                    2) >= 0.9:
             kept = epoch
     assert selection.best_epoch == kept and selection.best == pytest.approx(selection.scores[kept])
     assert macro_f1_and_log_loss(clf, x, y, groups) == pytest.approx((selection.best, selection.losses[kept]))
@@ -105,7 +109,7 @@ class _Scripted(SelectOnValidation):
     """Selection whose validation scores are given: the start wins, every epoch is worse."""
 
     def __init__(self, scores, **kwargs):
-        super().__init__(None, None, **kwargs)
+        super().__init__(None, None, confidence=None, **kwargs)
         self._script = list(scores)
 
     def _score(self):
@@ -132,7 +136,7 @@ class _ScriptedWithLoss(SelectOnValidation):
     """Selection whose validation macro F1 and cross-entropy are given."""
 
     def __init__(self, scores, losses, **kwargs):
-        super().__init__(None, None, **kwargs)
+        super().__init__(None, None, confidence=None, **kwargs)
         self._script = list(zip(scores, losses))
 
     def _score(self):
@@ -154,6 +158,47 @@ def test_selection_asks_the_cross_entropy_to_agree_with_a_higher_macro_f1(requir
     assert selection.best_epoch == kept
     assert selection.best == [0.6, 0.8, 0.7, 0.75][kept]
     assert selection.best_loss == [0.50, 0.70, 0.60, 0.45][kept]
+
+
+class _ScriptedPredictions(SelectOnValidation):
+    """Selection whose validation predictions per epoch are given (the cross-entropy never rises)."""
+
+    def __init__(self, labels, predictions, **kwargs):
+        super().__init__(None, None, **kwargs)
+        self._script, self._labels = [np.asarray(p) for p in predictions], np.asarray(labels)
+
+    def _score(self):
+        from sklearn.metrics import f1_score
+
+        self.labels, self.n_classes = self._labels, 4
+        self.predictions.append(self._script.pop(0))
+        self.losses.append(0.5)
+        return f1_score(self.labels, self.predictions[-1], average="macro")
+
+
+def test_selection_keeps_an_epoch_only_when_the_bootstrap_says_it_wins():
+    """20 validation objects, 5 per class: the start misses 4. Epoch 1 fixes one of them (F1 up by
+    one object: a bootstrap win probability of 0.83), epoch 2 all four (0.996)."""
+    labels = np.repeat(np.arange(4), 5)
+    start = labels.copy()
+    start[[0, 5, 10, 15]] = (start[[0, 5, 10, 15]] + 1) % 4
+    one = start.copy()
+    one[0] = 0
+    assert win_probability(labels, one, start, 4) == pytest.approx(0.83, abs=0.03)
+    assert win_probability(labels, labels, start, 4) > 0.99
+    assert win_probability(labels, start, start, 4) == 0.5  # every resample a tie
+    clf = LightCurveClassifier(_encoder(2), 2, head="mean")
+    x, y, _, _ = labelled_windows(*_data(2), window_size=50, class_names=["fast", "slow"])
+    clf.compile(optimizer=keras.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+    selection = _ScriptedPredictions(labels, [start, one, start])
+    clf.fit(x, y, epochs=2, callbacks=[selection], verbose=0)
+    assert selection.best_epoch == 0 and selection.win_probabilities == [pytest.approx(0.83, abs=0.03), None]
+    selection = _ScriptedPredictions(labels, [start, one, labels])
+    clf.fit(x, y, epochs=2, callbacks=[selection], verbose=0)
+    assert selection.best_epoch == 2 and selection.best == 1.0
+    selection = _ScriptedPredictions(labels, [start, one, start], confidence=None)  # the gate off
+    clf.fit(x, y, epochs=2, callbacks=[selection], verbose=0)
+    assert selection.best_epoch == 1
 
 
 def test_finetune_b_never_ends_below_its_warm_start_on_validation():

@@ -130,10 +130,11 @@ def test_fine_tuning_keeps_the_probe_start_unless_validation_improves():
     assert f1 == pytest.approx(selection.best, abs=1e-9) and loss == pytest.approx(selection.best_loss, rel=1e-4)
     moved = any(not np.allclose(a, np.array(b)) for a, b in zip(start_weights, clf.encoder.weights))
     assert moved == (fit.selected_epoch > 0)
-    # a later epoch was kept only when F1 rose and the cross-entropy did not
+    # a later epoch was kept only when F1 rose, the cross-entropy did not and the bootstrap agreed
     if fit.selected_epoch:
         assert selection.scores[fit.selected_epoch] > selection.scores[0]
         assert selection.losses[fit.selected_epoch] <= selection.losses[0]
+        assert selection.win_probabilities[fit.selected_epoch - 1] >= selection.confidence == 0.9
 
 
 def test_finetune_multiband_scenarios_a_and_c():

@@ -181,8 +181,9 @@ def fit_encoder(classifier, x, y, validation=None, *, epochs=10, batch_size=64, 
     ``validation``: ``(x, y)`` or ``(x, y, groups)`` (groups: the object of each window, for
     object-level scores). With validation windows, the weights kept are those with the best
     validation macro F1 over the epochs *and the starting point*, an epoch counting as better only
-    when its validation cross-entropy does not rise either (:class:`SelectOnValidation`: a few
-    validation objects make macro F1 jump by whole objects); without, the last epoch's.
+    when its validation cross-entropy does not rise either and a paired bootstrap of the validation
+    objects has it win with probability >= 0.9 (:class:`SelectOnValidation`: a few validation
+    objects make macro F1 jump by whole objects); without, the last epoch's.
     Returns the History; ``history.selection`` is the :class:`SelectOnValidation` callback (or None).
     """
     keras.utils.set_random_seed(seed)
@@ -232,7 +233,8 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
     - ``"b"``: the head is first fitted as in ``"a"`` (``head_warmup``), then encoder and head
       train together for ``finetune_epochs`` (default ``epochs``) by :func:`fit_encoder`
       (``layer_decay``, ``unfreeze_blocks``, ``weight_decay``, ``jitter`` within the errors,
-      selection on validation macro F1, with the cross-entropy agreeing, including the warmed-up start).
+      selection on validation macro F1, with the cross-entropy and a bootstrap agreeing, the
+      warmed-up start included).
     - ``"c"``: reconstruction fine-tuning of the encoder on the training curves plus
       ``unlabelled`` curves until the held-out masked R² stops improving (at most
       ``reconstruction_epochs``), then scenario ``then`` (``"a"`` or ``"b"``).

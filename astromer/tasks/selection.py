@@ -81,22 +81,53 @@ class KeepBest(keras.callbacks.Callback):
         self.model.set_weights(self.weights)
 
 
+def _macro_f1_rows(labels, predicted, n_classes):
+    """Macro F1 of every row of ``labels`` / ``predicted`` (``(R, n)`` integer arrays), over the
+    classes present in either (scikit-learn's ``f1_score(average="macro")`` per row)."""
+    rows = np.arange(len(labels))[:, None]
+    true = np.zeros((len(labels), n_classes))
+    pred, hit = np.zeros_like(true), np.zeros_like(true)
+    np.add.at(true, (rows, labels), 1)
+    np.add.at(pred, (rows, predicted), 1)
+    np.add.at(hit, (rows, labels), labels == predicted)
+    present = (true + pred) > 0
+    f1 = np.divide(2 * hit, true + pred, out=np.zeros_like(true), where=present)
+    return f1.sum(axis=1) / present.sum(axis=1)
+
+
+def win_probability(labels, new, old, n_classes, resamples=1000, seed=0):
+    """Paired bootstrap over the validation objects: the fraction of resamples in which the
+    predictions ``new`` have a higher macro F1 than ``old`` (ties count half)."""
+    labels, new, old = (np.asarray(v, dtype=int) for v in (labels, new, old))
+    idx = np.random.default_rng(seed).integers(0, len(labels), size=(resamples, len(labels)))
+    diff = _macro_f1_rows(labels[idx], new[idx], n_classes) - _macro_f1_rows(labels[idx], old[idx], n_classes)
+    return float(np.mean(diff > 0) + 0.5 * np.mean(diff == 0))
+
+
 class SelectOnValidation(KeepBest):
     """:class:`KeepBest` on the validation macro F1 of a classifier (scenario b).
 
-    ``require_lower_loss`` (default): an epoch replaces the kept weights only when its validation
-    macro F1 is higher *and* its validation cross-entropy (per object with ``groups``) is not
-    higher than the kept weights'. A few validation objects per class make macro F1 jump by whole
-    objects; asking the smooth proper score to agree keeps a lucky epoch from replacing the
-    start. ``losses`` lists the cross-entropy of every epoch, the start first."""
+    An epoch replaces the kept weights only when its validation macro F1 is higher and
+
+    - ``require_lower_loss`` (default): its validation cross-entropy (per object with ``groups``)
+      is not higher than the kept weights';
+    - ``confidence`` (default 0.9): in at least that fraction of paired bootstrap resamples of the
+      validation objects its macro F1 beats the kept weights' (:func:`win_probability`; None: off).
+
+    A few validation objects per class make macro F1 jump by whole objects: a lucky epoch that
+    wins by one or two objects replaced the start in earlier runs and then scored below it on
+    the test set; the two checks keep such an epoch out, so a fine-tuned epoch is kept only when
+    the validation set can tell. ``losses`` lists the cross-entropy of every epoch, the start
+    first; ``win_probabilities`` the bootstrap probability of every epoch against the weights
+    kept before it (None where the F1 or the loss already ruled it out)."""
 
     name = "val_macro_f1"
 
-    def __init__(self, x, y, groups=None, batch_size=256, patience=None, require_lower_loss=True):
+    def __init__(self, x, y, groups=None, batch_size=256, patience=None, require_lower_loss=True, confidence=0.9):
         super().__init__(patience)
         self.x, self.y, self.groups, self.batch_size = x, y, groups, batch_size
-        self.require_lower_loss = require_lower_loss
-        self.losses = []
+        self.require_lower_loss, self.confidence = require_lower_loss, confidence
+        self.losses, self.predictions, self.win_probabilities = [], [], []
 
     @property
     def best_loss(self):
@@ -104,15 +135,25 @@ class SelectOnValidation(KeepBest):
         return self.losses[self.best_epoch] if len(self.losses) > self.best_epoch else None
 
     def _score(self):
-        f1, loss = macro_f1_and_log_loss(self.model, self.x, self.y, self.groups, self.batch_size)
-        self.losses.append(loss)
-        return f1
+        from sklearn.metrics import f1_score, log_loss
+
+        labels, probs = _probabilities(self.model, self.x, self.y, self.groups, self.batch_size)
+        self.labels, self.n_classes = labels, probs.shape[1]
+        self.predictions.append(probs.argmax(1))
+        self.losses.append(float(log_loss(labels, probs, labels=np.arange(probs.shape[1]))))
+        return f1_score(labels, probs.argmax(1), average="macro")
 
     def _improves(self, score):
         kept = self.best_loss
-        if self.require_lower_loss and kept is not None and self.losses[-1] > kept:
+        if score <= self.best or (self.require_lower_loss and kept is not None and self.losses[-1] > kept):
+            self.win_probabilities.append(None)
             return False
-        return score > self.best
+        if self.confidence is None:
+            self.win_probabilities.append(None)
+            return True
+        p = win_probability(self.labels, self.predictions[-1], self.predictions[self.best_epoch], self.n_classes)
+        self.win_probabilities.append(p)
+        return p >= self.confidence
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
@@ -133,5 +174,5 @@ class KeepBestReconstruction(KeepBest):
         return float(self.model.evaluate(self.validation, verbose=0, return_dict=True)["r2"])
 
 
-__all__ = ["early_stopping", "macro_f1", "macro_f1_and_log_loss", "KeepBest", "SelectOnValidation",
+__all__ = ["early_stopping", "macro_f1", "macro_f1_and_log_loss", "win_probability", "KeepBest", "SelectOnValidation",
            "KeepBestReconstruction"]
