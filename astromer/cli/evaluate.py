@@ -114,9 +114,10 @@ def register(subparsers):
                    help="head epochs for a_skip and c_skip, with early stopping (a and c fit their probe head "
                         "by cross-validation)")
     p.add_argument("--finetune-epochs", type=int, default=10, metavar="N",
-                   help="epochs for scenarios b, c_b and b_skip (the epoch kept is the one with the best validation macro F1, "
-                   "a's head before any fine-tuning included; a later epoch replaces it only when "
-                   "its validation cross-entropy does not rise either)")
+                   help="epochs for scenarios b, c_b and b_skip (the epoch kept is the one with the best validation "
+                        "macro F1, a's head before any fine-tuning included; a later epoch replaces it only when "
+                        "its validation cross-entropy does not rise either and a paired bootstrap of the validation "
+                        "objects has it win in at least 90%% of resamples)")
     p.add_argument("--encoder-learning-rate", type=float, default=3e-5, metavar="LR",
                    help="scenario b: learning rate of the last encoder block (default: %(default)s)")
     p.add_argument("--layer-decay", type=float, default=0.75, metavar="F",

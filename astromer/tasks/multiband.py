@@ -54,16 +54,16 @@ def band_features(classifier, x, batch_size=256, names=None):
 
 
 def fit_multiband(classifier, x, y, validation=None, *, features=None, finetune_epochs=0, batch_size=64,
-                  learning_rate=3e-4, encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
-                  errors=None, jitter=1.0, seed=0, verbose=0):
+                  learning_rate=3e-4, encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None,
+                  weight_decay=1e-4, errors=None, jitter=1.0, seed=0, verbose=0):
     """Scenario (a), and (b) with ``finetune_epochs`` > 0, on a :class:`MultiBandClassifier`.
 
     ``x``: dict of ``(S, K, W)`` samples (:func:`astromer.data.classification.band_windows`),
     ``y``: their integer labels (every class 0..C-1 present); ``validation``: ``(x, y, objects)``
     (objects: the object of each sample, for object-level selection) or None. ``features``: the
-    frozen encoder's :func:`band_features` of ``x`` when already computed (None: computed here). ``errors``:
-    ``(S, K, W)`` magnitude errors to jitter the training magnitudes by ``jitter`` sigma (None:
-    no augmentation). The other arguments go to :func:`astromer.tasks.finetune.fit_encoder`.
+    frozen encoder's :func:`band_features` of ``x`` when already computed (None: computed here).
+    ``errors``: ``(S, K, W)`` magnitude errors to jitter the training magnitudes by ``jitter``
+    sigma (None: no augmentation). The other arguments go to :func:`astromer.tasks.finetune.fit_encoder`.
     Returns :class:`MultiBandFit`; the classifier is compiled and left as selected.
     """
     from astromer.hybrid import embedding_probe
