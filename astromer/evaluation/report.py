@@ -71,7 +71,7 @@ def counts_markdown(results):
 
 def training_markdown(results):
     """What the trained methods did, per method and shots, from the rows' recorded columns: the
-    epoch scenario b kept (``selected_epoch``, 0 = its warmed-up start) and the reconstruction
+    epoch scenario b kept (``selected_epoch``, 0 = its start, scenario a's head) and the reconstruction
     fine-tuning of scenario c (epochs run, held-out masked R² at the start and best, the epoch kept)."""
     rows = results[results["level"] == "object"]
     lines = []
@@ -79,7 +79,7 @@ def training_markdown(results):
         for (method, shots), group in rows.dropna(subset=["selected_epoch"]).groupby(["method", "shots"]):
             kept = ", ".join(str(int(e)) for e in group.sort_values("fold")["selected_epoch"])
             lines.append(f"- {METHOD_NAMES.get(method, method)}, {int(shots)} per class: epoch kept per fold "
-                         f"{kept} (0 = the warmed-up start: fine-tuning did not beat it on validation)")
+                         f"{kept} (0 = the start, scenario a's head: fine-tuning did not beat it on validation)")
     if "reconstruction_val_r2_start" in rows.columns:
         recon = rows.dropna(subset=["reconstruction_epochs", "reconstruction_val_r2_start"])
         for (epochs, start, best, kept), group in recon.groupby(
