@@ -69,7 +69,6 @@ from astromer.evaluation.object_scenarios import ObjectScenarios
 from astromer.evaluation.tabular import TabularMethods, scores
 from astromer.evaluation.window_scenarios import WindowScenarios
 from astromer.io import atomic_path
-from astromer.tasks.encoders import fresh_copy
 
 log = logging.getLogger("astromer.evaluate")
 
@@ -301,10 +300,9 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
                     self._run_embedding_method(method, encoder, todo[method], bar)
             for method in [m for m in OBJECT_SCENARIOS if m in todo]:
                 bar.set_postfix_str(METHOD_NAMES[method])
-                on_adapted, finetuned = OBJECT_SCENARIOS[method]
-                start = adapted if on_adapted else encoder
-                self._run_object_scenario(method, (lambda: fresh_copy(start)) if finetuned else (lambda: start),
-                                          todo[method], bar, **(recon if on_adapted else {}))
+                on_adapted, _ = OBJECT_SCENARIOS[method]
+                self._run_object_scenario(method, adapted if on_adapted else encoder, todo[method], bar,
+                                          **(recon if on_adapted else {}))
             if not set(WINDOW_METHODS) & set(todo):
                 return pd.DataFrame(self.results)
             x, labels, objects, errors = self._windows(encoder.window_size)

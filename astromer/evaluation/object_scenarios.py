@@ -38,23 +38,24 @@ class ObjectScenarios:
         labels = np.array([self.classes[self.data.labels[o]] for o in objects])
         return x, labels, objects, errors, bands
 
-    def _run_object_scenario(self, method, make_encoder, splits, bar, **extra):
-        """Scenario ``method`` (a key of ``OBJECT_SCENARIOS``) on every split; ``make_encoder()``
-        gives the encoder to start from (a fresh one per split when it is fine-tuned)."""
+    def _run_object_scenario(self, method, start, splits, bar, **extra):
+        """Scenario ``method`` (a key of ``OBJECT_SCENARIOS``) on every split from the encoder
+        ``start`` (used as it is when frozen; a fresh copy per split when it is fine-tuned)."""
         from astromer.models.classifier.multiband import MultiBandClassifier
+        from astromer.tasks.encoders import fresh_copy
         from astromer.tasks.multiband import band_features, fit_multiband
 
         _, finetuned = OBJECT_SCENARIOS[method]
-        encoder = make_encoder()
+        encoder = start
         x, labels, objects, errors, bands = self._band_windows(encoder.window_size)
         test_rows = np.isin(objects, self.data.test_ids)
         features = None
         if not finetuned:  # frozen: every sample's band statistics once
             features = band_features(MultiBandClassifier(encoder, len(self.classes), bands), x, names=objects)
         for split in splits:
-            start = time.time()
-            if finetuned and split is not splits[0]:
-                encoder = make_encoder()
+            began = time.time()
+            if finetuned:
+                encoder = fresh_copy(start)
             tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
             keras.utils.set_random_seed(self.seed)
             clf = MultiBandClassifier(encoder, len(self.classes), bands)
@@ -75,6 +76,6 @@ class ObjectScenarios:
                 row = {"selected_epoch": self.finetune_epochs if selected is None else selected}
             else:  # the probe trains on the training objects only
                 row, va = {}, np.zeros_like(va)
-            self._objectscores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
+            self._objectscores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - began,
                                 **row, **extra)
             bar.update(1)

@@ -36,9 +36,12 @@ def macro_f1(classifier, x, y, groups=None, batch_size=256):
 def macro_f1_and_log_loss(classifier, x, y, groups=None, batch_size=256):
     """``(macro F1, mean cross-entropy)`` of ``classifier`` on windows ``x``, per object (logits
     averaged, then softmax) when ``groups`` are given."""
+    return _f1_and_log_loss(*_probabilities(classifier, x, y, groups, batch_size))
+
+
+def _f1_and_log_loss(labels, probs):
     from sklearn.metrics import f1_score, log_loss
 
-    labels, probs = _probabilities(classifier, x, y, groups, batch_size)
     f1 = f1_score(labels, probs.argmax(1), average="macro")
     return f1, float(log_loss(labels, probs, labels=np.arange(probs.shape[1])))
 
@@ -135,13 +138,12 @@ class SelectOnValidation(KeepBest):
         return self.losses[self.best_epoch] if len(self.losses) > self.best_epoch else None
 
     def _score(self):
-        from sklearn.metrics import f1_score, log_loss
-
         labels, probs = _probabilities(self.model, self.x, self.y, self.groups, self.batch_size)
         self.labels, self.n_classes = labels, probs.shape[1]
         self.predictions.append(probs.argmax(1))
-        self.losses.append(float(log_loss(labels, probs, labels=np.arange(probs.shape[1]))))
-        return f1_score(labels, probs.argmax(1), average="macro")
+        f1, loss = _f1_and_log_loss(labels, probs)
+        self.losses.append(loss)
+        return f1
 
     def _improves(self, score):
         kept = self.best_loss
