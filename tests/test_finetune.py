@@ -251,3 +251,16 @@ def test_reconstruction_keeps_the_start_when_training_only_hurts():
     assert len(selection.scores) == 2  # patience 1: stopped after the first epoch without a gain
     for before, after in zip(start, encoder.get_weights()):
         np.testing.assert_array_equal(before, after)
+
+
+def test_bootstrap_macro_f1_rows_equal_scikit_learn():
+    from sklearn.metrics import f1_score
+
+    from astromer.tasks.selection import _macro_f1_rows
+
+    rng = np.random.default_rng(1)
+    labels, predicted = rng.integers(0, 4, (50, 20)), rng.integers(0, 4, (50, 20))
+    predicted[:5] = 0  # rows where a class is never predicted
+    labels[5:8] = 2    # rows with one true class only
+    expected = [f1_score(t, p, average="macro") for t, p in zip(labels, predicted)]
+    np.testing.assert_allclose(_macro_f1_rows(labels, predicted, 4), expected, atol=1e-12)
