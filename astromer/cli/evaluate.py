@@ -127,7 +127,7 @@ def register(subparsers):
                    help="scenario b: fine-tune only the last N encoder blocks (default: all)")
     p.add_argument("--weight-decay", type=float, default=1e-4, metavar="F",
                    help="scenario b: AdamW weight decay (default: %(default)s)")
-    p.add_argument("--jitter", type=float, default=1.0, metavar="SIGMA",
+    p.add_argument("--jitter", type=float, default=0.0, metavar="SIGMA",
                    help="scenario b: move training magnitudes by N(0, (SIGMA x error)^2) each epoch (0: off; "
                    "default: %(default)s)")
     p.add_argument("--reconstruction-epochs", type=int, default=20, metavar="N",

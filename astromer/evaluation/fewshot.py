@@ -119,7 +119,7 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
 
     def __init__(self, data, load_encoder, methods=METHODS, shots=(20, 100, 500), folds=3, head="skip",
                  epochs=200, finetune_epochs=10, reconstruction_epochs=20, batch_size=64, learning_rate=3e-4,
-                 encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4, jitter=1.0,
+                 encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4, jitter=0.0,
                  gru_epochs=60, patience=20, seed=0, verbose=0, output=None, resume=False, n_jobs=None,
                  val_per_class=None):
         from astromer.data.light_curves import prepare_light_curves

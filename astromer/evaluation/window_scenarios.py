@@ -71,7 +71,7 @@ class WindowScenarios:
     def _run_finetuned(self, x, errors, features, labels, objects, splits, test_rows, bar):
         """Scenario b by :func:`astromer.tasks.finetune.fit_encoder`: the head is first fitted on
         the frozen features (as in a; ``features`` are shared with a), then encoder and head train
-        together (layer-wise rate decay, jitter within the errors, warm-up + cosine); the weights
+        together (layer-wise rate decay, optional jitter within the errors, warm-up + cosine); the weights
         kept are those with the best validation macro F1 per object (an epoch replaces them only when
         its validation cross-entropy does not rise either), the warmed-up start included.
         The row records which epoch was kept (``selected_epoch``; 0 = the start)."""

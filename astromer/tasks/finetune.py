@@ -169,14 +169,18 @@ class _Jittered(keras.utils.PyDataset):
 
 def fit_encoder(classifier, x, y, validation=None, *, epochs=10, batch_size=64, learning_rate=1e-3,
                 encoder_learning_rate=1e-4, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
-                warmup_fraction=0.1, errors=None, jitter=1.0, patience=None, seed=0, verbose=0):
+                warmup_fraction=0.1, errors=None, jitter=0.0, patience=None, callbacks=(), seed=0, verbose=0):
     """Scenario (b): train encoder and head of ``classifier`` together on windows ``x, y``.
 
     ``layer_decay``, ``weight_decay``, ``encoder_learning_rate``: see :func:`layerwise_optimizer`
     (learning rates warm up linearly over ``warmup_fraction`` of the steps, then decay by a cosine);
     ``unfreeze_blocks``: train only the last n blocks (None: all); ``errors``: per-observation
     magnitude errors aligned with ``x`` (``(N, W)``) to jitter the training magnitudes by
-    ``jitter`` sigma each epoch (None: no augmentation).
+    ``jitter`` sigma each epoch (None or ``jitter=0``, the default: no augmentation; 1 sigma made
+    every fine-tuned epoch 15-20 points worse on the test objects than a's start on EROS-1, with
+    the encoder frozen as well: the jitter adds noise the test curves do not have, and the
+    embedding statistics move with it, ``benchmarks/results/b_epochs_eros1.md``).
+    ``callbacks``: more Keras callbacks for the fit (they run after the selection's).
 
     ``validation``: ``(x, y)`` or ``(x, y, groups)`` (groups: the object of each window, for
     object-level scores). With validation windows, the weights kept are those with the best
@@ -193,11 +197,11 @@ def fit_encoder(classifier, x, y, validation=None, *, epochs=10, batch_size=64, 
     schedule = warmup_cosine(steps, int(warmup_fraction * steps))
     classifier.compile(optimizer=layerwise_optimizer(classifier, learning_rate, encoder_learning_rate,
                                                      layer_decay, weight_decay, schedule))
-    callbacks, selection = [], None
+    callbacks, selection = list(callbacks), None
     if validation is not None and len(validation[1]):
         groups = validation[2] if len(validation) > 2 else None
         selection = SelectOnValidation(validation[0], validation[1], groups, patience=patience)
-        callbacks.append(selection)
+        callbacks.insert(0, selection)
     if errors is not None and jitter:
         data = _Jittered(x, y, np.asarray(errors, "float32"), batch_size, seed, jitter)
         history = classifier.fit(data, epochs=epochs, callbacks=callbacks, verbose=verbose)
@@ -212,7 +216,7 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
              batch_size=64, learning_rate=1e-3, encoder_learning_rate=1e-4, unlabelled=None,
              reconstruction_epochs=20, reconstruction_learning_rate=1e-4, then="a", patience=5,
              head_warmup=True, finetune_epochs=None, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4,
-             jitter=1.0, multiband=None, bands=None, seed=0, verbose="auto"):
+             jitter=0.0, multiband=None, bands=None, seed=0, verbose="auto"):
     """Fit a classifier on ``train`` in scenario ``"a"``, ``"b"`` or ``"c"``.
 
     ``train`` and ``validation`` are ``(light_curves, labels)`` tuples (anything
@@ -232,7 +236,7 @@ def finetune(encoder, train, validation=None, scenario="a", *, head=None, class_
       pooled features computed once: identical result, much faster).
     - ``"b"``: the head is first fitted as in ``"a"`` (``head_warmup``), then encoder and head
       train together for ``finetune_epochs`` (default ``epochs``) by :func:`fit_encoder`
-      (``layer_decay``, ``unfreeze_blocks``, ``weight_decay``, ``jitter`` within the errors,
+      (``layer_decay``, ``unfreeze_blocks``, ``weight_decay``, ``jitter`` within the errors (off by default),
       selection on validation macro F1, with the cross-entropy and a bootstrap agreeing, the
       warmed-up start included).
     - ``"c"``: reconstruction fine-tuning of the encoder on the training curves plus

@@ -5,7 +5,7 @@ band of an object through one shared encoder, one prediction per object.
   cross-validated macro F1 on the training objects) fitted on the frozen encoder's band
   statistics and copied into the model, which then predicts exactly as the probe does;
 - scenario (b): then encoder and head train together through the object-level loss by
-  :func:`astromer.tasks.finetune.fit_encoder` (layer-wise rate decay, warm-up + cosine, jitter
+  :func:`astromer.tasks.finetune.fit_encoder` (layer-wise rate decay, warm-up + cosine, optional jitter
   within the errors), keeping the epoch with the best validation macro F1 per object, the probe's
   start included (a later epoch counts only when the validation cross-entropy does not rise);
 - scenario (c): the encoder is first adapted by masked reconstruction on the survey's curves of
@@ -55,7 +55,7 @@ def band_features(classifier, x, batch_size=256, names=None):
 
 def fit_multiband(classifier, x, y, validation=None, *, features=None, finetune_epochs=0, batch_size=64,
                   learning_rate=3e-4, encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None,
-                  weight_decay=1e-4, errors=None, jitter=1.0, seed=0, verbose=0):
+                  weight_decay=1e-4, errors=None, jitter=0.0, callbacks=(), seed=0, verbose=0):
     """Scenario (a), and (b) with ``finetune_epochs`` > 0, on a :class:`MultiBandClassifier`.
 
     ``x``: dict of ``(S, K, W)`` samples (:func:`astromer.data.classification.band_windows`),
@@ -63,7 +63,8 @@ def fit_multiband(classifier, x, y, validation=None, *, features=None, finetune_
     (objects: the object of each sample, for object-level selection) or None. ``features``: the
     frozen encoder's :func:`band_features` of ``x`` when already computed (None: computed here).
     ``errors``: ``(S, K, W)`` magnitude errors to jitter the training magnitudes by ``jitter``
-    sigma (None: no augmentation). The other arguments go to :func:`astromer.tasks.finetune.fit_encoder`.
+    sigma (None or 0, the default: no augmentation). The other arguments (``callbacks``: more Keras
+    callbacks for the fine-tuning) go to :func:`astromer.tasks.finetune.fit_encoder`.
     Returns :class:`MultiBandFit`; the classifier is compiled and left as selected.
     """
     from astromer.hybrid import embedding_probe
@@ -88,7 +89,7 @@ def fit_multiband(classifier, x, y, validation=None, *, features=None, finetune_
     history = fit_encoder(classifier, x, y, validation, epochs=finetune_epochs, batch_size=batch_size,
                           learning_rate=learning_rate, encoder_learning_rate=encoder_learning_rate,
                           layer_decay=layer_decay, unfreeze_blocks=unfreeze_blocks, weight_decay=weight_decay,
-                          errors=errors, jitter=jitter, seed=seed, verbose=verbose)
+                          errors=errors, jitter=jitter, callbacks=callbacks, seed=seed, verbose=verbose)
     return MultiBandFit(probe, history)
 
 
