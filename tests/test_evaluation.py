@@ -123,7 +123,9 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     by_method = obj.set_index("method")
     for method in ("b", "c_b", "b_skip"):
         assert by_method.loc[method, "selected_epoch"] in (0, 1)  # 0: the start (a's head) was kept
+        assert by_method.loc[method, "jitter"] == 0.0  # what it trained with: no magnitude jitter by default
     assert by_method.loc[["a", "c", "a_skip", "probe"], "selected_epoch"].isna().all()  # nothing fine-tuned
+    assert by_method.loc[["a", "c", "a_skip", "probe"], "jitter"].isna().all()
     c = by_method.loc["c"]
     assert 1 <= c["reconstruction_epochs"] <= 2 and np.isfinite(c["reconstruction_val_r2_best"])
     assert c["reconstruction_val_r2_best"] >= c["reconstruction_val_r2_start"]  # the start is a candidate

@@ -221,6 +221,53 @@ def test_jitter_moves_only_observed_magnitudes_within_their_errors():
     np.testing.assert_array_equal(out["times"], x["times"])
 
 
+@pytest.mark.parametrize("jitter, jittered", [(None, False), (0.0, False), (1.0, True)])
+def test_fine_tuning_jitters_only_when_asked(monkeypatch, jitter, jittered):
+    # no augmentation by default, even with the errors at hand (1 sigma hurt every fine-tuned epoch
+    # on EROS-1's test objects, benchmarks/results/b_epochs_eros1.md)
+    import astromer.tasks.finetune as ft
+
+    made = []
+
+    class Spy(ft._Jittered):
+        def __init__(self, *args):
+            made.append(args[-1])
+            super().__init__(*args)
+
+    monkeypatch.setattr(ft, "_Jittered", Spy)
+    clf = LightCurveClassifier(_encoder(2), 2, head="mean")
+    x, y, _, _ = labelled_windows(*_data(3), window_size=50, class_names=["fast", "slow"])
+    errors = np.where(x["mask"] > 0, 0.3, 0.0).astype("float32")
+    options = {} if jitter is None else {"jitter": jitter}
+    fit_encoder(clf, x, y, epochs=1, errors=errors, **options)
+    assert made == ([1.0] if jittered else [])
+
+
+def test_fine_tuning_runs_extra_callbacks_after_the_selection():
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, len(selection_of[0].scores)))
+
+    selection_of = []
+    clf = LightCurveClassifier(_encoder(2), 2, head="mean")
+    x, y, groups, _ = labelled_windows(*_data(4), window_size=50, class_names=["fast", "slow"])
+    original = SelectOnValidation.on_train_begin
+
+    def remember(self, logs=None):
+        selection_of.append(self)
+        original(self, logs)
+
+    SelectOnValidation.on_train_begin = remember
+    try:
+        history = fit_encoder(clf, x, y, (x, y, groups), epochs=2, callbacks=[Watch()])
+    finally:
+        SelectOnValidation.on_train_begin = original
+    assert selection_of == [history.selection]
+    assert seen == [(0, 2), (1, 3)]  # each epoch is scored by the selection before the extra callback runs
+
+
 def test_reconstruction_stops_on_the_held_out_r2_and_keeps_the_best():
     keras.utils.set_random_seed(0)
     encoder = _encoder(2)

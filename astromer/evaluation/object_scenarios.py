@@ -8,7 +8,7 @@ its bands (:class:`~astromer.models.classifier.multiband.MultiBandClassifier`), 
   shared by the splits (identical to computing them per split: the encoder is frozen).
 - ``b``: ``a``'s head, then encoder and head fine-tuned through the object-level loss; the
   epoch kept is the one with the best validation macro F1 per object, a's start included
-  (``selected_epoch``, 0 = the start).
+  (``selected_epoch``, 0 = the start; ``jitter``: the magnitude jitter it trained with, in error sigmas).
 - ``c`` / ``c_b``: ``a`` / ``b`` on the encoder adapted to the survey by masked reconstruction
   (shared with every ``_c`` method of the run).
 """
@@ -73,7 +73,8 @@ class ObjectScenarios:
                 logits = keras.ops.convert_to_numpy(clf.head(features[test_rows].astype("float32")))
             if finetuned:
                 selected = fit.selected_epoch
-                row = {"selected_epoch": self.finetune_epochs if selected is None else selected}
+                row = {"selected_epoch": self.finetune_epochs if selected is None else selected,
+                       "jitter": self.jitter}
             else:  # the probe trains on the training objects only
                 row, va = {}, np.zeros_like(va)
             self._objectscores(method, split, logits, objects, test_rows, tr, va, seconds=time.time() - began,

@@ -95,5 +95,5 @@ class WindowScenarios:
             selected = history.selection.best_epoch if history.selection is not None else self.finetune_epochs
             logits = clf.predict(self._take(x, test_rows), batch_size=256, verbose=0)
             self._objectscores("b_skip", split, logits, objects, test_rows, tr, va, seconds=time.time() - start,
-                                selected_epoch=selected)
+                                selected_epoch=selected, jitter=self.jitter)
             bar.update(1)
