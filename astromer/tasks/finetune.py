@@ -176,10 +176,10 @@ def fit_encoder(classifier, x, y, validation=None, *, epochs=10, batch_size=64, 
     (learning rates warm up linearly over ``warmup_fraction`` of the steps, then decay by a cosine);
     ``unfreeze_blocks``: train only the last n blocks (None: all); ``errors``: per-observation
     magnitude errors aligned with ``x`` (``(N, W)``) to jitter the training magnitudes by
-    ``jitter`` sigma each epoch (None or ``jitter=0``, the default: no augmentation; 1 sigma made
-    every fine-tuned epoch 15-20 points worse on the test objects than a's start on EROS-1, with
-    the encoder frozen as well: the jitter adds noise the test curves do not have, and the
-    embedding statistics move with it, ``benchmarks/results/b_epochs_eros1.md``).
+    ``jitter`` sigma each epoch (None or ``jitter=0``, the default: no augmentation; at 1 sigma
+    every fine-tuned epoch scored 15-23 points below a's start on EROS-1's test objects, 7-12 with
+    the encoder frozen: the jitter adds noise the test curves do not have, and the embedding
+    statistics move with it, ``benchmarks/results/b_epochs_eros1.md``).
     ``callbacks``: more Keras callbacks for the fit (they run after the selection's).
 
     ``validation``: ``(x, y)`` or ``(x, y, groups)`` (groups: the object of each window, for
