@@ -67,6 +67,7 @@ _SERIALIZABLE = {
     "astromer>PatchDecoder": "astromer.layers.patch_tokenizers",
     "astromer>MaskedTimePooling": "astromer.layers.pooling",
     "astromer>LayerWeighting": "astromer.layers.pooling",
+    "astromer>LayerNorm": "astromer.layers.layer_norm",
     "astromer>LearnedPositionEmbedding": "astromer.layers.position_embedding",
     "astromer>ReconstructionHead": "astromer.layers.reconstruction_head",
     "astromer>SpiralPatcher": "astromer.layers.spiral",

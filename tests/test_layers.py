@@ -6,6 +6,7 @@ import pytest
 
 from astromer.layers import (
     AttentionBlock,
+    LayerNorm,
     MaskedSelfAttention,
     ReconstructionHead,
     TimeMagnitudeEmbedding,
@@ -127,6 +128,67 @@ def test_layer_norm_epsilon_is_used():
     assert ReconstructionHead(1e-6).norm.epsilon == 1e-6
 
 
+def _gradients(fn, *args):
+    """d(sum(fn(*args) * weights))/d(args) on the active backend (a fixed, non-uniform upstream)."""
+    weights = np.random.default_rng(1).normal(size=np.shape(fn(*args))).astype("float32")
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return [np.asarray(g) for g in jax.grad(lambda *a: (fn(*a) * weights).sum(), argnums=(0, 1, 2))(*args)]
+    import tensorflow as tf
+
+    args = [tf.constant(a) for a in args]
+    with tf.GradientTape() as tape:
+        tape.watch(args)
+        loss = tf.reduce_sum(fn(*args) * weights)
+    return [np.asarray(g) for g in tape.gradient(loss, args)]
+
+
+def _norm_pair(shape, **kwargs):
+    """A LayerNorm and a keras.layers.LayerNormalization with the same random gamma and beta."""
+    ours, theirs = LayerNorm(**kwargs), keras.layers.LayerNormalization(**kwargs)
+    for layer in (ours, theirs):
+        layer.build(shape)
+    rng = np.random.default_rng(2)
+    weights = [rng.uniform(0.5, 1.5, w.shape).astype("float32") for w in theirs.weights]
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+    return ours, theirs
+
+
+def test_layer_norm_matches_keras_values_and_gradients():
+    """The hand-written backward pass gives Keras' autodiff gradients (x, gamma, beta)."""
+    x = (RNG.normal(size=(3, 7, 16)) * 4 + 2).astype("float32")
+    ours, theirs = _norm_pair(x.shape, epsilon=1e-6)
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), atol=2e-6)
+    from astromer.layers.layer_norm import layer_norm_last_axis
+    from keras import ops
+
+    got = _gradients(lambda a, g, b: layer_norm_last_axis(a, g, b, 1e-6), x, *ours.get_weights())
+    want = _gradients(lambda a, g, b: ops.layer_normalization(a, g, b, epsilon=1e-6), x, *ours.get_weights())
+    assert [g.shape for g in got] == [(3, 7, 16), (16,), (16,)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * np.abs(w).max())
+
+
+def test_layer_norm_other_axes_use_keras_code():
+    x = RNG.normal(size=(2, 5, 6)).astype("float32")
+    ours, theirs = _norm_pair(x.shape, axis=1)
+    np.testing.assert_array_equal(np.asarray(ours(x)), np.asarray(theirs(x)))
+    ours, theirs = _norm_pair(x.shape, rms_scaling=True)
+    np.testing.assert_array_equal(np.asarray(ours(x)), np.asarray(theirs(x)))
+
+
+def test_layer_norm_keeps_bfloat16_outputs_and_float32_statistics():
+    x = (RNG.normal(size=(2, 5, 8)) * 100 + 1000).astype("float32")
+    ours, theirs = _norm_pair(x.shape, dtype="mixed_bfloat16")
+    out = ours(keras.ops.cast(x, "bfloat16"))
+    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+    ref = theirs(keras.ops.cast(x, "bfloat16"))
+    np.testing.assert_allclose(np.asarray(keras.ops.cast(out, "float32")),
+                               np.asarray(keras.ops.cast(ref, "float32")), atol=1e-2)
+
+
 X158 = np.random.default_rng(5).normal(size=(1, 5, 8)).astype("float32")
 
 
@@ -140,6 +202,7 @@ X158 = np.random.default_rng(5).normal(size=(1, 5, 8)).astype("float32")
         (lambda: AttentionBlock(2, 4, 6, use_leak=True, mask_format="key"),
          lambda l: l(X158, hidden=np.array([[0, 0, 0, 1, 1]], "float32"))),
         (lambda: ReconstructionHead(1e-6), lambda l: l(X158)),
+        (lambda: LayerNorm(epsilon=1e-6), lambda l: l(X158)),
     ],
 )
 def test_layer_config_round_trip(make, call):

@@ -4,6 +4,7 @@ from astromer.layers.attention import MaskedSelfAttention
 from astromer.layers.attention_block import AttentionBlock
 from astromer.layers.causal_attention import CausalSelfAttention
 from astromer.layers.causal_block import CausalBlock
+from astromer.layers.layer_norm import LayerNorm
 from astromer.layers.patch_standardization import PatchStandardization, standardize_patches
 from astromer.layers.patch_tokenizers import PatchDecoder, PatchEncoder
 from astromer.layers.position_embedding import LearnedPositionEmbedding
@@ -19,6 +20,7 @@ __all__ = [
     "AttentionBlock",
     "CausalBlock",
     "CausalSelfAttention",
+    "LayerNorm",
     "LearnedPositionEmbedding",
     "MaskedSelfAttention",
     "PatchDecoder",

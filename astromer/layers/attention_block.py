@@ -1,10 +1,20 @@
 """The Astromer transformer block: both original post-LN variants and a modern pre-LN one."""
 
 import keras
+from keras import ops
 
 from astromer.layers.attention import MaskedSelfAttention
+from astromer.layers.layer_norm import LayerNorm
 
 BLOCK_STYLES = ("post", "pre")
+
+
+def _on_rows(fn, x):
+    """``fn`` applied to the ``(B*T, d)`` rows of ``x`` ``(B, T, d)``: Dense layers become plain
+    2-D products, whose bias add and activation fuse into one oneDNN kernel on TensorFlow."""
+    shape = ops.shape(x)
+    y = fn(ops.reshape(x, (-1, x.shape[-1])))
+    return ops.reshape(y, (shape[0], shape[1], y.shape[-1]))
 
 
 @keras.saving.register_keras_serializable(package="astromer")
@@ -65,8 +75,8 @@ class AttentionBlock(keras.layers.Layer):
         )
         self.ffn_inner = keras.layers.Dense(self.ffn_dim, activation=ffn_activation, name="ffn_inner", **kw)
         self.ffn_outer = keras.layers.Dense(self.width, name="ffn_outer", **kw)
-        self.norm1 = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, name="norm1", **kw)
-        self.norm2 = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, name="norm2", **kw)
+        self.norm1 = LayerNorm(epsilon=self.layer_norm_epsilon, name="norm1", **kw)
+        self.norm2 = LayerNorm(epsilon=self.layer_norm_epsilon, name="norm2", **kw)
         self.dropout1 = keras.layers.Dropout(self.dropout, name="dropout1", dtype=self.dtype_policy)
         self.dropout2 = keras.layers.Dropout(self.dropout, name="dropout2", dtype=self.dtype_policy)
         if self.use_leak:
@@ -92,7 +102,7 @@ class AttentionBlock(keras.layers.Layer):
         self.built = True
 
     def _ffn(self, x):
-        return self.ffn_outer(self.ffn_inner(x))
+        return _on_rows(lambda rows: self.ffn_outer(self.ffn_inner(rows)), x)
 
     def call(self, x, hidden=None, training=None):
         if self.style == "pre":
@@ -102,11 +112,11 @@ class AttentionBlock(keras.layers.Layer):
             return x + self.dropout2(f, training=training)
         a = self.dropout1(self.attention(x, hidden=hidden), training=training)
         if self.use_leak:
-            a = self.leak_attention(x) + a
+            a = _on_rows(self.leak_attention, x) + a
         a = self.norm1(a)
         f = self.dropout2(self._ffn(a), training=training)
         if self.use_leak:
-            f = self.leak_ffn(a) + f
+            f = _on_rows(self.leak_ffn, a) + f
         return self.norm2(f)
 
     def compute_output_shape(self, input_shape, *args, **kwargs):

@@ -3,6 +3,7 @@
 import keras
 
 from astromer.layers.causal_attention import CausalSelfAttention
+from astromer.layers.layer_norm import LayerNorm
 from astromer.layers.patch_tokenizers import gelu_tanh
 
 
@@ -34,8 +35,8 @@ class CausalBlock(keras.layers.Layer):
         out_std = self.init_std if self.output_init_std is None else self.output_init_std
         kw = {"dtype": self.dtype_policy}
         norm = {"epsilon": self.layer_norm_epsilon, "center": self.use_bias, **kw}
-        self.ln_1 = keras.layers.LayerNormalization(name="ln_1", **norm)
-        self.ln_2 = keras.layers.LayerNormalization(name="ln_2", **norm)
+        self.ln_1 = LayerNorm(name="ln_1", **norm)
+        self.ln_2 = LayerNorm(name="ln_2", **norm)
         self.attn = CausalSelfAttention(
             num_heads, dim, dropout=dropout, use_bias=use_bias, init_std=init_std,
             output_init_std=self.output_init_std, name="attn", **kw,

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from astromer.layers.layer_norm import LayerNorm
+
 
 @keras.saving.register_keras_serializable(package="astromer")
 class ReconstructionHead(keras.layers.Layer):
@@ -12,7 +14,7 @@ class ReconstructionHead(keras.layers.Layer):
         super().__init__(**kwargs)
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         kw = {"dtype": self.dtype_policy}
-        self.norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, name="norm", **kw)
+        self.norm = LayerNorm(epsilon=self.layer_norm_epsilon, name="norm", **kw)
         self.dense = keras.layers.Dense(1, name="dense", **kw)
 
     def build(self, input_shape):

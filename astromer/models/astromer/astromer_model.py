@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from astromer.layers.attention_block import AttentionBlock
+from astromer.layers.layer_norm import LayerNorm
 from astromer.layers.reconstruction_head import ReconstructionHead
 from astromer.layers.time_encoding import TimeMagnitudeEmbedding
 from astromer.losses.masked_rmse import MaskedRMSE
@@ -104,7 +105,7 @@ class Astromer(PresetMixin, keras.Model):
         ]
         self.final_norm = None
         if block_style == "pre":
-            self.final_norm = keras.layers.LayerNormalization(
+            self.final_norm = LayerNorm(
                 epsilon=layer_norm_epsilon, name="final_norm", **kw
             )
         self.head = ReconstructionHead(layer_norm_epsilon, name="reconstruction_head", **kw)

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from astromer.layers.causal_block import CausalBlock
+from astromer.layers.layer_norm import LayerNorm
 from astromer.layers.patch_standardization import PatchStandardization, standardize_patches
 from astromer.layers.patch_tokenizers import PatchDecoder, PatchEncoder
 from astromer.layers.position_embedding import LearnedPositionEmbedding
@@ -113,7 +114,7 @@ class AstroPT(PresetMixin, keras.Model):
             )
             for i in range(self.num_layers)
         ]
-        self.final_norm = keras.layers.LayerNormalization(
+        self.final_norm = LayerNorm(
             epsilon=layer_norm_epsilon, center=use_bias, name="final_norm", **kw
         )
         self.decoder = PatchDecoder(
