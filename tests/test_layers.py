@@ -11,6 +11,7 @@ from astromer.layers import (
     ReconstructionHead,
     TimeMagnitudeEmbedding,
     sinusoidal_time_encoding,
+    time_encoding_rates,
 )
 
 RNG = np.random.default_rng(0)
@@ -30,6 +31,18 @@ def test_time_encoding_matches_the_original_formula_in_float64():
     assert got.shape == (1, 4, dim)
     np.testing.assert_allclose(got, expected, atol=2e-4)
     np.testing.assert_allclose(got[0, 0], [0, 1] * 4, atol=1e-7)  # t=0: sin 0, cos 1
+
+
+def test_time_encoding_selects_the_same_values_as_interleaving_sin_and_cos():
+    """The select (sin on even features, cos on odd) equals sin/cos of the half-rate angles
+    stacked and interleaved, bit for bit, over the centred day range of real windows."""
+    from keras import ops
+
+    times = np.linspace(-1500, 1500, 2 * 101, dtype="float32").reshape(2, 101)
+    r = time_encoding_rates(16)
+    t = ops.expand_dims(ops.convert_to_tensor(times), -1)
+    interleaved = ops.reshape(ops.stack([ops.sin(t * r[0::2]), ops.cos(t * r[1::2])], axis=-1), (2, 101, 16))
+    np.testing.assert_array_equal(np.asarray(sinusoidal_time_encoding(times, 16)), np.asarray(interleaved))
 
 
 def test_time_encoding_rejects_odd_dims_and_bad_rates():

@@ -31,12 +31,11 @@ def sinusoidal_time_encoding(times, dim, base=10000.0, rates=None):
     rates = time_encoding_rates(dim, base) if rates is None else np.asarray(rates, np.float32)
     if rates.shape != (dim,):
         raise ValueError(f"time encoding rates must have shape ({dim},), got {rates.shape}.")
-    t = ops.expand_dims(ops.convert_to_tensor(times, dtype="float32"), -1)
-    even = ops.sin(t * ops.convert_to_tensor(rates[0::2]))
-    odd = ops.cos(t * ops.convert_to_tensor(rates[1::2]))
-    encoding = ops.stack([even, odd], axis=-1)  # (..., T, dim/2, 2): interleave sin/cos
-    shape = ops.shape(t)[:-1] + (dim,)
-    return ops.reshape(encoding, shape)
+    angles = ops.expand_dims(ops.convert_to_tensor(times, dtype="float32"), -1) * ops.convert_to_tensor(rates)
+    # sin on even features, cos on odd ones: a select, not an interleaving stack (TensorFlow's
+    # Pack along the last axis cost 8% of an Astromer 1 forward pass); the same values bit for bit
+    even = ops.convert_to_tensor(np.arange(dim) % 2 == 0)
+    return ops.where(even, ops.sin(angles), ops.cos(angles))
 
 
 @keras.saving.register_keras_serializable(package="astromer")
