@@ -1,6 +1,7 @@
-"""dtype="auto": bfloat16 only where the hardware has it natively and the accuracy check passes."""
+"""dtype="auto": bfloat16 only where the hardware has it natively, the accuracy check passes and it is faster."""
 
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -25,8 +26,9 @@ def test_native_bf16_reads_the_cpu_flags(monkeypatch, tmp_path):
     assert not native and "avx512_bf16 or amx_bf16" in why
 
 
-def test_auto_picks_bf16_only_where_native_and_accurate(monkeypatch, caplog):
+def test_auto_picks_bf16_only_where_native_accurate_and_faster(monkeypatch, caplog):
     model = _small()
+    monkeypatch.setattr(precision, "speedup", lambda model, other: 1.5)  # timing is the machine's: fixed here
     monkeypatch.setattr(precision, "native_bf16", lambda: (False, "no native bfloat16 (test)"))
     assert precision.auto_dtype(model) is model
     monkeypatch.setattr(precision, "native_bf16", lambda: (True, "CPU flag avx512_bf16 (test)"))
@@ -40,12 +42,43 @@ def test_auto_picks_bf16_only_where_native_and_accurate(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="astromer"):
         assert precision.auto_dtype(model) is model
     assert "bfloat16 pooled embeddings reach cosine" in caplog.text
+    monkeypatch.setattr(precision, "MIN_COSINE", 0.999)
+    monkeypatch.setattr(precision, "speedup", lambda model, other: 0.7)  # native and accurate, but slower
+    with caplog.at_level(logging.INFO, logger="astromer"):
+        assert precision.auto_dtype(model) is model
+    assert "bfloat16 runs at 0.70x float32's speed here, < 1.1x" in caplog.text
+
+
+class _Encoder:
+    """Stands in for a model and its encoder: sleeps ``delay`` seconds per call, records batch sizes."""
+
+    window_size = 16
+
+    def __init__(self, delay, calls):
+        self.delay, self.calls = delay, calls
+
+    def encoder_model(self):
+        return self
+
+    def predict_on_batch(self, x):
+        self.calls.append(len(x["mask"]))
+        time.sleep(self.delay)
+        return x["mask"]
+
+
+def test_speedup_times_both_encoders():
+    model = _small()
+    assert precision.speedup(model, model, batch=8, repeats=2) > 0
+    calls = []
+    assert precision.speedup(_Encoder(0.05, calls), _Encoder(0.0, calls), batch=4, repeats=2) > 10
+    assert calls == [4] * 6  # per model: one untimed (compiling) call, two timed ones
 
 
 def test_from_preset_dtype_auto(monkeypatch, tmp_path):
     monkeypatch.setenv("ASTROMER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ASTROMER_MIRROR", str(require_shared("weights", "astromer")))
     monkeypatch.setattr(precision, "native_bf16", lambda: (True, "test"))
+    monkeypatch.setattr(precision, "speedup", lambda model, other: 1.5)
     model = astromer.Astromer.from_preset("astromer_v1", dtype="auto", trainable=False, progress=False)
     assert model.dtype_policy.name == "mixed_bfloat16" and not model.trainable
     monkeypatch.setattr(precision, "native_bf16", lambda: (False, "test"))

@@ -7,7 +7,11 @@ softmax) only when
 1. the machine computes bfloat16 natively: a CPU with ``avx512_bf16`` or ``amx_bf16``
    (``/proc/cpuinfo``), or a GPU of compute capability 8.0 or newer; and
 2. the accuracy check passes: on a fixed batch of windows the pooled embeddings of the bfloat16
-   model keep a cosine similarity of at least 0.999 with float32's;
+   model keep a cosine similarity of at least 0.999 with float32's; and
+3. bfloat16 is faster here: on that batch its encoder runs at least 1.1x as fast as float32's
+   (best of 3 timed calls each). A CPU flag is not enough: on an Intel Xeon with
+   ``avx512_bf16`` (no AMX) TensorFlow's bfloat16 Astromer 1 ran at 0.6-0.8x float32's speed
+   (``benchmarks/results/astromer_vs_original.md``);
 
 and float32 otherwise. The choice and its reason are logged once. float32 stays the default
 everywhere (``dtype=None``): see ``benchmarks/results`` for where bfloat16 is faster.
@@ -22,6 +26,7 @@ import numpy as np
 
 BF16_POLICY = "mixed_bfloat16"
 MIN_COSINE = 0.999
+MIN_SPEEDUP = 1.1
 CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 log = logging.getLogger("astromer")
@@ -70,11 +75,15 @@ def with_dtype(model, dtype):
     return rebuilt
 
 
-def pooled_cosine(model, other, batch=64, seed=0) -> float:
-    """Smallest cosine similarity between two Astromer encoders' pooled embeddings on a fixed batch."""
+def _check_batch(model, batch=64, seed=0):
     from astromer.data.synthetic import check_windows
 
-    x = check_windows(model.window_size, batch=batch, seed=seed)
+    return check_windows(model.window_size, batch=batch, seed=seed)
+
+
+def pooled_cosine(model, other, batch=64, seed=0) -> float:
+    """Smallest cosine similarity between two Astromer encoders' pooled embeddings on a fixed batch."""
+    x = _check_batch(model, batch, seed)
     m = x["mask"][..., None]
     pooled = []
     for enc in (model, other):
@@ -84,8 +93,26 @@ def pooled_cosine(model, other, batch=64, seed=0) -> float:
     return float(np.min((a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))))
 
 
+def speedup(model, other, batch=64, repeats=3) -> float:
+    """How many times faster ``other``'s encoder runs than ``model``'s on a fixed batch (best of
+    ``repeats`` timed calls each, after one untimed call that compiles)."""
+    import time
+
+    x = _check_batch(model, batch)
+    best = []
+    for enc in (model.encoder_model(), other.encoder_model()):
+        enc.predict_on_batch(x)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            np.asarray(enc.predict_on_batch(x))
+            times.append(time.perf_counter() - start)
+        best.append(min(times))
+    return best[0] / best[1]
+
+
 def auto_dtype(model):
-    """``model`` in bfloat16 where that is native and accurate enough, else ``model`` itself."""
+    """``model`` in bfloat16 where that is native, accurate enough and faster, else ``model`` itself."""
     import astromer
 
     native, why = native_bf16()
@@ -102,5 +129,11 @@ def auto_dtype(model):
         log.warning("precision auto: float32 (%s, but bfloat16 pooled embeddings reach cosine %.5f "
                     "< %.3f)", why, cosine, MIN_COSINE)
         return model
-    log.info("precision auto: %s (%s; pooled-embedding cosine %.5f)", BF16_POLICY, why, cosine)
+    faster = speedup(model, candidate)
+    if not faster >= MIN_SPEEDUP:
+        log.info("precision auto: float32 (%s and cosine %.5f, but bfloat16 runs at %.2fx float32's "
+                 "speed here, < %.1fx)", why, cosine, faster, MIN_SPEEDUP)
+        return model
+    log.info("precision auto: %s (%s; pooled-embedding cosine %.5f; %.2fx float32's speed)",
+             BF16_POLICY, why, cosine, faster)
     return candidate
