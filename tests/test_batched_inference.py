@@ -42,3 +42,12 @@ def test_bad_inputs_are_named():
         predict_in_batches(model, {"a": np.zeros((2, 3)), "b": np.zeros((3, 3))})
     with pytest.raises(ValueError, match="0 rows"):
         predict_in_batches(model, np.zeros((0, 3), "float32"), verbose=0)
+
+
+def test_require_finite_names_the_owners_of_ragged_outputs():
+    from astromer.models.batched_inference import NonFiniteOutputError, require_finite
+
+    rows = [np.zeros((3, 2)), np.array([[0.0, np.inf]]), np.zeros((0, 2)), np.array([[np.nan, 1.0], [0, 0]])]
+    with pytest.raises(NonFiniteOutputError, match=r"the embedding of 2 input\(s\) contains NaN or inf: b, d \("):
+        require_finite(rows, ["a", "b", "c", "d"], "embedding")
+    require_finite(rows[:1] + rows[2:3], ["a", "c"], "embedding")  # finite (and empty) rows pass

@@ -181,7 +181,8 @@ def gather_observations(per_window_values, windows: Windows, n_objects: int) -> 
     owned = (pos[None, :] >= windows.owned_from[order, None]) & (
         pos[None, :] < windows.length[order, None]
     )
-    rows = values[order][owned]
+    # one gather of the owned rows (not a reordered copy of every window first)
+    rows = values.reshape((N * W,) + values.shape[2:])[(order[:, None] * W + pos[None, :])[owned]]
     counts = np.bincount(obj[order], weights=owned.sum(axis=1), minlength=n_objects)
     return np.split(rows, np.cumsum(counts.astype(np.int64))[:-1])
 

@@ -48,12 +48,15 @@ class NonFiniteOutputError(AstromerError, ValueError):
 def require_finite(values, owners, what="output"):
     """Raise :class:`NonFiniteOutputError` naming the inputs whose rows of ``values`` are not finite.
 
-    ``values``: ``(N, ...)`` array; ``owners[i]``: the input (object id, image
-    index, ...) that row ``i`` belongs to. Outputs are never written or returned
-    with NaN/inf in them.
+    ``values``: ``(N, ...)`` array, or a list of ``N`` arrays (one per owner, of any
+    shapes); ``owners[i]``: the input (object id, image index, ...) that row ``i``
+    belongs to. Outputs are never written or returned with NaN/inf in them.
     """
-    values = np.asarray(values)
-    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if isinstance(values, list):
+        bad = np.array([not np.isfinite(v).all() for v in values], dtype=bool)
+    else:
+        values = np.asarray(values)
+        bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
     if bad.any():
         names = list(dict.fromkeys(str(owners[i]) for i in np.flatnonzero(bad)))
         more = f" and {len(names) - 5} more" if len(names) > 5 else ""

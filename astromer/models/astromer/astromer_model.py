@@ -348,10 +348,10 @@ class Astromer(PresetMixin, keras.Model):
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
         z = self.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose, bucketing=bucketing,
                                 layers=layers)
-        # padding rows are never used; float32 also under a bfloat16 policy (what NumPy/sklearn take)
-        z = np.where(windows.mask[..., None] > 0, np.asarray(z, dtype=np.float32), np.float32(0))
-        require_finite(z, [prepared.ids[i] for i in windows.object_index], "embedding")
-        per_object = gather_observations(np.asarray(z), windows, len(prepared.curves))
+        # float32 also under a bfloat16 policy (what NumPy/sklearn take); only the rows returned
+        # (each observation's first window) are gathered and checked, never the padding
+        per_object = gather_observations(np.asarray(z, dtype=np.float32), windows, len(prepared.curves))
+        require_finite(per_object, prepared.ids, "embedding")
         pooled = np.stack([rows.mean(axis=0) for rows in per_object]).astype("float32")
         return LightCurveEmbeddings(
             ids=list(prepared.ids),
