@@ -8,8 +8,8 @@ gradient is the closed form
 
     dx = inv * (g - mean(g) - x_hat * mean(g * x_hat)),   g = dy * gamma,
 
-so an Astromer 1 training step on TensorFlow runs about 10% faster
-(``benchmarks/results/astromer_vs_original.md``). Any other axis, ``rms_scaling`` or a norm
+so an Astromer 1 training step on TensorFlow runs 1.06-1.16x faster (``benchmarks/README.md``;
+``benchmarks/results/profile_step.md`` shows where the time goes). Any other axis, ``rms_scaling`` or a norm
 without ``center``/``scale`` falls back to Keras' own code.
 """
 

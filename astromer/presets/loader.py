@@ -193,7 +193,8 @@ def load_preset_as(cls, handle, *, load_weights=True, dtype=None, trainable=None
 
     ``dtype``: a Keras dtype or policy name (``"bfloat16"``, ``"mixed_bfloat16"``) the model is
     rebuilt with, weights cast to it, or ``"auto"`` (:func:`astromer.presets.precision.auto_dtype`:
-    ``mixed_bfloat16`` where the hardware has native bfloat16 and the accuracy check passes); ``trainable``: False freezes every weight, True unfreezes
+    ``mixed_bfloat16`` where the hardware has native bfloat16, the accuracy check passes and bfloat16 runs
+    faster there); ``trainable``: False freezes every weight, True unfreezes
     every weight (default: as the preset was saved);
     ``load_weights=False``: the preset's architecture, freshly initialised; other keyword
     arguments override the preset's config (``dropout=0.1``; one that changes weight shapes
