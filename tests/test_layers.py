@@ -188,7 +188,7 @@ def test_layer_norm_other_axes_use_keras_code():
     x = RNG.normal(size=(2, 5, 6)).astype("float32")
     ours, theirs = _norm_pair(x.shape, axis=1)
     np.testing.assert_array_equal(np.asarray(ours(x)), np.asarray(theirs(x)))
-    ours, theirs = _norm_pair(x.shape, rms_scaling=True)
+    ours, theirs = _norm_pair(x.shape, center=False)
     np.testing.assert_array_equal(np.asarray(ours(x)), np.asarray(theirs(x)))
 
 
