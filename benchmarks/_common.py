@@ -133,6 +133,20 @@ def timed(fn, n, warmup=1):
     return times[len(times) // 2], value
 
 
+def v1_training_batch(batch=256, window=200, seed=0):
+    """Synthetic windows (60 to ``window`` real steps each) and reconstruction targets
+    ``(target, loss mask, weight)``: the step benchmarks' fixed batch."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = {"times": np.sort(rng.uniform(-500, 500, (batch, window)), 1).astype("float32"),
+         "magnitudes": rng.normal(0, 1, (batch, window)).astype("float32"),
+         "mask": (np.arange(window)[None] < rng.integers(60, window + 1, batch)[:, None]).astype("float32")}
+    y = np.stack([x["magnitudes"], (rng.uniform(size=(batch, window)) < 0.5).astype("float32"),
+                  np.ones((batch, window), "float32")], -1)
+    return x, y
+
+
 def matmul_peak_gflops(n=2048, reps=5):
     """float32 throughput of one large TensorFlow matmul on this machine (oneDNN, all cores)."""
     import tensorflow as tf

@@ -34,13 +34,7 @@ def worker(args):
     import astromer
 
     keras.utils.set_random_seed(0)
-    b, w = 256, 200
-    rng = np.random.default_rng(0)
-    x = {"times": np.sort(rng.uniform(-500, 500, (b, w)), 1).astype("float32"),
-         "magnitudes": rng.normal(0, 1, (b, w)).astype("float32"),
-         "mask": (np.arange(w)[None] < rng.integers(60, w + 1, b)[:, None]).astype("float32")}
-    y = np.stack([x["magnitudes"], (rng.uniform(size=(b, w)) < 0.5).astype("float32"),
-                  np.ones((b, w), "float32")], -1)
+    x, y = C.v1_training_batch()
     model = astromer.Astromer.from_architecture(args.arch, dropout=args.dropout)
     encoder = model.encoder_model()
 

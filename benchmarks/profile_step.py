@@ -54,19 +54,12 @@ def profile(mode, arch, steps):
     import time
 
     import keras
-    import numpy as np
     import tensorflow as tf
 
     import astromer
 
     keras.utils.set_random_seed(0)
-    b, w = 256, 200
-    rng = np.random.default_rng(0)
-    x = {"times": np.sort(rng.uniform(-500, 500, (b, w)), 1).astype("float32"),
-         "magnitudes": rng.normal(0, 1, (b, w)).astype("float32"),
-         "mask": (np.arange(w)[None] < rng.integers(60, w + 1, b)[:, None]).astype("float32")}
-    y = np.stack([x["magnitudes"], (rng.uniform(size=(b, w)) < 0.5).astype("float32"),
-                  np.ones((b, w), "float32")], -1)
+    x, y = C.v1_training_batch()
     model = astromer.Astromer.from_architecture(arch, dropout=0.0)
     if mode == "train":
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
