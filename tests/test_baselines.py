@@ -6,6 +6,7 @@ import pytest
 
 from astromer.baselines import (
     LC_FEATURE_NAMES,
+    best_periods,
     feature_classifier,
     lc_band_features,
     lc_extractor,
@@ -29,6 +30,23 @@ def test_light_curve_features_recover_simulated_periods():
     t, m, e = (curves[curves.object_id == ids[0]][c].to_numpy(float) for c in ("time", "mag", "mag_err"))
     keep = np.concatenate([[True], np.diff(t) > 0])
     assert default(t[keep], m[keep], e[keep])[list(default.names).index("periodogram_period_0")] > 2 * true[0]
+
+
+def test_best_periods_take_the_band_with_the_strongest_peak():
+    curves, labels = simulate_light_curves(4, classes=("rr_lyrae_ab", "cepheid"), seed=3, min_observations=150,
+                                           max_observations=300)
+    ids, X, names = object_lc_features(prepare_light_curves(curves), n_jobs=1)
+    periods = best_periods(ids, X, names)
+    assert list(periods.index) == ids and periods.name == "period"
+    true = labels.set_index("object_id").loc[ids, "period"].to_numpy()
+    np.testing.assert_allclose(periods.to_numpy(), true, rtol=0.02)
+    # two bands: the period of the one whose first peak has the higher signal-to-noise; none: NaN
+    columns = ["b_periodogram_period_0", "b_periodogram_period_s_to_n_0",
+               "r_periodogram_period_0", "r_periodogram_period_s_to_n_0"]
+    X2 = np.array([[1.5, 3.0, 0.6, 9.0], [1.5, 3.0, np.nan, 9.0], [np.nan, np.nan, -1.0, 5.0]])
+    np.testing.assert_array_equal(best_periods(["x", "y", "z"], X2, columns).to_numpy(), [0.6, 1.5, np.nan])
+    with pytest.raises(ValueError, match="best_periods: columns have no periodogram_period_0"):
+        best_periods(["x"], X2[:1, :1], columns[:1])
 
 
 def test_features_per_band_names_and_missing_band():

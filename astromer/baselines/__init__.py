@@ -13,13 +13,15 @@ from astromer.baselines.features import (
 )
 from astromer.baselines.gru import RawGRUClassifier
 from astromer.baselines.lc_features import (
+    best_periods,
     lc_band_features,
     lc_extractor,
     lc_feature_names,
     object_lc_features,
 )
 
-__all__ = ["FEATURE_CLASSIFIERS", "FEATURE_NAMES", "LC_FEATURE_NAMES", "RawGRUClassifier", "feature_classifier",
+__all__ = ["FEATURE_CLASSIFIERS", "FEATURE_NAMES", "LC_FEATURE_NAMES", "RawGRUClassifier", "best_periods",
+           "feature_classifier",
            "gradient_boosting", "lc_band_features", "lc_extractor", "lc_feature_names", "object_features",
            "object_lc_features", "random_forest", "variability_features"]
 

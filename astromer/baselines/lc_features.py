@@ -158,3 +158,24 @@ def object_lc_features(prepared, bands=None, n_jobs=-1, **kwargs):
             X[row[obj], j:j + len(names)] = v
     columns = [f"{b}_{f}" if b else f for b in bands for f in names]
     return objects, X, columns
+
+
+def best_periods(object_ids, X, columns):
+    """Each object's period (days): the first periodogram peak of the band whose peak has the
+    highest signal-to-noise. ``object_ids``, ``X``, ``columns``: the output of
+    :func:`object_lc_features` (with at least one periodogram peak). Returns a pandas Series
+    indexed by object id, NaN where no band has a finite peak."""
+    import pandas as pd
+
+    periods = [i for i, c in enumerate(columns) if c.endswith("periodogram_period_0")]
+    signal = [i for i, c in enumerate(columns) if c.endswith("periodogram_period_s_to_n_0")]
+    if not periods or len(periods) != len(signal):
+        raise ValueError("best_periods: columns have no periodogram_period_0 / periodogram_period_s_to_n_0 "
+                         "pair per band (object_lc_features with periodogram_peaks >= 1)")
+    X = np.asarray(X, dtype=np.float64)
+    P, S = X[:, periods], X[:, signal]
+    S = np.where(np.isfinite(S) & np.isfinite(P) & (P > 0), S, -np.inf)
+    band = S.argmax(1)
+    best = P[np.arange(len(X)), band]
+    best[~np.isfinite(S[np.arange(len(X)), band])] = np.nan
+    return pd.Series(best, index=pd.Index(list(object_ids), dtype=object), name="period")

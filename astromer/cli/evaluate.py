@@ -104,7 +104,9 @@ def register(subparsers):
                         "band), probe (scikit-learn logistic probe on whole-curve embeddings, all bands), "
                         "hybrid_rf / hybrid_hgb (light-curve features + stacked probe probabilities), probe_c / "
                         "hybrid_rf_c (probe and forest hybrid on the embeddings after c's reconstruction on the "
-                        "survey, done once per run and shared by every c method) (default: %(default)s)")
+                        "survey, done once per run and shared by every c method), probe_fold / hybrid_rf_fold / "
+                        "hybrid_hgb_fold (the same on embeddings of the curves folded on each object's "
+                        "periodogram period; probe_fold: unfolded and folded side by side) (default: %(default)s)")
     p.add_argument("--shots", default="20,100,500", metavar="LIST",
                    help="labelled objects per class, comma list (default: %(default)s)")
     p.add_argument("--folds", type=int, default=3, metavar="N", help="folds (default: %(default)s)")

@@ -7,6 +7,7 @@ records (``pretraining_records``, ...) live with the records:
 :mod:`astromer.records`.
 """
 
+from .folding import FOLD_SCALE, fold_light_curves
 from .light_curves import PreparedCurves, prepare_light_curves
 from .windows import Windows, error_weights, gather_observations, window_bounds, window_curves
 
@@ -22,6 +23,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "FOLD_SCALE",
+    "fold_light_curves",
     "PreparedCurves",
     "prepare_light_curves",
     "Windows",

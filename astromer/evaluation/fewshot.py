@@ -40,6 +40,11 @@ Methods (``METHODS``; family in ``METHOD_FAMILY``):
 - ``probe_c`` (``astromer``), ``hybrid_rf_c`` (``hybrid``): the probe and the forest hybrid on
   the embeddings of the encoder adapted by scenario c's reconstruction (one reconstruction per
   run, shared with ``c``; the rows record what it did).
+- ``probe_fold``, ``hybrid_rf_fold``, ``hybrid_hgb_fold`` (``hybrid``: the period is a
+  light-curve feature): the same on embeddings of each object's curves folded on its
+  periodogram period (:func:`astromer.data.fold_light_curves`); ``probe_fold`` puts the
+  unfolded and folded embeddings side by side, the hybrids stack a probe on the folded ones.
+  The rows record ``unfolded_objects``: objects without a period (zeros instead).
 
 Feature, probe and hybrid methods and the frozen a and c train on the training objects only
 (``uses_validation`` False): each feature set is computed once per run and shared by every split.

@@ -1,7 +1,8 @@
 """The few-shot harness's methods: names, families, and which inputs each one uses."""
 
 METHODS = ("a", "b", "c", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "probe", "probe_c", "gru", "rf", "hgb",
-           "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb", "hybrid_rf_c")
+           "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb", "hybrid_rf_c", "probe_fold", "hybrid_rf_fold",
+           "hybrid_hgb_fold")
 METHOD_NAMES = {
     "a": "Astromer (a) frozen encoder, all bands of an object, logistic probe head",
     "b": "Astromer (b) a's probe head, then encoder fine-tuned through all bands",
@@ -21,12 +22,18 @@ METHOD_NAMES = {
     "hybrid_hgb": "Hybrid: light-curve features + stacked embedding probe, gradient boosting",
     "probe_c": "Astromer embeddings after reconstruction on the survey (c), scikit-learn probe",
     "hybrid_rf_c": "Hybrid: light-curve features + stacked probe on the adapted (c) embeddings, random forest",
+    "probe_fold": "Astromer embeddings of whole curves and of curves folded on the periodogram's period, probe",
+    "hybrid_rf_fold": "Hybrid: light-curve features + stacked probe on embeddings of the folded curves, random forest",
+    "hybrid_hgb_fold": "Hybrid: light-curve features + stacked probe on embeddings of the folded curves, "
+                       "gradient boosting",
 }
 FAMILIES = ("astromer", "features", "raw", "hybrid")
 METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "c_b": "astromer", "a_skip": "astromer",
                  "a_attention": "astromer", "b_skip": "astromer", "c_skip": "astromer", "probe": "astromer",
                  "probe_c": "astromer", "gru": "raw", "rf": "features", "hgb": "features", "rf_lc": "features",
-                 "hgb_lc": "features", "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid", "hybrid_rf_c": "hybrid"}
+                 "hgb_lc": "features", "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid", "hybrid_rf_c": "hybrid",
+                 # the fold's period is a light-curve feature (the periodogram's): hybrid, not astromer
+                 "probe_fold": "hybrid", "hybrid_rf_fold": "hybrid", "hybrid_hgb_fold": "hybrid"}
 #: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
 FEATURE_METHODS = {"rf": ("basic", "rf"), "hgb": ("basic", "hgb"), "rf_lc": ("light_curve", "rf"),
                    "hgb_lc": ("light_curve", "hgb")}
@@ -36,7 +43,9 @@ OBJECT_SCENARIOS = {"a": (False, False), "b": (False, True), "c": (True, False),
 #: Astromer 2's scenarios (skip head on each window, logits averaged per object) and the GRU
 WINDOW_METHODS = ("a_skip", "a_attention", "b_skip", "c_skip", "gru")
 #: methods on the pretrained encoder's object embeddings (:mod:`astromer.hybrid`)
-EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb", "probe_c", "hybrid_rf_c")
+EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb", "probe_c", "hybrid_rf_c", "probe_fold", "hybrid_rf_fold",
+                     "hybrid_hgb_fold")
+
 #: methods on the encoder adapted to the survey by reconstruction (done once per run, shared)
 ADAPTED_METHODS = ("c", "c_b", "c_skip", "probe_c", "hybrid_rf_c")
 #: mean and std over each curve's observation embeddings, bands side by side

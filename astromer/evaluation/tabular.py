@@ -72,13 +72,14 @@ class TabularMethods:
         self._run_tabular(method, ids, X, lambda y: feature_classifier(classifier, seed=self.seed, n_jobs=jobs),
                           splits, bar, feature_seconds)
 
-    def embedding_table(self, encoder, key="embeddings"):
+    def embedding_table(self, encoder, key="embeddings", table=None):
         """``(object_ids, E, seconds)``: the encoder's object embeddings (:data:`EMBEDDING_STATISTICS`
         over each curve's observation rows of :data:`EMBEDDING_LAYERS`, bands side by side, zeros for
-        a missing band), once per run and ``key`` (one per encoder: the pretrained one, the adapted one)."""
+        a missing band) of ``table`` (default: the data's curves), once per run and ``key`` (one per
+        encoder and input: the pretrained one, the adapted one, the folded curves)."""
         if key not in self._feature_cache:
             start = time.time()
-            result = encoder.embed(self.data.table, verbose=0, layers=EMBEDDING_LAYERS)
+            result = encoder.embed(self.data.table if table is None else table, verbose=0, layers=EMBEDDING_LAYERS)
             bands = sorted({i[1] for i in result.ids}) if isinstance(result.ids[0], tuple) else None
             ids, E = result.object_vectors(bands=bands, vectors=result.statistics(EMBEDDING_STATISTICS)) \
                 if bands else (list(result.ids), result.statistics(EMBEDDING_STATISTICS))
@@ -87,15 +88,51 @@ class TabularMethods:
             self._feature_cache[key] = (list(ids), np.asarray(E, dtype=np.float64), seconds)
         return self._feature_cache[key]
 
+    def folded_embedding_table(self, encoder):
+        """:meth:`embedding_table` of the curves folded on each object's periodogram period
+        (:func:`astromer.baselines.lc_features.best_periods` of the light-curve features,
+        :func:`astromer.data.folding.fold_light_curves`): ``(object_ids, E, seconds, unfolded)``,
+        every object of the unfolded table, zeros for one without a period (``unfolded`` of them;
+        the seconds include the features')."""
+        from astromer.baselines.lc_features import best_periods
+        from astromer.data.folding import fold_light_curves
+
+        if "embeddings_fold" not in self._feature_cache:
+            f_ids, F, columns, f_seconds = self.feature_table("light_curve")
+            folded, dropped = fold_light_curves(self.data.table, best_periods(f_ids, F, columns))
+            if dropped:
+                log.warning(f"folding: {len(dropped)} objects without a periodogram period keep zero folded "
+                            f"embeddings (first: {dropped[0]!r})")
+            ids, E, seconds = self.embedding_table(encoder, "embeddings_fold_only", folded)
+            all_ids = self.embedding_table(encoder)[0]
+            row = {o: i for i, o in enumerate(ids)}
+            full = np.zeros((len(all_ids), E.shape[1]))
+            have = [i for i, o in enumerate(all_ids) if o in row]
+            full[have] = E[[row[all_ids[i]] for i in have]]
+            self._feature_cache["embeddings_fold"] = (list(all_ids), full, seconds + f_seconds,
+                                                      len(all_ids) - len(have))
+        return self._feature_cache["embeddings_fold"]
+
     def _run_embedding_method(self, method, encoder, splits, bar, **extra):
         """``probe`` on the object embeddings; ``hybrid_*`` on [light-curve features, embeddings];
-        the ``*_c`` variants on the embeddings of ``encoder`` adapted by reconstruction (scenario c)."""
+        the ``*_c`` variants on the embeddings of ``encoder`` adapted by reconstruction (scenario c);
+        the ``*_fold`` variants on the embeddings of the curves folded on their period
+        (``probe_fold``: unfolded and folded side by side; ``hybrid_*_fold``: the folded ones)."""
         from astromer.hybrid import HybridClassifier, embedding_probe
 
-        adapted = method.endswith("_c")
-        base = method[:-2] if adapted else method
-        ids, E, seconds = self.embedding_table(encoder, "embeddings_c" if adapted else "embeddings")
+        variant = next((v for v in ("_c", "_fold") if method.endswith(v)), "")
+        base = method[:len(method) - len(variant)]
         jobs = -1 if self.n_jobs is None else self.n_jobs
+        if variant == "_c":
+            ids, E, seconds = self.embedding_table(encoder, "embeddings_c")
+        elif variant == "_fold":
+            ids, E, seconds, unfolded = self.folded_embedding_table(encoder)
+            extra = {**extra, "unfolded_objects": unfolded}
+            if base == "probe":  # same ids, same order: the folded table is aligned to the unfolded one
+                _, raw, raw_seconds = self.embedding_table(encoder)
+                E, seconds = np.hstack([raw, E]), seconds + raw_seconds
+        else:
+            ids, E, seconds = self.embedding_table(encoder)
         if base == "probe":
             self._run_tabular(method, ids, E, lambda y: embedding_probe(self.seed, y=y), splits, bar, seconds,
                               **extra)
