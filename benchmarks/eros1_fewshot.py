@@ -3,7 +3,8 @@
 3 folds x {20, 100, 500} labelled objects per class (mira has fewer than 500 + validation
 in the training pool: training gets all of them, validation none, and results.csv says so),
 fixed test set (the kit's test split, 729 objects): the feature baselines (old and light-curve
-features, forest and boosting), the embedding probe, the hybrids (features + stacked probe),
+features, forest and boosting), the embedding probe, the hybrids (features + stacked probe, on the
+embeddings of the curves as observed and folded on their periodogram period),
 scenarios a, b, c (object level, probe head), Astromer 2's per-window a_skip, c_skip, b_skip and
 the GRU; writes benchmarks/results/eros1_fewshot/ with the ATLAS-pretrained ``astromer_v1_atlas``
 preset, or benchmarks/results/eros1_fewshot/PRESET/
@@ -47,7 +48,8 @@ if __name__ == "__main__":
         argv = [
             "evaluate", str(SHARED / "data" / "eros1"), "--output", str(out), "--preset", preset,
             "--shots", "20,100,500", "--folds", "3",
-            "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,b,c,probe_c,hybrid_rf_c,a_skip,c_skip,b_skip,gru",
+            "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,b,c,probe_c,hybrid_rf_c,probe_fold,hybrid_rf_fold,"
+                       "hybrid_hgb_fold,a_skip,c_skip,b_skip,gru",
             "--jobs", "2",
             "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "20", "--gru-epochs", "40",
             "--title", f"EROS-1 (4 classes), {preset} preset",

@@ -93,7 +93,7 @@ def register(subparsers):
     p.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder for the report")
     p.add_argument("--preset", default=LIGHT_CURVE_PRESET, metavar="NAME",
                    help="encoder preset (default: %(default)s; see 'astromer presets list')")
-    p.add_argument("--methods", default="a,b,c,rf_lc,hgb_lc,hybrid_rf", metavar="LIST",
+    p.add_argument("--methods", default="a,b,c,rf_lc,hgb_lc,hybrid_rf_fold,hybrid_hgb_fold", metavar="LIST",
                    help="comma list of: a, b, c, c_b (Astromer scenarios, one prediction per object from all "
                         "its bands: a, frozen encoder with a logistic probe head; b, a then the encoder fine-tuned; "
                         "c / c_b, a / b after reconstruction on the survey), a_skip, b_skip, c_skip (Astromer 2's "
