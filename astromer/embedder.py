@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from astromer.defaults import LIGHT_CURVE_PRESET
 
 POOLINGS = ("object", "curve")
+FOLDS = (None, "periodogram")
 
 
 class AstromerEmbedder(TransformerMixin, BaseEstimator):
@@ -47,6 +48,11 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         layers: ``"last"`` (default): the encoder output; ``"blocks"``: every block's output
             side by side (``num_layers`` times wider). ``statistics=("mean", "std"),
             layers="blocks"`` is what the probe of ``astromer evaluate`` reads.
+        fold: ``None`` (default): the curves as observed; ``"periodogram"``: each object's
+            curves folded on its period (:func:`astromer.data.fold_light_curves`; the period of
+            :func:`astromer.baselines.best_periods`, the light-curve package's periodogram over
+            all its bands), so the embedding describes one cycle's shape (the ``*_fold`` methods
+            of ``astromer evaluate``). An object without a period is an error naming it.
 
     ``X`` is what :meth:`astromer.Astromer.embed` takes: a list of ``(n, 2|3)``
     arrays or of tables (one sample each), a long DataFrame or astropy table (one
@@ -56,7 +62,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, preset=LIGHT_CURVE_PRESET, batch_size=256, pooling="object", bands=None, how="concatenate",
-                 time_precision="float64", statistics=("mean",), columns=None, zero_point=None, layers="last"):
+                 time_precision="float64", statistics=("mean",), columns=None, zero_point=None, layers="last",
+                 fold=None):
         self.preset = preset
         self.batch_size = batch_size
         self.pooling = pooling
@@ -67,6 +74,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         self.columns = columns
         self.zero_point = zero_point
         self.layers = layers
+        self.fold = fold
 
     def _input(self, X):
         from astromer.data.curve_inputs import as_curve_input
@@ -79,6 +87,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
 
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.fold not in FOLDS:
+            raise ValueError(f"fold must be one of {FOLDS}, got {self.fold!r}")
         if self.how not in ("concatenate", "mean"):
             raise ValueError(f"how must be 'concatenate' or 'mean', got {self.how!r}")
         from astromer.models.astromer.astromer_model import EMBED_LAYERS
@@ -103,6 +113,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         """``(n_samples, d)`` float32 embeddings (``d`` = width, times the bands when concatenated)."""
         check_is_fitted(self, "model_")
         X = self._input(X)
+        if self.fold == "periodogram":
+            X = _folded(X)
         result = self.model_.embed(X, batch_size=self.batch_size, verbose=0, time_precision=self.time_precision,
                                    layers=self.layers)
         expected = _samples(X)
@@ -133,6 +145,27 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False  # samples are light curves, not rows of numbers
         tags.non_deterministic = False
         return tags
+
+
+def _folded(X):
+    """The long table of ``X`` (a list of arrays becomes objects 0..n-1) folded on each object's
+    periodogram period, objects in their order."""
+    import pandas as pd
+
+    from astromer.baselines.lc_features import best_periods, object_lc_features
+    from astromer.data import fold_light_curves, prepare_light_curves
+
+    if not isinstance(X, pd.DataFrame):
+        X = pd.concat([pd.DataFrame(np.asarray(a, dtype=np.float64)[:, :3],
+                                    columns=["time", "mag", "mag_err"][:np.shape(a)[1]]).assign(object_id=i)
+                       for i, a in enumerate(X)], ignore_index=True)
+    ids, F, names = object_lc_features(prepare_light_curves(X), n_jobs=1)
+    periods = best_periods(ids, F, names)
+    lost = [o for o in dict.fromkeys(X["object_id"]) if not np.isfinite(periods.get(o, np.nan))]
+    if lost:
+        raise ValueError(f"fold='periodogram': {len(lost)} object(s) have no periodogram period (e.g. {lost[:5]}); "
+                         "remove them or embed them unfolded")
+    return fold_light_curves(X, periods)[0]
 
 
 def _bands_of(X):

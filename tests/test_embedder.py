@@ -115,3 +115,27 @@ def test_every_block_is_the_probes_representation(tmp_path):
     ids, E, _ = FewShotEvaluation(data, lambda: model, methods=["probe"]).embedding_table(model)
     assert ids == ["o0", "o1", "o2", "o3"]
     np.testing.assert_allclose(E, X, rtol=0, atol=1e-6)
+
+
+def test_fold_on_the_periodogram_period(preset_dir):
+    from astromer.baselines import best_periods, object_lc_features
+    from astromer.data import fold_light_curves, prepare_light_curves
+
+    rows = [(f"o{k}", band, t, m, e) for k in (2, 0, 1) for band in ("g", "r")
+            for t, m, e in star(60, 10 * k + (band == "r"), 0.3 + k)]
+    table = pd.DataFrame(rows, columns=["object_id", "band", "time", "mag", "mag_err"])
+    emb = astromer.AstromerEmbedder(preset_dir, fold="periodogram").fit(table)
+    X = emb.transform(table)
+    periods = best_periods(*object_lc_features(prepare_light_curves(table), n_jobs=1))
+    np.testing.assert_allclose(periods.loc[["o2", "o0", "o1"]], [2.3, 0.3, 1.3], rtol=0.02)
+    folded = fold_light_curves(table, periods)[0]
+    expected = emb.model_.embed(folded, verbose=0).object_vectors(bands=["g", "r"])[1]
+    np.testing.assert_array_equal(X, expected)  # rows in the table's object order: o2, o0, o1
+    assert not np.allclose(X, astromer.AstromerEmbedder(preset_dir).fit(table).transform(table))
+    # a list of arrays is folded too (objects 0..n-1), and a curve without a period is named
+    curves = [star(60, 3, 0.7), star(60, 4, 5.0)]
+    assert astromer.AstromerEmbedder(preset_dir, fold="periodogram").fit(curves).transform(curves).shape == (2, 16)
+    with pytest.raises(ValueError, match=r"fold='periodogram': 1 object\(s\) have no periodogram period \(e.g. \[1\]\)"):
+        astromer.AstromerEmbedder(preset_dir, fold="periodogram").fit(None).transform([curves[0], curves[1][:1]])
+    with pytest.raises(ValueError, match=r"fold must be one of \(None, 'periodogram'\), got 'bls'"):
+        astromer.AstromerEmbedder(preset_dir, fold="bls").fit(curves)

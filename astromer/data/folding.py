@@ -23,8 +23,8 @@ FOLD_SCALE = 100.0
 def fold_light_curves(table, periods, scale=FOLD_SCALE):
     """``table`` (a DataFrame with ``object_id``, ``time``, ``mag`` and any other columns) with each
     object's times replaced by ``scale * phase``, ``phase = ((time - first time of the object) /
-    period) mod 1`` (one epoch per object, so its bands stay in phase), rows sorted by object,
-    band (when there is one) and folded time.
+    period) mod 1`` (one epoch per object, so its bands stay in phase); objects in their order of
+    first appearance, each one's rows sorted by band (when there is one) and folded time.
 
     ``periods``: object id -> period in days (a dict or a pandas Series). Objects without a
     finite positive period are dropped. Returns ``(folded_table, dropped_objects)``, the latter a
@@ -48,5 +48,9 @@ def fold_light_curves(table, periods, scale=FOLD_SCALE):
     time = pd.to_numeric(out["time"], errors="coerce").to_numpy(dtype=np.float64)
     start = pd.Series(time, index=out.index).groupby(out["object_id"], sort=False).transform("min").to_numpy()
     out["time"] = np.mod(time - start, period[usable]) / period[usable] * float(scale)
-    keys = ["object_id", "band", "time"] if "band" in out.columns else ["object_id", "time"]
-    return out.sort_values(keys, kind="stable").reset_index(drop=True), dropped
+    # objects stay in their order of first appearance (rows of an embedding follow it), bands
+    # and folded times sorted within each
+    out["__order"] = pd.factorize(out["object_id"])[0]
+    keys = ["__order", "band", "time"] if "band" in out.columns else ["__order", "time"]
+    out = out.sort_values(keys, kind="stable").drop(columns="__order")
+    return out.reset_index(drop=True), dropped
