@@ -45,7 +45,6 @@ WINDOW_METHODS = ("a_skip", "a_attention", "b_skip", "c_skip", "gru")
 #: methods on the pretrained encoder's object embeddings (:mod:`astromer.hybrid`)
 EMBEDDING_METHODS = ("probe", "hybrid_rf", "hybrid_hgb", "probe_c", "hybrid_rf_c", "probe_fold", "hybrid_rf_fold",
                      "hybrid_hgb_fold")
-
 #: methods on the encoder adapted to the survey by reconstruction (done once per run, shared)
 ADAPTED_METHODS = ("c", "c_b", "c_skip", "probe_c", "hybrid_rf_c")
 #: mean and std over each curve's observation embeddings, bands side by side
