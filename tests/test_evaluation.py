@@ -182,6 +182,34 @@ def _simulated_set(n=48, seed=0):
                        pool_ids=[i for i in ids if i not in test])
 
 
+def test_objects_without_a_period_keep_zero_folded_embeddings(monkeypatch, caplog):
+    import astromer.baselines.lc_features as lc_features
+
+    data = _simulated_set(n=24)
+    no_period = data.test_ids[0]
+    real = lc_features.best_periods
+
+    def best_periods(ids, X, columns):
+        periods = real(ids, X, columns)
+        periods[no_period] = np.nan   # e.g. a curve too short for the periodogram
+        return periods
+
+    monkeypatch.setattr(lc_features, "best_periods", best_periods)
+    keras.utils.set_random_seed(0)
+    model = Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=32, dropout=0.0)
+    evaluation = FewShotEvaluation(data, lambda: model, methods=["probe_fold", "hybrid_rf_fold"], shots=[2],
+                                   folds=1, n_jobs=1)
+    with caplog.at_level(logging.WARNING, logger="astromer.evaluate"):
+        results = evaluation.run()
+    assert (results["unfolded_objects"] == 1).all() and len(results) == 2
+    assert (results["n_test"] == len(data.test_ids)).all()   # the object stays in the test set
+    assert f"folding: 1 objects without a periodogram period keep zero folded embeddings (first: {no_period!r})" \
+        in caplog.text
+    ids, folded, _, unfolded = evaluation.folded_embedding_table(model)
+    assert unfolded == 1 and not folded[ids.index(no_period)].any()
+    assert all(folded[i].any() for i, o in enumerate(ids) if o != no_period)
+
+
 def test_summary_columns_and_families():
     rows = [{"method": m, "shots": 20, "fold": f, "level": "object", "macro_f1": 0.5 + 0.1 * f, "accuracy": 0.6,
              "min_train_per_class": 20 - f, "seconds": 1.0} for m in ("a", "gru", "rf_lc", "hgb") for f in range(3)]
