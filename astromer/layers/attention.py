@@ -63,8 +63,9 @@ class MaskedSelfAttention(keras.layers.Layer):
 
         The projections run on the ``(B*T, d)`` rows: plain 2-D matrix products (on TensorFlow
         the bias add fuses into the oneDNN kernel; on JAX the kernel gradients are one GEMM
-        each: an Astromer 1 training step 1.18-1.21x faster there, ``benchmarks/results/ab_checkouts_jax.md``). The heads then move to the
-        batch axes, so both attention products are plain batched matrix products. The
+        each: an Astromer 1 training step 1.18-1.21x faster there,
+        ``benchmarks/results/ab_checkouts_jax.md``). The heads then move to the batch axes, so
+        both attention products are plain batched matrix products. The
         ``1/sqrt(head_dim)`` (and temperature) scale multiplies the (B, T, d) queries, not the
         (B, heads, T, T) logits: one pass over a tensor T/dh times smaller; for the power-of-4
         head sizes of the originals (64) the scale is a power of two, so this is exact.
