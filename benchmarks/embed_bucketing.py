@@ -1,8 +1,9 @@
-"""``model.embed`` with and without length buckets (Astromer 2 and modern), side by side.
+"""``model.embed`` with and without length buckets (Astromer 1, Astromer 2, modern), side by side.
 
-Models that ignore padding (:attr:`astromer.Astromer.padding_is_ignored`) encode each window cut
-to its length bucket (W/4, W/2, 3W/4, W) instead of at full length W = 200
-(``embed(..., bucketing=...)``, see :meth:`astromer.Astromer.encode_windows`). Inputs: the first
+``embed(..., bucketing=True)`` encodes each window cut to its length bucket (at most 4 lengths,
+multiples of 8, chosen for the windows at hand) instead of at full length W = 200; Astromer 1,
+which attends its padding, keeps one padded step per window weighted for all of them (see
+:meth:`astromer.Astromer.encode_windows`). Inputs: the first
 ``--curves`` EROS-1 light curves (one band; a typical curve fills ~120 of 200 steps). Each
 configuration runs in its own child process, round-robin over ``--rounds`` rounds; ratios are
 bucketed / full from the same round. Also checks that the embeddings agree.
@@ -46,6 +47,8 @@ def worker(args):
                                                                      out[False].observations)))
     res["pooled_max_diff"] = float(np.abs(out[True].pooled - out[False].pooled).max())
     res["real_fraction"] = float(sum(len(c) for c in curves) / (200 * sum(-(-len(c) // 200) for c in curves)))
+    res["buckets"] = sorted(int(k) for name in ("_encoder_by_length", "_encoder_by_length_weighted")
+                            for k in model.__dict__.get(name, {}))
     C.emit(res)
 
 
@@ -53,7 +56,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--worker", action="store_true")
     p.add_argument("--arch", default="astromer_v2")
-    p.add_argument("--archs", default="astromer_v2,modern")
+    p.add_argument("--archs", default="astromer_v1,astromer_v2,modern")
     p.add_argument("--backends", default="tensorflow,jax")
     p.add_argument("--curves", type=int, default=600)
     p.add_argument("--steps", type=int, default=3)
@@ -95,7 +98,11 @@ def main(argv=None):
                 f"{o['full_s'] / o['bucketed_s']:.2f}x | {o['max_diff']:.1e} | {o['pooled_max_diff']:.1e} "
                 f"| {o['load']} |")
     say("")
-    say("Astromer 1 attends its padding (query-key mask, as the original), so its windows stay full.")
+    for name, outs in runs.items():
+        say(f"- {name}: cut lengths {outs[0]['buckets']} (and 200)")
+    say("")
+    say("Astromer 1 attends its padding (query-key mask, as the original): its cut windows keep one "
+        "padded step, weighted log(P / p) in the attention logits, so the softmax is the full window's.")
     C.write_report(args.results, "embed_bucketing.md", lines, echo_last=len(runs) * args.rounds + 6)
 
 

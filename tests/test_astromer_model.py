@@ -8,6 +8,7 @@ import astromer
 from astromer import Astromer
 from astromer.losses import MaskedRMSE
 from astromer.metrics import MaskedR2
+from astromer.models.batched_inference import length_buckets
 
 RNG = np.random.default_rng(1)
 
@@ -136,19 +137,54 @@ def _curves(lengths, seed=0):
             for n in lengths]
 
 
-@pytest.mark.parametrize("arch", ["astromer_v2", "modern"])
+@pytest.mark.parametrize("arch", ["astromer_v1", "astromer_v2", "modern"])
 def test_length_buckets_skip_padding_and_embed_alike(arch):
-    """Windows cut to their length bucket (W/4, W/2, 3W/4, W up to a multiple of 8: 16, 24, 32,
-    40 here) give the full-length embeddings."""
+    """Windows cut to their length bucket give the full-length embeddings: padding dropped where
+    it is ignored (v2, modern), one weighted stand-in padded step where it is attended (v1)."""
+    keras.utils.set_random_seed(0)
     model = Astromer.from_architecture(arch, num_layers=2, window_size=40)
-    assert model.padding_is_ignored
-    curves = _curves([3, 9, 16, 20, 25, 31, 40, 57, 95])  # every bucket, and curves of 2-3 windows
+    curves = _curves([3, 9, 16, 20, 25, 31, 40, 57, 95])  # short, full, and curves of 2-3 windows
     full = model.embed(curves, verbose=0, bucketing=False)
     cut = model.embed(curves, verbose=0, bucketing=True)
-    assert sorted(model.__dict__["_encoder_by_length"]) == [16, 24, 32]
+    # real lengths 3, 9, 16, 20, 25, 31, then full windows (57 and 95: the last window is
+    # shifted back to be full); v1 needs one step more than its length for the stand-in
+    weighted = arch == "astromer_v1"
+    assert weighted != model.padding_is_ignored
+    cache = model.__dict__["_encoder_by_length_weighted" if weighted else "_encoder_by_length"]
+    lengths = np.array([3, 9, 16, 20, 25, 31] + [40] * 6)
+    expected, _ = length_buckets(np.minimum(lengths + weighted, 40), 40, row_cost=2 * model.width + model.ffn_dim)
+    assert sorted(cache) == [e for e in expected if e < 40] and len(cache) >= 2
     for a, b in zip(full.observations, cut.observations):
         np.testing.assert_allclose(b, a, atol=2e-5)
     np.testing.assert_allclose(cut.pooled, full.pooled, atol=2e-5)
+
+
+def test_attended_padding_stand_in_is_exact_and_nonzero_tails_are_kept():
+    """Astromer 1 attends its padding: P identical padded keys are the same softmax as p kept ones
+    weighted log(P / p) (any p >= 1); a step after the last visible one whose time or magnitude is
+    not 0 is not padding and is encoded as it is."""
+    keras.utils.set_random_seed(1)
+    model = Astromer.from_architecture("astromer_v1", window_size=20)
+    x = _inputs(4, 20)  # window 0: 15 real steps, 5 padded (time, magnitude, mask all 0)
+    for k in ("times", "magnitudes"):
+        x[k][0, 15:] = 0
+    full = np.asarray(model.encode(x))
+    for keep in (1, 2, 5):
+        cut = {k: v[:1, :15 + keep] for k, v in x.items()}
+        bias = np.zeros((1, 15 + keep), "float32")
+        bias[0, 15:] = np.log(5 / keep)
+        out = np.asarray(model.encode(cut, key_bias=bias))
+        np.testing.assert_allclose(out[0, :15], full[0, :15], atol=1e-5)
+        if keep < 5:  # without the weight, the cut window is a different input
+            assert np.abs(np.asarray(model.encode(cut))[0, :15] - full[0, :15]).max() > 1e-3
+    np.testing.assert_allclose(model.encode_windows(x, bucketing=True)[0, :15], full[0, :15], atol=1e-5)
+    # window 1: hidden at its end but not zero: real steps for the bucketing
+    x["mask"][1, 12:] = 0
+    full = np.asarray(model.encode(x))
+    np.testing.assert_allclose(model.encode_windows(x, lengths=[15, 12, 20, 20], bucketing=True)[1],
+                               full[1], atol=1e-5)
+    auto = model.embed(_curves([5, 12] * 40), verbose=0, batch_size=64)  # "auto": on from batch_size
+    assert model.__dict__["_encoder_by_length_weighted"] and len(auto.ids) == 80
 
 
 @pytest.mark.parametrize("arch", ["astromer_v1", "astromer_v2"])
@@ -160,7 +196,7 @@ def test_embed_every_block_side_by_side(arch):
     curves = _curves([7, 20, 30])
     last = model.embed(curves, verbose=0, bucketing=False)
     d = model.width
-    for bucketing in (False, True) if model.padding_is_ignored else (False,):
+    for bucketing in (False, True):
         blocks = model.embed(curves, verbose=0, layers="blocks", bucketing=bucketing)
         assert blocks[0].shape == (7, 3 * d)
         for a, b in zip(last.observations, blocks.observations):
@@ -173,14 +209,10 @@ def test_embed_every_block_side_by_side(arch):
         model.embed(curves, verbose=0, layers="all")
 
 
-def test_length_buckets_are_refused_where_padding_is_attended():
-    model = Astromer.from_architecture("astromer_v1", window_size=20)
-    assert not model.padding_is_ignored
-    with pytest.raises(ValueError, match="bucketing=True needs a model that ignores padding; .*'query_key'"):
-        model.embed(_curves([5, 12]), verbose=0, bucketing=True)
-    auto = model.embed(_curves([5, 12] * 200), verbose=0, batch_size=64)  # "auto": off for v1
-    assert "_encoder_by_length" not in model.__dict__ and len(auto.ids) == 400
-    x = _inputs(4, 20)
+def test_hidden_steps_inside_a_window_count_towards_its_length():
+    x = _inputs(4, 20)  # window 0: 15 steps, then padding
     x["mask"][1, 4] = 0  # a hidden step inside a window still counts towards its length
-    assert Astromer.from_architecture("astromer_v2", window_size=20).encode_windows(
-        x, bucketing=True).shape == (4, 20, 256)
+    model = Astromer.from_architecture("astromer_v2", window_size=20)
+    real = np.arange(20)[None, :, None] < np.array([15, 20, 20, 20])[:, None, None]
+    np.testing.assert_allclose(model.encode_windows(x, bucketing=True), np.asarray(model.encode(x)) * real,
+                               atol=2e-5)

@@ -51,3 +51,28 @@ def test_require_finite_names_the_owners_of_ragged_outputs():
     with pytest.raises(NonFiniteOutputError, match=r"the embedding of 2 input\(s\) contains NaN or inf: b, d \("):
         require_finite(rows, ["a", "b", "c", "d"], "embedding")
     require_finite(rows[:1] + rows[2:3], ["a", "c"], "embedding")  # finite (and empty) rows pass
+
+
+def test_length_buckets_are_the_least_compute_of_any_choice():
+    """The dynamic programme against every choice of at most K cut lengths (multiples of 8 or W)."""
+    import itertools
+
+    from astromer.models.batched_inference import length_buckets
+
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        width, k = int(rng.choice([40, 64, 200])), int(rng.integers(1, 5))
+        lengths, row_cost = rng.integers(0, width + 1, int(rng.integers(1, 30))), float(rng.uniform(0, 900))
+        edges, index = length_buckets(lengths, width, row_cost, max_buckets=k)
+        cut = np.asarray(edges)[index]
+        assert len(edges) <= k and (cut >= lengths).all() and all(e % 8 == 0 or e == width for e in edges)
+        candidates = sorted({min(width, c) for c in range(8, width + 8, 8)})
+        best = min(((e := np.asarray(c))[np.searchsorted(e, lengths)] * (row_cost + e[np.searchsorted(
+            e, lengths)])).sum() for n in range(1, k + 1) for c in itertools.combinations(candidates, n)
+            if c[-1] >= lengths.max())
+        assert (cut * (row_cost + cut)).sum() == pytest.approx(best, rel=1e-9)
+    # EROS-1-like windows (~120 of 200 steps, some full) get cuts just above them, not at 3W/4
+    edges, _ = length_buckets(np.r_[np.full(90, 118), np.full(60, 124), np.full(50, 200)], 200, 640)
+    assert edges == [120, 128, 200]
+    with pytest.raises(ValueError, match=r"window lengths must lie in \[0, 40\], got 3..41"):
+        length_buckets([3, 41], 40, 100)

@@ -22,6 +22,10 @@ class MaskedSelfAttention(keras.layers.Layer):
       with ``mask_alpha=+1``: the mask is *added*, so it does not hide padding);
     - ``"none"``: no mask.
 
+    ``key_bias`` (B, T), optional, is added to every query's logits of key ``j``: with
+    ``log(n_j)`` it makes key ``j`` count as ``n_j`` identical keys, which lets inference drop
+    identical padding rows and keep one weighted stand-in (see ``Astromer.encode_windows``).
+
     Logits are ``q.k / sqrt(head_dim)`` (divided by ``temperature`` when non-zero).
     """
 
@@ -82,7 +86,7 @@ class MaskedSelfAttention(keras.layers.Layer):
         """(B, T, heads * dh) -> (B, heads, T, dh)."""
         return ops.transpose(ops.reshape(x, (b, t, self.num_heads, self.head_dim)), (0, 2, 1, 3))
 
-    def attention_logits(self, x, hidden=None):
+    def attention_logits(self, x, hidden=None, key_bias=None):
         """Masked attention logits (B, heads, T_query, T_key) and the values (B, heads, T, dh)."""
         q, k, v = self._projections(x)
         logits = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))
@@ -95,10 +99,12 @@ class MaskedSelfAttention(keras.layers.Layer):
             else:
                 term = ops.minimum(1.0, hidden[:, None, :, None] + hidden[:, None, None, :])
             logits = logits + term * self.mask_alpha
+        if key_bias is not None:
+            logits = logits + ops.cast(key_bias, logits.dtype)[:, None, None, :]
         return logits, v
 
-    def call(self, x, hidden=None, return_attention_scores=False):
-        logits, v = self.attention_logits(x, hidden)
+    def call(self, x, hidden=None, return_attention_scores=False, key_bias=None):
+        logits, v = self.attention_logits(x, hidden, key_bias)
         weights = ops.softmax(logits, axis=-1)
         out = ops.transpose(ops.matmul(weights, v), (0, 2, 1, 3))  # (B, T, heads, dh)
         shape = ops.shape(out)

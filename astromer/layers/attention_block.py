@@ -104,13 +104,13 @@ class AttentionBlock(keras.layers.Layer):
     def _ffn(self, x):
         return _on_rows(lambda rows: self.ffn_outer(self.ffn_inner(rows)), x)
 
-    def call(self, x, hidden=None, training=None):
+    def call(self, x, hidden=None, training=None, key_bias=None):
         if self.style == "pre":
-            a = self.attention(self.norm1(x), hidden=hidden)
+            a = self.attention(self.norm1(x), hidden=hidden, key_bias=key_bias)
             x = x + self.dropout1(a, training=training)
             f = self._ffn(self.norm2(x))
             return x + self.dropout2(f, training=training)
-        a = self.dropout1(self.attention(x, hidden=hidden), training=training)
+        a = self.dropout1(self.attention(x, hidden=hidden, key_bias=key_bias), training=training)
         if self.use_leak:
             a = _on_rows(self.leak_attention, x) + a
         a = self.norm1(a)

@@ -164,11 +164,13 @@ class Astromer(PresetMixin, keras.Model):
         return parsed
 
     # ------------------------------------------------------------------ forward
-    def encode(self, inputs, all_layers=False, training=False):
+    def encode(self, inputs, all_layers=False, training=False, key_bias=None):
         """Encoder output ``(B, T, d)``.
 
         With ``all_layers=True``, a list: the input embedding, then the output of
         every block (for the pre-LN style the last entry is after the final norm).
+        ``key_bias`` ``(B, T)``: added to every attention logit of each key (see
+        :class:`astromer.layers.MaskedSelfAttention`; :meth:`encode_windows` uses it).
         """
         times, magnitudes, visible = self._parse_inputs(inputs)
         hidden = 1.0 - visible
@@ -176,7 +178,7 @@ class Astromer(PresetMixin, keras.Model):
         outputs = [x]
         x = self.embedding_dropout(x, training=training)
         for block in self.blocks:
-            x = block(x, hidden=hidden, training=training)
+            x = block(x, hidden=hidden, training=training, key_bias=key_bias)
             outputs.append(x)
         if self.final_norm is not None:
             x = self.final_norm(x)
@@ -229,10 +231,11 @@ class Astromer(PresetMixin, keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     # ------------------------------------------------------------------ users
-    def encode_blocks(self, inputs, training=False):
+    def encode_blocks(self, inputs, training=False, key_bias=None):
         """Every block's output side by side, ``(B, T, num_layers * d)`` (block 0 first; the
         input embedding left out): the representation of :data:`EMBED_LAYERS` ``"blocks"``."""
-        return ops.concatenate(self.encode(inputs, all_layers=True, training=training)[1:], axis=-1)
+        outputs = self.encode(inputs, all_layers=True, training=training, key_bias=key_bias)
+        return ops.concatenate(outputs[1:], axis=-1)
 
     def encoder_model(self, layers="last"):
         """A functional ``keras.Model`` mapping the input dict (windows of
@@ -254,17 +257,22 @@ class Astromer(PresetMixin, keras.Model):
         query-key mask lets padding in, as the original does)."""
         return self.attention_mask_format == "key" and self.attention_mask_alpha <= -1e4
 
-    def _encoder_for_length(self, length, layers="last"):
+    def _encoder_for_length(self, length, layers="last", key_bias=False):
         """The encoder on windows of ``length`` steps (same weights; cached per length), its
-        output ``layers`` (:data:`EMBED_LAYERS`)."""
+        output ``layers`` (:data:`EMBED_LAYERS`); with ``key_bias``, a fourth input
+        ``"key_bias"`` ``(B, length)`` passed to every attention layer."""
         if layers not in EMBED_LAYERS:
             raise ValueError(f"layers must be one of {EMBED_LAYERS}, got {layers!r}")
-        if length == self.window_size and layers == "last":
+        if length == self.window_size and layers == "last" and not key_bias:
             return self.encoder_model()
-        cache = self.__dict__.setdefault("_encoder_by_length" if layers == "last" else f"_{layers}_by_length", {})
+        name = "_encoder_by_length" if layers == "last" else f"_{layers}_by_length"
+        cache = self.__dict__.setdefault(name + ("_weighted" if key_bias else ""), {})
         if length not in cache:
             inputs = {k: keras.Input(shape=(length,), name=k) for k in INPUT_KEYS}
-            out = self.encode(inputs) if layers == "last" else self.encode_blocks(inputs)
+            if key_bias:
+                inputs["key_bias"] = keras.Input(shape=(length,), name="key_bias")
+            encode = self.encode if layers == "last" else self.encode_blocks
+            out = encode(inputs, key_bias=inputs.get("key_bias"))
             cache[length] = keras.Model(inputs, out, name=f"{self.name}_encoder_{layers}_{length}")
         return cache[length]
 
@@ -272,36 +280,54 @@ class Astromer(PresetMixin, keras.Model):
         """Encoder output ``(N, W, d)`` of windows ``x`` (dict of ``(N, W)`` arrays), in batches
         (``layers="blocks"``: every block's output side by side, ``(N, W, num_layers * d)``).
 
-        ``bucketing``: when padding is ignored (:attr:`padding_is_ignored`), windows are grouped
-        by their real length (``lengths``; default: up to the last step ``mask`` marks), cut to the next of
-        ``W/4, W/2, 3W/4, W`` (rounded up to a multiple of 8) and encoded at that length, so the
-        padding costs no compute; the outputs of real positions are the same up to float32
-        rounding (padded rows are 0). "auto": on where padding is ignored and there are at least
-        ``batch_size`` windows (fewer do not repay compiling up to 3 more shapes); True: on (an
-        error where padding is attended); False: every window at full length.
+        ``bucketing``: windows are grouped by their real length (``lengths``; default: up to the
+        last step ``mask`` marks) into at most 4 buckets, each cut to a multiple of 8 steps
+        chosen for these windows (:func:`astromer.models.batched_inference.length_buckets`: the
+        least compute) and encoded at that length, so most of the padding costs no compute; the
+        outputs of real positions are the same up to float32 rounding (padded rows are 0).
+
+        - Models that ignore padding (:attr:`padding_is_ignored`: Astromer 2, modern) simply
+          drop it.
+        - Where padding is attended (Astromer 1's additive query-key mask, as the original),
+          the padded steps of a window (time, magnitude and mask all 0) are identical inputs, so
+          every block keeps them identical and each query sees them as ``P`` equal keys. The cut
+          window keeps ``p >= 1`` of them and adds ``log(P / p)`` to their attention logits
+          (``key_bias``): ``p`` keys weighted ``P / p`` each are the same softmax as ``P``
+          keys, exactly (a window then needs a bucket longer than its real length). A step
+          after the last one ``mask`` marks whose time or magnitude is not 0 counts as real.
+
+        "auto": on when there are at least ``batch_size`` windows (fewer do not repay compiling
+        up to 3 more shapes); True: on; False: every window at full length.
         """
-        from astromer.models.batched_inference import predict_in_batches
+        from astromer.models.batched_inference import length_buckets, predict_in_batches
 
         n, width = len(x["mask"]), self.window_size
         if bucketing not in ("auto", True, False):
             raise ValueError(f"bucketing must be 'auto', True or False, got {bucketing!r}")
-        if bucketing is True and not self.padding_is_ignored:
-            raise ValueError(f"bucketing=True needs a model that ignores padding; {self.name!r} "
-                             f"uses attention_mask_format={self.attention_mask_format!r}")
-        use = self.padding_is_ignored and (bucketing is True or (bucketing == "auto" and n >= batch_size))
-        if not use:
+        if not (bucketing is True or (bucketing == "auto" and n >= batch_size)):
             return predict_in_batches(self.encoder_model(layers), x, batch_size=batch_size, verbose=verbose)
-        if lengths is None:  # up to the last observed step (hidden ones before it count)
-            seen = np.asarray(x["mask"]) > 0
-            lengths = np.where(seen.any(axis=1), width - np.argmax(seen[:, ::-1], axis=1), 0)
-        edges = sorted({min(width, -(-int(np.ceil(width * q)) // 8) * 8) for q in (0.25, 0.5, 0.75)} | {width})
-        bucket = np.searchsorted(edges, lengths)  # the first edge >= the length
+        weighted = not self.padding_is_ignored
+        seen = np.asarray(x["mask"]) > 0  # up to the last observed step (hidden ones before it count)
+        if weighted:  # a padded step is all zeros: anything else is kept as it is
+            seen = seen | (np.asarray(x["times"]) != 0) | (np.asarray(x["magnitudes"]) != 0)
+        real = np.where(seen.any(axis=1), width - np.argmax(seen[:, ::-1], axis=1), 0)
+        lengths = real if lengths is None else np.maximum(np.asarray(lengths, dtype=int), real)
+        # where padding is attended, a cut window keeps at least one padded step to stand for all
+        needed = np.minimum(lengths + 1, width) if weighted else lengths
+        edges, bucket = length_buckets(needed, width, row_cost=2 * self.width + self.ffn_dim)
         out = None
         for b in np.unique(bucket):
             rows, length = np.flatnonzero(bucket == b), edges[b]
-            z = predict_in_batches(self._encoder_for_length(length, layers),
-                                   {k: np.asarray(v)[rows, :length] for k, v in x.items()},
+            chunk = {k: np.asarray(v)[rows, :length] for k, v in x.items()}
+            use_bias = weighted and length < width
+            real_b = lengths[rows]
+            padded = np.arange(length)[None, :] >= real_b[:, None]
+            if use_bias:  # each kept padded step weighs (padded steps) / (kept padded steps)
+                weight = np.log((width - real_b) / (length - real_b)).astype(np.float32)
+                chunk["key_bias"] = np.where(padded, weight[:, None], np.float32(0.0))
+            z = predict_in_batches(self._encoder_for_length(length, layers, key_bias=use_bias), chunk,
                                    batch_size=batch_size, verbose=verbose)
+            z[padded] = 0  # padded steps are not outputs: 0, as the padding cut away
             if out is None:
                 out = np.zeros((n, width, z.shape[-1]), dtype=z.dtype)
             out[rows, :length] = z
@@ -329,7 +355,7 @@ class Astromer(PresetMixin, keras.Model):
         embed alike; ``time_precision="float32"`` is the original's arithmetic)
         and padded, and the windows are encoded in batches of ``batch_size``
         (``verbose`` as in ``keras.Model.predict``: a progress bar by default; ``bucketing``
-        as in :meth:`encode_windows`: models that ignore padding skip its compute).
+        as in :meth:`encode_windows`: windows are cut to length buckets, so most padding costs no compute).
         Every observation gets exactly one embedding row, from the first window
         that holds it: the encoder output (``layers="last"``), or every block's output side by
         side (``"blocks"``, ``num_layers * d`` wide; the probe of ``astromer evaluate`` reads it). ``pooled`` is the mean of those rows. Returns
