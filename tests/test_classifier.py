@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from astromer import Astromer, LightCurveClassifier
-from astromer.data.classification import labelled_windows
+from astromer.data.classification import labelled_windows, window_inputs
 from astromer.layers.pooling import LayerWeighting, MaskedTimePooling
 from astromer.models.classifier import aggregate_logits, encoder_lr_optimizer
 from astromer.tasks.finetune import finetune
@@ -197,3 +197,24 @@ def test_multiband_object_vectors():
     np.testing.assert_allclose(mean, [[2, 3], [5, 6]])
     with pytest.raises(ValueError, match="how must be"):
         result.object_vectors(how="max")
+
+
+@pytest.mark.parametrize("arch", ["astromer_v1", "astromer_v2"])
+@pytest.mark.parametrize("head", ["skip", "max"])
+def test_predictions_on_length_buckets_equal_full_windows(arch, head):
+    """predict_objects on windows cut to length buckets (v1: one weighted padded step kept) gives
+    the full windows' probabilities: the heads pool real observations only."""
+    keras.utils.set_random_seed(2)
+    encoder = Astromer.from_architecture(arch, num_layers=2, window_size=40, dropout=0.0)
+    clf = LightCurveClassifier(encoder, 3, head=head)
+    curves = [_curve("fast", n) for n in (5, 12, 19, 26, 33, 40, 71)]
+    ids, full = clf.predict_objects(curves, bucketing=False)
+    same_ids, cut = clf.predict_objects(curves, bucketing=True)
+    assert same_ids == ids
+    np.testing.assert_allclose(cut, full, atol=2e-6)
+    _, windows = window_inputs(curves, window_size=40)
+    x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
+    cuts = sorted(padded.shape[1] for _, _, padded in encoder.window_buckets(x, windows.length))
+    assert len(cuts) >= 3 and cuts[0] < 40 and cuts[-1] == 40  # the short windows were cut
+    with pytest.raises(ValueError, match="bucketing must be 'auto', True or False, got 'yes'"):
+        clf.predict_objects(curves, bucketing="yes")

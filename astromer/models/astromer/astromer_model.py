@@ -299,13 +299,34 @@ class Astromer(PresetMixin, keras.Model):
         "auto": on when there are at least ``batch_size`` windows (fewer do not repay compiling
         up to 3 more shapes); True: on; False: every window at full length.
         """
-        from astromer.models.batched_inference import length_buckets, predict_in_batches
+        from astromer.models.batched_inference import predict_in_batches
 
-        n, width = len(x["mask"]), self.window_size
         if bucketing not in ("auto", True, False):
             raise ValueError(f"bucketing must be 'auto', True or False, got {bucketing!r}")
+        n = len(x["mask"])
         if not (bucketing is True or (bucketing == "auto" and n >= batch_size)):
             return predict_in_batches(self.encoder_model(layers), x, batch_size=batch_size, verbose=verbose)
+        out = None
+        for rows, chunk, padded in self.window_buckets(x, lengths):
+            encoder = self._encoder_for_length(padded.shape[1], layers, key_bias="key_bias" in chunk)
+            z = predict_in_batches(encoder, chunk, batch_size=batch_size, verbose=verbose)
+            z[padded] = 0  # padded steps are not outputs: 0, as the padding cut away
+            if out is None:
+                out = np.zeros((n, self.window_size, z.shape[-1]), dtype=z.dtype)
+            out[rows, :padded.shape[1]] = z
+        return out
+
+    def window_buckets(self, x, lengths=None):
+        """The windows ``x`` (dict of ``(N, W)`` arrays) grouped and cut for :meth:`encode_windows`
+        (see there): yields ``(rows, inputs, padded)`` per bucket, ``rows`` the indices into
+        ``x``, ``inputs`` their cut arrays (plus ``"key_bias"`` where padding is attended and the
+        cut is shorter than ``W``), ``padded`` ``(len(rows), cut)`` True at padded steps. Any
+        model whose ``call`` passes ``inputs["key_bias"]`` on to :meth:`encode` and pools real
+        steps only (the classifiers) can run on the cut inputs.
+        """
+        from astromer.models.batched_inference import length_buckets
+
+        width = self.window_size
         weighted = not self.padding_is_ignored
         seen = np.asarray(x["mask"]) > 0  # up to the last observed step (hidden ones before it count)
         if weighted:  # a padded step is all zeros: anything else is kept as it is
@@ -315,23 +336,15 @@ class Astromer(PresetMixin, keras.Model):
         # where padding is attended, a cut window keeps at least one padded step to stand for all
         needed = np.minimum(lengths + 1, width) if weighted else lengths
         edges, bucket = length_buckets(needed, width, row_cost=2 * self.width + self.ffn_dim)
-        out = None
         for b in np.unique(bucket):
             rows, length = np.flatnonzero(bucket == b), edges[b]
             chunk = {k: np.asarray(v)[rows, :length] for k, v in x.items()}
-            use_bias = weighted and length < width
             real_b = lengths[rows]
             padded = np.arange(length)[None, :] >= real_b[:, None]
-            if use_bias:  # each kept padded step weighs (padded steps) / (kept padded steps)
+            if weighted and length < width:  # each kept padded step weighs (padded steps) / (kept ones)
                 weight = np.log((width - real_b) / (length - real_b)).astype(np.float32)
                 chunk["key_bias"] = np.where(padded, weight[:, None], np.float32(0.0))
-            z = predict_in_batches(self._encoder_for_length(length, layers, key_bias=use_bias), chunk,
-                                   batch_size=batch_size, verbose=verbose)
-            z[padded] = 0  # padded steps are not outputs: 0, as the padding cut away
-            if out is None:
-                out = np.zeros((n, width, z.shape[-1]), dtype=z.dtype)
-            out[rows, :length] = z
-        return out
+            yield rows, chunk, padded
 
     def embed(self, light_curves, ids=None, batch_size=256, verbose="auto", rules=None,
               time_precision="float64", columns=None, zero_point=None, bucketing="auto", layers="last"):

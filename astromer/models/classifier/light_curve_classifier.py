@@ -125,8 +125,10 @@ class LightCurveClassifier(OnAnEncoder, ObjectPredictions, CompiledLikeAClassifi
         return cls(model, num_classes, **head_options)
 
     def features(self, inputs, training=False):
-        """The pooled encoder features the head consumes (see ``heads.pooled_features``)."""
-        layers = self.encoder.encode(inputs, all_layers=True, training=training)
+        """The pooled encoder features the head consumes (see ``heads.pooled_features``).
+        ``inputs`` may carry ``"key_bias"`` (windows cut by ``Astromer.window_buckets``)."""
+        key_bias = inputs.get("key_bias") if isinstance(inputs, dict) else None
+        layers = self.encoder.encode(inputs, all_layers=True, training=training, key_bias=key_bias)
         mask = self.encoder._parse_inputs(inputs)[2]
         return pooled_features(layers, mask, self.head_kind)
 
@@ -134,20 +136,29 @@ class LightCurveClassifier(OnAnEncoder, ObjectPredictions, CompiledLikeAClassifi
         encoder_training = training if self.train_encoder else False
         return self.classification_head(self.features(inputs, training=encoder_training), training=training)
 
-    def predict_objects(self, light_curves, ids=None, batch_size=256, verbose=0):
+    def predict_objects(self, light_curves, ids=None, batch_size=256, verbose=0, bucketing="auto"):
         """Object-level predictions for raw curves (any length, several bands).
 
         Every curve is cut into windows as in ``Astromer.embed``; the logits of all
         windows of an object (all its bands, for a DataFrame with a ``band``
-        column) are averaged, then turned into probabilities. Returns
+        column) are averaged, then turned into probabilities. ``bucketing`` as in
+        ``Astromer.encode_windows`` (windows cut to length buckets, the same logits to
+        float32 rounding: the heads pool real observations only). Returns
         ``(object_ids, probabilities (N, C))`` in order of first appearance.
         """
         from astromer.data.classification import object_keys, window_inputs
         from astromer.models.batched_inference import predict_in_batches, require_finite
 
+        if bucketing not in ("auto", True, False):
+            raise ValueError(f"bucketing must be 'auto', True or False, got {bucketing!r}")
         prepared, windows = window_inputs(light_curves, ids=ids, window_size=self.encoder.window_size)
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
-        logits = predict_in_batches(self, x, batch_size=batch_size, verbose=verbose)
+        if bucketing is True or (bucketing == "auto" and len(windows.mask) >= batch_size):
+            logits = np.zeros((len(windows.mask), self.num_classes), dtype=np.float32)
+            for rows, chunk, _ in self.encoder.window_buckets(x, windows.length):
+                logits[rows] = predict_in_batches(self, chunk, batch_size=batch_size, verbose=verbose)
+        else:
+            logits = predict_in_batches(self, x, batch_size=batch_size, verbose=verbose)
         keys = object_keys(prepared.ids)
         require_finite(logits, [keys[i] for i in windows.object_index], "prediction")
         return aggregate_logits(logits, [keys[i] for i in windows.object_index])
