@@ -1,4 +1,4 @@
-"""``model.embed`` with and without length buckets (Astromer 1, Astromer 2, modern), side by side.
+"""``model.embed`` and ``predict_objects`` with and without length buckets (Astromer 1, Astromer 2, modern), side by side.
 
 ``embed(..., bucketing=True)`` encodes each window cut to its length bucket (at most 4 lengths,
 multiples of 8, chosen for the windows at hand) instead of at full length W = 200; Astromer 1,
@@ -6,7 +6,7 @@ which attends its padding, keeps one padded step per window weighted for all of 
 :meth:`astromer.Astromer.encode_windows`). Inputs: the first
 ``--curves`` EROS-1 light curves (one band; a typical curve fills ~120 of 200 steps). Each
 configuration runs in its own child process, round-robin over ``--rounds`` rounds; ratios are
-bucketed / full from the same round. Also checks that the embeddings agree.
+bucketed / full from the same round. Also checks that the embeddings and the probabilities agree.
 
     python benchmarks/embed_bucketing.py          # writes benchmarks/results/embed_bucketing.md
 """
@@ -43,6 +43,12 @@ def worker(args):
     for mode in (False, True):
         sec, out[mode] = C.timed(lambda: model.embed(curves, verbose=0, bucketing=mode), args.steps, warmup=1)
         res[f"{'bucketed' if mode else 'full'}_s"] = sec
+    clf = astromer.LightCurveClassifier(model, 5, head="skip")  # a new head: the same windows, then pooling
+    probs = {}
+    for mode in (False, True):
+        sec, (_, probs[mode]) = C.timed(lambda: clf.predict_objects(curves, bucketing=mode), args.steps, warmup=1)
+        res[f"predict_{'bucketed' if mode else 'full'}_s"] = sec
+    res["predict_max_diff"] = float(np.abs(probs[True] - probs[False]).max())
     res["max_diff"] = float(max(np.abs(a - b).max() for a, b in zip(out[True].observations,
                                                                      out[False].observations)))
     res["pooled_max_diff"] = float(np.abs(out[True].pooled - out[False].pooled).max())
@@ -80,7 +86,8 @@ def main(argv=None):
                     "--data", str(args.data)], {"KERAS_BACKEND": backend})
                 out["load"] = f"{before} -> {C.load()}"
                 print(f"[round {r + 1}] {arch}/{backend}: full {out['full_s']:.2f} s, bucketed "
-                      f"{out['bucketed_s']:.2f} s (load {out['load']})", flush=True)
+                      f"{out['bucketed_s']:.2f} s; predict_objects {out['predict_full_s']:.2f} / "
+                      f"{out['predict_bucketed_s']:.2f} s (load {out['load']})", flush=True)
                 runs.setdefault(f"{arch} / {backend}", []).append(out)
     say = lines.append
     first = next(iter(runs.values()))[0]
@@ -98,12 +105,22 @@ def main(argv=None):
                 f"{o['full_s'] / o['bucketed_s']:.2f}x | {o['max_diff']:.1e} | {o['pooled_max_diff']:.1e} "
                 f"| {o['load']} |")
     say("")
+    say("`LightCurveClassifier.predict_objects` (a new 5-class skip head over the same encoder: the "
+        "same windows, then masked pooling and the head), seconds per call:")
+    say("")
+    say("| model / backend | round | full windows (s) | length buckets (s) | speed-up | max diff of the probabilities |")
+    say("|---|---:|---:|---:|---:|---:|")
+    for name, outs in runs.items():
+        for i, o in enumerate(outs):
+            say(f"| {name} | {i + 1} | {o['predict_full_s']:.2f} | {o['predict_bucketed_s']:.2f} | "
+                f"{o['predict_full_s'] / o['predict_bucketed_s']:.2f}x | {o['predict_max_diff']:.1e} |")
+    say("")
     for name, outs in runs.items():
         say(f"- {name}: cut lengths {outs[0]['buckets']} (and 200)")
     say("")
     say("Astromer 1 attends its padding (query-key mask, as the original): its cut windows keep one "
         "padded step, weighted log(P / p) in the attention logits, so the softmax is the full window's.")
-    C.write_report(args.results, "embed_bucketing.md", lines, echo_last=len(runs) * args.rounds + 6)
+    C.write_report(args.results, "embed_bucketing.md", lines, echo_last=2 * len(runs) * args.rounds + 14)
 
 
 if __name__ == "__main__":
