@@ -183,3 +183,55 @@ def test_reference_loader_parity(shared_dir):
     _, y = epoch(ds)
     np.testing.assert_array_equal(y[..., LOSS_MASK].sum(1), v2["loader_masked_mask_out"][..., 0].sum(1))
     np.testing.assert_array_equal(y[..., TARGET], v2["loader_masked_target"][..., 0])
+
+
+@pytest.mark.parametrize("arch,padding", [("astromer_v1", "attended"), ("astromer_v2", "ignored")])
+def test_length_bucketed_training_is_the_same_training(arch, padding):
+    """Batches cut to their length bucket (v1: one weighted padded step kept, ``key_bias``) give the
+    same losses and, step by step, the same weights as the full windows."""
+    import keras
+
+    from astromer import Astromer
+
+    curves = [curve(n, seed=n) for n in (5, 9, 13, 17, 24, 40)]  # 40: two windows of 24
+    opts = dict(batch_size=1, window_size=24, sampling=False, shuffle=False, seed=3, masking="v1")
+    full = list(pretraining_dataset(curves, **opts).as_numpy_iterator())
+    cut = list(pretraining_dataset(curves, length_buckets=padding, **opts).as_numpy_iterator())
+    assert len(cut) == len(full) == 7
+    assert sorted({c[0]["mask"].shape[1] for c in cut}) != [24]  # some batches were cut
+    keras.utils.set_random_seed(0)
+    models = [Astromer.from_architecture(arch, num_layers=2, window_size=24, dropout=0.0) for _ in "ab"]
+    models[1].set_weights(models[0].get_weights())
+    for m in models:
+        m.compile(optimizer=keras.optimizers.SGD(0.1))
+    for (xf, yf), (xc, yc) in zip(full, cut):
+        t = xc["mask"].shape[1]
+        np.testing.assert_array_equal(yc, yf[:, :t])
+        assert ("key_bias" in xc) == (padding == "attended")  # every batch: one structure
+        if t == 24 and "key_bias" in xc:
+            assert not xc["key_bias"].any()  # nothing cut, nothing weighted
+        lf = float(np.ravel(models[0].train_on_batch(xf, yf))[0])
+        lc = float(np.ravel(models[1].train_on_batch(xc, yc))[0])
+        assert lc == pytest.approx(lf, rel=1e-5, abs=1e-6)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(b, a, atol=1e-5)
+
+
+def test_length_buckets_group_windows_and_keep_every_one():
+    curves = [curve(n, seed=n) for n in [6] * 9 + [20] * 7 + [100] * 5]
+    ds = pretraining_dataset(curves, batch_size=4, window_size=32, sampling=True, seed=1,
+                             length_buckets="attended")
+    batches = list(ds.as_numpy_iterator())
+    real = [int((y[..., 2] > 0).sum()) for _, y in batches]
+    assert sum(len(y) for _, y in batches) == 21 and sum(real) == 9 * 6 + 7 * 20 + 5 * 32
+    cuts = {6: 8, 20: 24, 32: 32}  # one kept padded step each: 7 -> 8, 21 -> 24
+    for x, y in batches:  # one bucket per batch, every window's real steps inside its cut
+        n = set((y[..., 2] > 0).sum(1).tolist())
+        assert len(n) == 1 and x["mask"].shape[1] == cuts[n.pop()]
+        t = x["mask"].shape[1]
+        if t < 32:
+            real_n = {8: 6, 24: 20}[t]
+            np.testing.assert_allclose(x["key_bias"][:, real_n:], np.log((32 - real_n) / (t - real_n)), rtol=1e-6)
+            assert not x["key_bias"][:, :real_n].any()
+    with pytest.raises(ValueError, match="length_buckets must be None, 'ignored' or 'attended', got True"):
+        pretraining_dataset(curves, length_buckets=True)

@@ -476,6 +476,34 @@ def test_fit_tiny_astromer_one_epoch_on_records(tmp_path, eros):
     assert seen == [0, 1, 2]  # 24 curves, batches of 8
 
 
+def test_length_buckets_on_records_cut_to_fixed_quarters_and_train_v1(tmp_path, eros):
+    """Streamed records: lengths unknown ahead, so the cuts are W/4, W/2, 3W/4, W (multiples of 8);
+    every real step of every window is kept; Astromer 1 trains on the cut batches (key_bias)."""
+    import astromer
+    import keras
+
+    varied = [(o, b, a[:(12, 40, 90, 125)[i % 4]]) for i, (o, b, a) in enumerate(eros[:24])]
+    files = write_shards(tmp_path, varied, n_shards=3)
+    opts = dict(batch_size=8, window_size=200, sampling=False, shuffle=False, seed=0, masking="v1")
+    full = list(pretraining_records(files, **opts).as_numpy_iterator())
+    cut = list(pretraining_records(files, length_buckets="attended", **opts).as_numpy_iterator())
+    real = lambda batches: sorted((y[..., WEIGHT] > 0).sum(1).tolist() for _, y in batches)  # noqa: E731
+    assert sum(real(full), []) and sorted(sum(real(full), [])) == sorted(sum(real(cut), []))
+    assert {x["mask"].shape[1] for x, _ in cut} <= {56, 104, 152, 200} and len({x["mask"].shape[1] for x, _ in cut}) > 1
+    for x, y in cut:
+        n = (y[..., WEIGHT] > 0).sum(1)
+        assert (n < x["mask"].shape[1]).all() or x["mask"].shape[1] == 200  # a kept padded step below W
+    keras.utils.set_random_seed(0)
+    model = astromer.Astromer.from_architecture("astromer_v1", num_layers=1)
+    model.compile()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Your input ran out of data")  # unknown cardinality
+        history = model.fit(pretraining_records(files, length_buckets="attended", **opts), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    with pytest.raises(ValueError, match="length_buckets must be None, 'ignored' or 'attended', got 'v1'"):
+        pretraining_records(files, length_buckets="v1")
+
+
 # ----------------------------------------------------------------------------- records writer
 
 

@@ -92,6 +92,8 @@ def _run(args):
     if args.epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
     if is_image_input(args.input):
+        if args.length_buckets:
+            raise ValueError("--length-buckets is for light curves; images have no padding")
         args.architecture = args.architecture or "astropt_small"
         return _run_images(args)
     if args.architecture in ASTROPT_ARCHITECTURES:
@@ -115,7 +117,8 @@ def _run(args):
           + (f" or {args.minutes:g} min" if args.minutes else ""), flush=True)
     history, info = pretrain(model, train, validation, epochs=args.epochs, max_minutes=args.minutes,
                              batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
-                             masking=args.masking, probed=args.probed, quiet=args.quiet)
+                             masking=args.masking, probed=args.probed, quiet=args.quiet,
+                             length_buckets=args.length_buckets)
     out = Path(args.output)
     astromer.save_preset(model, out)
     history.to_csv(out / "history.csv", index=False)
@@ -174,6 +177,9 @@ def register(subparsers):
     g.add_argument("--no-augment", action="store_true",
                    help="AstroPT: no random 90-degree turns and flips of the training images")
     g.add_argument("--masking", choices=("v1", "v2"), default="v2", help="masking variant (default: %(default)s)")
+    g.add_argument("--length-buckets", action="store_true",
+                   help="light curves: batch windows of similar length cut to their bucket, so padding costs "
+                        "no compute (the same loss per window; batches grouped by length)")
     g.add_argument("--probed", type=float, default=0.5, metavar="F",
                    help="fraction of each window's observations probed by the loss (default: %(default)s)")
     g.add_argument("--val-fraction", type=float, default=0.1, metavar="F",

@@ -121,6 +121,79 @@ def window_example(
     return x, y, start
 
 
+PADDING = ("ignored", "attended")
+
+
+def check_length_buckets(value):
+    if value is not None and value not in PADDING:
+        raise ValueError(f"length_buckets must be None, 'ignored' or 'attended', got {value!r}")
+
+
+def length_bucketed_batches(ds, batch_size, window_size, lengths, padding="ignored", row_cost=640):
+    """Batches of windows of similar real length, each cut to its bucket's length.
+
+    ``ds`` yields unbatched ``(x, y)`` windows padded to ``window_size`` W (as
+    :func:`window_example` makes them; a real step has ``y[..., WEIGHT] > 0``, padding 0
+    everywhere). ``lengths``: the real lengths of the windows to come, which choose the cut
+    lengths (:func:`astromer.models.batched_inference.length_buckets`, at most 4 multiples of
+    8; ``row_cost`` as there, 640 for Astromer 1's widths). Windows are grouped by the shortest
+    cut that holds them (``tf.data.Dataset.group_by_window``: a batch is emitted when
+    ``batch_size`` windows of one bucket have arrived, the rest at the end; ``lengths=None``, for
+    streamed records whose lengths are not known ahead: the cuts ``W/4, W/2, 3W/4, W`` rounded
+    up to multiples of 8) and each batch is cut
+    to that length, so padding costs no compute. The loss is the same per window (the cut steps
+    have no loss mask) and so are the outputs of real steps:
+
+    - ``padding="ignored"`` (Astromer 2, modern: padded keys are masked out): cut;
+    - ``"attended"`` (Astromer 1): a cut window keeps at least one padded step and ``x`` gains
+      ``"key_bias"`` ``(B, cut)``, ``log(P / p)`` at its ``p`` kept padded steps of ``P``
+      (see ``Astromer.encode_windows``: the same softmax, forward and gradient).
+
+    The batches are grouped by length, not drawn at random across lengths: each epoch still
+    sees every window once, in an order shuffled within each bucket.
+    """
+    from astromer.models.batched_inference import length_buckets
+
+    if padding not in PADDING:
+        raise ValueError(f"padding must be one of {PADDING}, got {padding!r}")
+    W, attended = int(window_size), padding == "attended"
+    if lengths is None:
+        edges = sorted({min(W, -(-int(np.ceil(W * q)) // 8) * 8) for q in (0.25, 0.5, 0.75)} | {W})
+    else:
+        lengths = np.asarray(lengths, dtype=np.int64)
+        edges, _ = length_buckets(np.minimum(lengths + 1, W) if attended else lengths, W, row_cost)
+    edges_t = tf.constant(edges, tf.int64)
+    steps = tf.range(1, W + 1, dtype=tf.int64)
+
+    def real_length(y):  # (..., W, 3) -> (...) the last real step + 1
+        return tf.reduce_max(tf.where(y[..., WEIGHT] > 0, steps, tf.zeros_like(steps)), axis=-1)
+
+    def key(x, y):
+        n = real_length(y)
+        return tf.searchsorted(edges_t, [tf.minimum(n + 1, W) if attended else n], side="left",
+                               out_type=tf.int64)[0]
+
+    def cut_batch(bucket):
+        cut = edges_t[bucket]
+
+        def crop(x, y):
+            out = {k: v[:, :cut] for k, v in x.items()}
+            if attended:
+                n = real_length(y)[:, None]
+                kept = cut - n  # padded steps kept (0 only for a full window)
+                weight = tf.math.log(tf.cast(W - n, tf.float32) / tf.cast(tf.maximum(kept, 1), tf.float32))
+                out["key_bias"] = tf.where(tf.range(cut)[None, :] >= n, weight, 0.0)
+            return out, y[:, :cut]
+
+        return crop
+
+    return ds.group_by_window(
+        key_func=key,
+        reduce_func=lambda bucket, windows: windows.batch(int(batch_size)).map(cut_batch(bucket)),
+        window_size=int(batch_size),
+    )
+
+
 def pretraining_dataset(
     light_curves,
     *,
@@ -137,6 +210,7 @@ def pretraining_dataset(
     repeat=False,
     masking="v2",
     time_precision="float64",
+    length_buckets=None,
 ) -> tf.data.Dataset:
     """Masked-magnitude pretraining data as a ``tf.data.Dataset`` of ``(x, y)`` batches.
 
@@ -162,6 +236,10 @@ def pretraining_dataset(
         time_precision: ``"float64"`` (default) centres window times in float64
             before the cast; ``"float32"`` is the original's cast-then-centre
             arithmetic (see :func:`astromer.data.window_curves`).
+        length_buckets: ``None`` (default): every batch padded to W; ``"ignored"`` /
+            ``"attended"``: batches of windows of similar length cut to their bucket
+            (:func:`length_bucketed_batches`; the model's padding: ``"attended"`` for
+            Astromer 1, whose batches then carry ``key_bias``), so padding costs no compute.
 
     All observations are held in memory as one float32 tensor (and float64
     times) captured by the
@@ -183,6 +261,7 @@ def pretraining_dataset(
     if int(min_observations) < 1:
         raise ValueError(f"min_observations must be >= 1, got {min_observations}")
     check_masking(probed, random, same, masking)
+    check_length_buckets(length_buckets)
 
     if time_precision not in ("float64", "float32"):
         raise ValueError(f"time_precision must be 'float64' or 'float32', got {time_precision!r}")
@@ -235,6 +314,10 @@ def pretraining_dataset(
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
+    if length_buckets is not None:
+        window_lengths = np.minimum(count, W)
+        return length_bucketed_batches(ds, batch_size, W, window_lengths, padding=length_buckets).prefetch(
+            tf.data.AUTOTUNE)
     return ds.batch(int(batch_size), drop_remainder=False).prefetch(tf.data.AUTOTUNE)
 
 

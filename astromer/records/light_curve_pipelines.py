@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from astromer.data.pipelines import check_masking, window_example
+from astromer.data.pipelines import check_length_buckets, check_masking, length_bucketed_batches, window_example
 from astromer.records.schema import parse_light_curve
 from astromer.records.shard_errors import reporting_bad_shards
 from astromer.records.streams import record_files, reports_bad_shards, serialized_records, sub_seeds
@@ -141,6 +141,7 @@ def pretraining_records(
     repeat=False,
     cycle_length=8,
     shuffle_buffer=10_000,
+    length_buckets=None,
 ) -> tf.data.Dataset:
     """Masked-magnitude pretraining batches streamed from light-curve records.
 
@@ -166,6 +167,9 @@ def pretraining_records(
             them with :func:`light_curve_counts`).
         uncertainty_weights: WEIGHT = Astromer 2 error weights instead of 1.
         repeat: repeat forever (then give ``steps_per_epoch`` to ``fit``).
+        length_buckets: ``None``: batches padded to W; ``"ignored"`` / ``"attended"``: batches
+            of similar lengths cut to ``W/4, W/2, 3W/4`` or ``W`` steps (see
+            :func:`astromer.data.pipelines.length_bucketed_batches`).
 
     Times: the record's float64 times are zero-meaned per window in float64 and
     then cast to float32 (more precise than the in-memory pipeline, which casts
@@ -173,6 +177,7 @@ def pretraining_records(
     """
     _check_common(batch_size, window_size, min_observations)
     check_masking(probed, random, same, masking)
+    check_length_buckets(length_buckets)
     files = record_files(path_or_files, split)
     W = int(window_size)
 
@@ -189,6 +194,8 @@ def pretraining_records(
                         cycle_length=cycle_length, shuffle_buffer=shuffle_buffer,
                         repeat=repeat, min_observations=min_observations)
     ds = ds.map(make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if length_buckets is not None:
+        return length_bucketed_batches(ds, batch_size, W, None, padding=length_buckets).prefetch(tf.data.AUTOTUNE)
     return ds.batch(int(batch_size), drop_remainder=False).prefetch(tf.data.AUTOTUNE)
 
 

@@ -59,7 +59,7 @@ def count_curves(path_or_table, min_observations, split="train"):
 
 def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batch_size=64, learning_rate=1e-3,
              seed=0, masking="v2", probed=0.5, random=0.2, same=0.2, min_observations=5, quiet=False,
-             distribution=None):
+             distribution=None, length_buckets=False):
     """Masked-reconstruction pretraining of ``model`` with a progress bar.
 
     ``train``/``validation``: a records folder (its ``train``/``val`` splits) or
@@ -67,7 +67,11 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
     machine's devices, or every host's after ``initialize_multi_host`` / with ``TF_CONFIG``);
     build ``model`` under its ``scope()``; compiling and fitting happen under it here,
     ``batch_size`` is the global batch, and an epoch is ``curves // batch_size`` full batches of
-    repeated data (every process must run the same steps). Returns ``(history DataFrame, info dict)``.
+    repeated data (every process must run the same steps). ``length_buckets=True``: training
+    batches hold windows of similar length cut to their bucket, so padding costs no compute
+    (:func:`astromer.data.pipelines.length_bucketed_batches`: the same loss and gradients per
+    window; batches are grouped by length instead of mixed; not with ``distribution``).
+    Returns ``(history DataFrame, info dict)``.
     """
     import keras
     import pandas as pd
@@ -82,11 +86,18 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
     # process whose data ran out leaves the others waiting in the gradient all-reduce): the data
     # repeat and an epoch is a fixed number of full global batches.
     spread = distribution is not None
+    if length_buckets and spread:
+        raise ValueError("length_buckets=True cannot be combined with distribution= (each replica and process "
+                         "must get batches of one shape at every step)")
+    buckets = None
+    if length_buckets:
+        buckets = "ignored" if model.padding_is_ignored else "attended"
     if isinstance(train, (str, Path)):
-        train_ds = pretraining_records(str(train), split="train", seed=seed, repeat=spread, **common)
+        train_ds = pretraining_records(str(train), split="train", seed=seed, repeat=spread, length_buckets=buckets,
+                                       **common)
         n_curves = count_curves(train, min_observations, "train")
     else:
-        train_ds = pretraining_dataset(train, seed=seed, repeat=spread, **common)
+        train_ds = pretraining_dataset(train, seed=seed, repeat=spread, length_buckets=buckets, **common)
         n_curves = count_curves(train, min_observations)
     val_ds = None
     if isinstance(validation, (str, Path)):

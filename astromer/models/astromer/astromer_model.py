@@ -186,7 +186,9 @@ class Astromer(PresetMixin, keras.Model):
         return outputs if all_layers else x
 
     def call(self, inputs, training=None):
-        return self.head(self.encode(inputs, training=training))
+        # "key_bias": windows cut to length buckets where padding is attended (Astromer 1)
+        key_bias = inputs.get("key_bias") if isinstance(inputs, dict) else None
+        return self.head(self.encode(inputs, training=training, key_bias=key_bias))
 
     def attention_weights(self, inputs):
         """Attention weights of every block (inference mode), for inspection and plots.
