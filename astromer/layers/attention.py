@@ -23,8 +23,8 @@ class MaskedSelfAttention(keras.layers.Layer):
     - ``"none"``: no mask.
 
     ``key_bias`` (B, T), optional, is added to every query's logits of key ``j``: with
-    ``log(n_j)`` it makes key ``j`` count as ``n_j`` identical keys, which lets inference drop
-    identical padding rows and keep one weighted stand-in (see ``Astromer.encode_windows``).
+    ``log(n_j)`` it makes key ``j`` count as ``n_j`` identical keys, which lets a window drop
+    identical padding rows and keep a weighted stand-in (see ``Astromer.encode_windows``).
 
     Logits are ``q.k / sqrt(head_dim)`` (divided by ``temperature`` when non-zero).
     """

@@ -20,6 +20,7 @@ def progress_bar(total_steps, max_seconds=None, desc="pretraining", quiet=False)
 
     class ProgressBar(keras.callbacks.Callback):
         stopped_early = False
+        steps_run = 0
 
         def on_train_begin(self, logs=None):
             self.start = time.time()
@@ -27,6 +28,7 @@ def progress_bar(total_steps, max_seconds=None, desc="pretraining", quiet=False)
                             dynamic_ncols=True)
 
         def on_train_batch_end(self, batch, logs=None):
+            self.steps_run += 1
             self.bar.update(1)
             if logs:
                 shown = {k: f"{float(v):.4f}" for k, v in logs.items() if k in ("loss", "r2", "accuracy")}
@@ -119,7 +121,7 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
         if val_ds is not None:
             val_ds = val_ds.repeat()
             fit_steps["validation_steps"] = max(1, n_val // batch_size)
-    else:
+    else:  # with length buckets a few more: one partial batch per bucket (counted at the end)
         steps = max(1, math.ceil(n_curves / batch_size))
 
     def scope():
@@ -144,6 +146,8 @@ def pretrain(model, train, validation=None, *, epochs=20, max_minutes=None, batc
     seconds = time.time() - start
     frame = pd.DataFrame(history.history)
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    if length_buckets:  # a partial batch per bucket: count the steps run
+        steps = int(round(bar.steps_run / max(1, len(frame))))
     info = {"epochs": int(len(frame)), "steps_per_epoch": steps, "training_curves": n_curves,
             "seconds": round(seconds, 1), "stopped_by_time_limit": bool(bar.stopped_early),
             "final": {k: float(v) for k, v in frame.iloc[-1].items() if k != "epoch"}}
