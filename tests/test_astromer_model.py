@@ -8,7 +8,7 @@ import astromer
 from astromer import Astromer
 from astromer.losses import MaskedRMSE
 from astromer.metrics import MaskedR2
-from astromer.models.batched_inference import length_buckets
+from astromer.data.windows import length_buckets
 
 RNG = np.random.default_rng(1)
 

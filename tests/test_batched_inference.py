@@ -57,7 +57,7 @@ def test_length_buckets_are_the_least_compute_of_any_choice():
     """The dynamic programme against every choice of at most K cut lengths (multiples of 8 or W)."""
     import itertools
 
-    from astromer.models.batched_inference import length_buckets
+    from astromer.data.windows import length_buckets
 
     rng = np.random.default_rng(3)
     for _ in range(40):

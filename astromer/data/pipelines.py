@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from .light_curves import PreparedCurves, prepare_light_curves
 from .masking import VARIANTS, mask_window
-from .windows import Windows, window_bounds, window_curves
+from .windows import Windows, length_buckets, window_bounds, window_curves
 
 from astromer.losses.masked_rmse import LOSS_MASK, TARGET, WEIGHT  # packed y_true layout
 
@@ -135,7 +135,7 @@ def length_bucketed_batches(ds, batch_size, window_size, lengths, padding="ignor
     ``ds`` yields unbatched ``(x, y)`` windows padded to ``window_size`` W (as
     :func:`window_example` makes them; a real step has ``y[..., WEIGHT] > 0``, padding 0
     everywhere). ``lengths``: the real lengths of the windows to come, which choose the cut
-    lengths (:func:`astromer.models.batched_inference.length_buckets`, at most 4 multiples of
+    lengths (:func:`astromer.data.windows.length_buckets`, at most 4 multiples of
     8; ``row_cost`` as there, 640 for Astromer 1's widths). Windows are grouped by the shortest
     cut that holds them (``tf.data.Dataset.group_by_window``: a batch is emitted when
     ``batch_size`` windows of one bucket have arrived, the rest at the end; ``lengths=None``, for
@@ -152,8 +152,6 @@ def length_bucketed_batches(ds, batch_size, window_size, lengths, padding="ignor
     The batches are grouped by length, not drawn at random across lengths: each epoch still
     sees every window once, in an order shuffled within each bucket.
     """
-    from astromer.models.batched_inference import length_buckets
-
     if padding not in PADDING:
         raise ValueError(f"padding must be one of {PADDING}, got {padding!r}")
     W, attended = int(window_size), padding == "attended"

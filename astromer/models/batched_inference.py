@@ -41,50 +41,6 @@ def predict_in_batches(model, inputs, batch_size=256, verbose="auto"):
     return keras.tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *outputs)
 
 
-def length_buckets(lengths, width, row_cost, max_buckets=4, step=8):
-    """Cut lengths for windows of real ``lengths`` (each ``<= width``): at most ``max_buckets``
-    lengths, multiples of ``step`` (or ``width``), the longest ``>= max(lengths)``, chosen to
-    minimise the total compute of encoding every window at the shortest cut that holds it.
-
-    A window cut to ``L`` steps costs ``L * (row_cost + L)``: ``row_cost`` is the per-step work
-    of the projections and feed-forward layers in units of one attention product's work per key
-    (for a transformer of width ``d`` and feed-forward ``f``: ``2 d + f``); the attention adds
-    ``L`` per step. Exact by dynamic programming over the (at most ``width / step + 1``)
-    candidate lengths. Returns the sorted cut lengths and, per window, the index of its cut.
-    """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if lengths.size == 0:
-        raise ValueError("length_buckets needs at least one window.")
-    if lengths.min() < 0 or lengths.max() > width:
-        raise ValueError(f"window lengths must lie in [0, {width}], got {lengths.min()}..{lengths.max()}")
-    candidates = np.array(sorted({min(width, c) for c in range(step, width + step, step)}), dtype=np.int64)
-    group = np.searchsorted(candidates, lengths)  # the shortest candidate holding each window
-    used = np.unique(group)
-    counts = np.array([(group == g).sum() for g in used], dtype=np.float64)
-    edge = candidates[used].astype(np.float64)
-    cost = edge * (row_cost + edge)
-    m, k_max = len(used), min(int(max_buckets), len(used))
-    # best[k, j]: the least cost of groups 0..j in k + 1 buckets, the last one cut at group j
-    best = np.full((k_max, m), np.inf)
-    back = np.zeros((k_max, m), dtype=np.int64)
-    cum = np.concatenate([[0.0], np.cumsum(counts)])
-    best[0] = cost * cum[1:]
-    for k in range(1, k_max):
-        for j in range(k, m):
-            # previous bucket ends at group i < j; groups i+1..j are cut at group j's length
-            options = best[k - 1, :j] + cost[j] * (cum[j + 1] - cum[1:j + 1])
-            back[k, j] = int(np.argmin(options))
-            best[k, j] = options[back[k, j]]
-    k = int(np.argmin(best[:, m - 1]))
-    ends, j = [m - 1], m - 1
-    while k > 0:
-        j = back[k, j]
-        ends.append(j)
-        k -= 1
-    edges = candidates[used[np.array(sorted(ends))]]
-    return [int(e) for e in edges], np.searchsorted(edges, lengths)
-
-
 class NonFiniteOutputError(AstromerError, ValueError):
     """A model output held NaN or inf; the message names the inputs it came from."""
 

@@ -284,7 +284,7 @@ class Astromer(PresetMixin, keras.Model):
 
         ``bucketing``: windows are grouped by their real length (``lengths``; default: up to the
         last step ``mask`` marks) into at most 4 buckets, each cut to a multiple of 8 steps
-        chosen for these windows (:func:`astromer.models.batched_inference.length_buckets`: the
+        chosen for these windows (:func:`astromer.data.windows.length_buckets`: the
         least compute) and encoded at that length, so most of the padding costs no compute; the
         outputs of real positions are the same up to float32 rounding (padded rows are 0).
 
@@ -326,7 +326,7 @@ class Astromer(PresetMixin, keras.Model):
         model whose ``call`` passes ``inputs["key_bias"]`` on to :meth:`encode` and pools real
         steps only (the classifiers) can run on the cut inputs.
         """
-        from astromer.models.batched_inference import length_buckets
+        from astromer.data.windows import length_buckets
 
         width = self.window_size
         weighted = not self.padding_is_ignored
