@@ -6,9 +6,9 @@ import pytest
 
 import astromer
 from astromer import Astromer
+from astromer.data.windows import length_buckets
 from astromer.losses import MaskedRMSE
 from astromer.metrics import MaskedR2
-from astromer.data.windows import length_buckets
 
 RNG = np.random.default_rng(1)
 
