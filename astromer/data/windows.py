@@ -260,3 +260,34 @@ def length_buckets(lengths, width, row_cost, max_buckets=4, step=8):
         k -= 1
     edges = candidates[used[np.array(sorted(ends))]]
     return [int(e) for e in edges], np.searchsorted(edges, lengths)
+
+
+def cut_windows(x, width, lengths=None, attended=False, row_cost=640):
+    """Padded windows ``x`` (dict of ``(N, W)`` arrays: times, magnitudes, mask, ...) grouped by
+    real length and cut to their bucket (:func:`length_buckets`). Yields ``(rows, inputs,
+    padded)`` per bucket: ``rows`` the indices into ``x``, ``inputs`` their cut arrays,
+    ``padded`` ``(len(rows), cut)`` True at padded steps.
+
+    A window's length is ``lengths`` or up to its last step ``mask`` marks, whichever is longer
+    (hidden steps before it count). ``attended``: the model attends its padding (Astromer 1), so
+    a step after the last marked one whose time or magnitude is not 0 counts as real, a cut
+    window keeps at least one padded step, and ``inputs`` gains ``"key_bias"`` where the cut is
+    shorter than ``W``: ``log(P / p)`` at its ``p`` kept padded steps of ``P`` (see
+    ``Astromer.encode_windows``).
+    """
+    seen = np.asarray(x["mask"]) > 0
+    if attended:  # a padded step is all zeros: anything else is kept as it is
+        seen = seen | (np.asarray(x["times"]) != 0) | (np.asarray(x["magnitudes"]) != 0)
+    real = np.where(seen.any(axis=1), width - np.argmax(seen[:, ::-1], axis=1), 0)
+    lengths = real if lengths is None else np.maximum(np.asarray(lengths, dtype=int), real)
+    needed = np.minimum(lengths + 1, width) if attended else lengths
+    edges, bucket = length_buckets(needed, width, row_cost)
+    for b in np.unique(bucket):
+        rows, length = np.flatnonzero(bucket == b), edges[b]
+        chunk = {k: np.asarray(v)[rows, :length] for k, v in x.items()}
+        real_b = lengths[rows]
+        padded = np.arange(length)[None, :] >= real_b[:, None]
+        if attended and length < width:  # each kept padded step weighs (padded steps) / (kept ones)
+            weight = np.log((width - real_b) / (length - real_b)).astype(np.float32)
+            chunk["key_bias"] = np.where(padded, weight[:, None], np.float32(0.0))
+        yield rows, chunk, padded

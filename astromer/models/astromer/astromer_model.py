@@ -319,34 +319,14 @@ class Astromer(PresetMixin, keras.Model):
         return out
 
     def window_buckets(self, x, lengths=None):
-        """The windows ``x`` (dict of ``(N, W)`` arrays) grouped and cut for :meth:`encode_windows`
-        (see there): yields ``(rows, inputs, padded)`` per bucket, ``rows`` the indices into
-        ``x``, ``inputs`` their cut arrays (plus ``"key_bias"`` where padding is attended and the
-        cut is shorter than ``W``), ``padded`` ``(len(rows), cut)`` True at padded steps. Any
-        model whose ``call`` passes ``inputs["key_bias"]`` on to :meth:`encode` and pools real
-        steps only (the classifiers) can run on the cut inputs.
-        """
-        from astromer.data.windows import length_buckets
+        """The windows ``x`` grouped and cut for :meth:`encode_windows` (see there):
+        :func:`astromer.data.windows.cut_windows` with this model's window size, padding kind
+        and widths. Any model whose ``call`` passes ``inputs["key_bias"]`` on to :meth:`encode`
+        and pools real steps only (the classifiers) can run on the cut inputs."""
+        from astromer.data.windows import cut_windows
 
-        width = self.window_size
-        weighted = not self.padding_is_ignored
-        seen = np.asarray(x["mask"]) > 0  # up to the last observed step (hidden ones before it count)
-        if weighted:  # a padded step is all zeros: anything else is kept as it is
-            seen = seen | (np.asarray(x["times"]) != 0) | (np.asarray(x["magnitudes"]) != 0)
-        real = np.where(seen.any(axis=1), width - np.argmax(seen[:, ::-1], axis=1), 0)
-        lengths = real if lengths is None else np.maximum(np.asarray(lengths, dtype=int), real)
-        # where padding is attended, a cut window keeps at least one padded step to stand for all
-        needed = np.minimum(lengths + 1, width) if weighted else lengths
-        edges, bucket = length_buckets(needed, width, row_cost=2 * self.width + self.ffn_dim)
-        for b in np.unique(bucket):
-            rows, length = np.flatnonzero(bucket == b), edges[b]
-            chunk = {k: np.asarray(v)[rows, :length] for k, v in x.items()}
-            real_b = lengths[rows]
-            padded = np.arange(length)[None, :] >= real_b[:, None]
-            if weighted and length < width:  # each kept padded step weighs (padded steps) / (kept ones)
-                weight = np.log((width - real_b) / (length - real_b)).astype(np.float32)
-                chunk["key_bias"] = np.where(padded, weight[:, None], np.float32(0.0))
-            yield rows, chunk, padded
+        return cut_windows(x, self.window_size, lengths=lengths, attended=not self.padding_is_ignored,
+                           row_cost=2 * self.width + self.ffn_dim)
 
     def embed(self, light_curves, ids=None, batch_size=256, verbose="auto", rules=None,
               time_precision="float64", columns=None, zero_point=None, bucketing="auto", layers="last"):
