@@ -57,7 +57,7 @@ def main():
     harness = FewShotEvaluation(data, lambda: astromer.load_preset(args.preset, progress=False),
                                 shots=[args.shots], folds=3, n_jobs=1)
     pretrained = harness.load_encoder()
-    x, labels, objects, errors, bands = harness._band_windows(pretrained.window_size)
+    x, labels, objects, errors, bands = harness._band_windows(pretrained)
     split = next(s for s in harness.splits() if s["fold"] == args.fold)
     tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
     te = np.isin(objects, data.test_ids)

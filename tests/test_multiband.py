@@ -188,3 +188,57 @@ def test_classify_cli_multiband_is_the_default_and_trains_saves_and_predicts(tmp
     probs = [c for c in predictions.columns if c.startswith("p_")]
     np.testing.assert_allclose(again.loc[predictions["object_id"], probs].to_numpy(), predictions[probs].to_numpy(),
                                rtol=0, atol=1e-5)  # the saved model predicts as the trained one did
+
+
+@pytest.mark.parametrize("arch", ["astromer_v1", "astromer_v2"])
+def test_samples_cut_to_the_longest_curve_give_the_same_logits_and_training(arch):
+    """MultiBandClassifier.trim: every sample cut to the shortest multiple of 8 holding every
+    band's real steps (Astromer 1, which attends its padding, keeps one padded step and weighs the
+    kept ones by key_bias): the same logits, and one training step from the same weights lands on
+    the same weights; a full window anywhere leaves the samples as they are."""
+    from astromer.tasks.encoders import fresh_copy
+
+    frames = [_curve_rows(f"o{i}", band, n, 9.0, 0.4) for i, (band, n) in
+              enumerate([("g", 24), ("r", 5), ("g", 17), ("r", 11), ("g", 3)])]
+    frames.append(_curve_rows("o1", "g", 14, 9.0, 0.4))  # o1 has both bands; the others one (the other empty)
+    table = pd.concat(frames, ignore_index=True)
+    objects, x, errors, bands = band_windows(table, window_size=WINDOW)
+    keras.utils.set_random_seed(0)
+    encoder = Astromer.from_architecture(arch, num_layers=2, num_heads=2, head_dim=8, ffn_dim=16,
+                                         window_size=WINDOW, dropout=0.0)
+    clf = MultiBandClassifier(encoder, 3, bands, train_encoder=True)
+    cut, cut_errors = clf.trim(x, errors)
+    v1 = arch == "astromer_v1"
+    assert v1 != encoder.padding_is_ignored
+    length = 32 if v1 else 24  # the longest curve has 24 points (v1: + one padded step)
+    assert cut["mask"].shape == (5, 2, length) and cut_errors.shape == (5, 2, length)
+    np.testing.assert_array_equal(cut["magnitudes"], x["magnitudes"][..., :length])
+    assert ("key_bias" in cut) == v1
+    if v1:  # o0's g curve: 24 real steps, 16 padded of which 8 kept; its empty r band: 40 of 32
+        np.testing.assert_allclose(cut["key_bias"][0, 0], [0] * 24 + [np.log(16 / 8)] * 8, rtol=1e-6)
+        np.testing.assert_allclose(cut["key_bias"][0, 1], np.log(40 / 32), rtol=1e-6)
+    assert clf.trim(cut)[0] is cut  # cut already: left as it is
+    full_logits = keras.ops.convert_to_numpy(clf(x))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clf(cut)), full_logits, atol=2e-5)
+    if v1:  # without the weights the cut samples are other inputs
+        plain = {k: v for k, v in cut.items() if k != "key_bias"}
+        assert np.abs(keras.ops.convert_to_numpy(clf(plain)) - full_logits).max() > 1e-3
+    # one SGD step from the same weights, on the full and on the cut samples
+    y = np.array([0, 1, 2, 0, 1])
+    steps = []
+    for inputs in (x, cut):
+        model = MultiBandClassifier(fresh_copy(encoder), 3, bands, train_encoder=True)
+        model.set_weights(clf.get_weights())
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+        loss = model.train_on_batch(inputs, y, return_dict=True)["loss"]
+        steps.append((loss, [np.array(w) for w in model.trainable_weights]))
+    assert steps[1][0] == pytest.approx(steps[0][0], rel=1e-5)
+    moved = max(np.abs(a - np.array(b)).max() for a, b in zip(steps[0][1], clf.trainable_weights))
+    assert moved > 1e-3
+    for a, b in zip(*(s[1] for s in steps)):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    # one full window (40 points) anywhere: nothing to cut
+    _, x_long, errors_long, _ = band_windows(pd.concat([table, _curve_rows("o9", "r", WINDOW, 9.0, 0.4)]),
+                                             window_size=WINDOW)
+    kept, kept_errors = clf.trim(x_long, errors_long)
+    assert kept is x_long and kept_errors.shape[-1] == WINDOW

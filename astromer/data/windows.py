@@ -15,7 +15,8 @@ first, then centre), kept for bit-exact parity with their outputs; it is only
 safe for times below ~1e4 days.
 
 :func:`length_buckets` chooses the lengths that padded windows are cut to, where padding need
-not be computed (``Astromer.encode_windows``, the length-bucketed pretraining batches).
+not be computed (``Astromer.encode_windows``, the length-bucketed pretraining batches);
+:func:`trim_windows` cuts a whole set of windows to one length (the multi-band scenarios).
 """
 
 from __future__ import annotations
@@ -262,6 +263,26 @@ def length_buckets(lengths, width, row_cost, max_buckets=4, step=8):
     return [int(e) for e in edges], np.searchsorted(edges, lengths)
 
 
+def _real_lengths(x, width, attended):
+    """Per row of ``x`` (dict of ``(N, W)`` arrays), the steps up to its last real one: the last
+    step ``mask`` marks or, where padding is ``attended``, also the last whose time or magnitude
+    is not 0 (a padded step is all zeros)."""
+    seen = np.asarray(x["mask"]) > 0
+    if attended:
+        seen = seen | (np.asarray(x["times"]) != 0) | (np.asarray(x["magnitudes"]) != 0)
+    return np.where(seen.any(axis=1), width - np.argmax(seen[:, ::-1], axis=1), 0)
+
+
+def _padding_key_bias(width, real, length):
+    """``(N, length)`` key weights of windows of ``real`` steps cut from ``width`` to ``length``
+    where the model attends its padding: ``log(P / p)`` at each of the ``p`` kept padded steps of
+    ``P`` (every padded step is the same key, so ``p`` keys weighted ``P / p`` give the same
+    softmax as ``P``), 0 at real steps."""
+    padded = np.arange(length)[None, :] >= real[:, None]
+    weight = np.log((width - real) / (length - real)).astype(np.float32)
+    return np.where(padded, weight[:, None], np.float32(0.0))
+
+
 def cut_windows(x, width, lengths=None, attended=False, row_cost=640):
     """Padded windows ``x`` (dict of ``(N, W)`` arrays: times, magnitudes, mask, ...) grouped by
     real length and cut to their bucket (:func:`length_buckets`). Yields ``(rows, inputs,
@@ -275,10 +296,7 @@ def cut_windows(x, width, lengths=None, attended=False, row_cost=640):
     shorter than ``W``: ``log(P / p)`` at its ``p`` kept padded steps of ``P`` (see
     ``Astromer.encode_windows``).
     """
-    seen = np.asarray(x["mask"]) > 0
-    if attended:  # a padded step is all zeros: anything else is kept as it is
-        seen = seen | (np.asarray(x["times"]) != 0) | (np.asarray(x["magnitudes"]) != 0)
-    real = np.where(seen.any(axis=1), width - np.argmax(seen[:, ::-1], axis=1), 0)
+    real = _real_lengths(x, width, attended)
     lengths = real if lengths is None else np.maximum(np.asarray(lengths, dtype=int), real)
     needed = np.minimum(lengths + 1, width) if attended else lengths
     edges, bucket = length_buckets(needed, width, row_cost)
@@ -287,7 +305,37 @@ def cut_windows(x, width, lengths=None, attended=False, row_cost=640):
         chunk = {k: np.asarray(v)[rows, :length] for k, v in x.items()}
         real_b = lengths[rows]
         padded = np.arange(length)[None, :] >= real_b[:, None]
-        if attended and length < width:  # each kept padded step weighs (padded steps) / (kept ones)
-            weight = np.log((width - real_b) / (length - real_b)).astype(np.float32)
-            chunk["key_bias"] = np.where(padded, weight[:, None], np.float32(0.0))
+        if attended and length < width:
+            chunk["key_bias"] = _padding_key_bias(width, real_b, length)
         yield rows, chunk, padded
+
+
+def trim_windows(x, width, attended=False, step=8):
+    """Padded windows ``x`` (dict of ``(..., W)`` arrays: times, magnitudes, mask, ...) cut to one
+    common length: the shortest multiple of ``step`` (or ``W``) that holds every window's real
+    steps (see :func:`cut_windows`; with ``attended`` padding, at least one padded step is kept
+    and ``"key_bias"`` ``(..., length)`` is added). Returns ``(inputs, length)``; ``inputs`` is
+    ``x`` itself when nothing can be cut or ``x`` was cut already (shorter than ``W``, or with
+    ``"key_bias"``).
+
+    Unlike :func:`cut_windows`, every window keeps its place: a training set trimmed so trains
+    on the same batches as the padded one (the multi-band scenarios, whose samples hold every
+    band of an object). Every window of a survey whose curves fit one window shares the
+    saving; one full window anywhere leaves ``W``.
+    """
+    shape = np.shape(x["mask"])
+    if shape[-1] > width:
+        raise ValueError(f"windows of {shape[-1]} steps are longer than the model's {width}")
+    if shape[-1] < width or "key_bias" in x:  # cut already
+        return x, shape[-1]
+    flat = {k: np.reshape(np.asarray(x[k]), (-1, shape[-1])) for k in ("times", "magnitudes", "mask")}
+    real = _real_lengths(flat, width, attended)
+    needed = np.minimum(real + 1, width) if attended else real
+    longest = int(needed.max()) if needed.size else 0
+    length = min(width, max(step, -(-longest // step) * step))
+    if length >= width:
+        return x, width
+    out = {k: np.asarray(v)[..., :length] for k, v in x.items()}
+    if attended:
+        out["key_bias"] = _padding_key_bias(width, real, length).reshape(*shape[:-1], length)
+    return out, length

@@ -25,15 +25,18 @@ class ObjectScenarios:
     """Mixin of :class:`astromer.evaluation.fewshot.FewShotEvaluation` (uses its ``classes``,
     ``data``, ``prepared``, the training options, ``_take`` and ``_objectscores``)."""
 
-    def _band_windows(self, window_size):
-        """The harness's cleaned curves as multi-band samples (:func:`astromer.data.classification.band_samples`):
+    def _band_windows(self, encoder):
+        """The harness's cleaned curves as multi-band samples (:func:`astromer.data.classification.band_samples`)
+        for ``encoder``, cut to the length every sample fits in (:meth:`MultiBandClassifier.trim`):
         ``(x, labels, objects, errors, bands)``, one row per object (per window position of its
         longest band)."""
         from astromer.data.classification import band_samples
         from astromer.data.windows import window_curves
+        from astromer.models.classifier.multiband import MultiBandClassifier
 
-        windows = window_curves(self.prepared.curves, window_size=window_size)
+        windows = window_curves(self.prepared.curves, window_size=encoder.window_size)
         objects, x, errors, bands = band_samples(self.prepared, windows)
+        x, errors = MultiBandClassifier(encoder, len(self.classes), bands).trim(x, errors)
         objects = np.array(objects)
         labels = np.array([self.classes[self.data.labels[o]] for o in objects])
         return x, labels, objects, errors, bands
@@ -47,7 +50,7 @@ class ObjectScenarios:
 
         _, finetuned = OBJECT_SCENARIOS[method]
         encoder = start
-        x, labels, objects, errors, bands = self._band_windows(encoder.window_size)
+        x, labels, objects, errors, bands = self._band_windows(encoder)
         test_rows = np.isin(objects, self.data.test_ids)
         features = None
         if not finetuned:  # frozen: every sample's band statistics once

@@ -41,9 +41,11 @@ class MultiBandFit:
 def band_features(classifier, x, batch_size=256, names=None):
     """``(S, 2 d K)`` frozen band statistics (:meth:`MultiBandClassifier.features`) of samples
     ``x`` (dict of ``(S, K, W)``), computed in inference mode. ``names``: the object of each
-    sample, named in the error when a statistic is not finite (default: the sample's index)."""
+    sample, named in the error when a statistic is not finite (default: the sample's index).
+    The samples are cut first (:meth:`MultiBandClassifier.trim`)."""
+    x, _ = classifier.trim(x)
     shape = x["mask"].shape[1:]
-    inputs = {k: keras.Input(shape=shape, name=k) for k in ("times", "magnitudes", "mask")}
+    inputs = {k: keras.Input(shape=shape, name=k) for k in x if k in ("times", "magnitudes", "mask", "key_bias")}
     model = keras.Model(inputs, classifier.features(inputs, training=False))
     features = np.asarray(model.predict({k: x[k] for k in inputs}, batch_size=batch_size, verbose=0), "float64")
     if names is None:
@@ -65,11 +67,16 @@ def fit_multiband(classifier, x, y, validation=None, *, features=None, finetune_
     ``errors``: ``(S, K, W)`` magnitude errors to jitter the training magnitudes by ``jitter``
     sigma (None or 0, the default: no augmentation). The other arguments (``callbacks``: more Keras
     callbacks for the fine-tuning) go to :func:`astromer.tasks.finetune.fit_encoder`.
+    The samples (training and validation) are cut by :meth:`MultiBandClassifier.trim` first: the
+    same batches and logits, less compute when every curve is shorter than a window.
     Returns :class:`MultiBandFit`; the classifier is compiled and left as selected.
     """
     from astromer.hybrid import embedding_probe
     from astromer.tasks.finetune import fit_encoder
 
+    x, errors = classifier.trim(x, errors)  # the same batches, without the padding every sample shares
+    if validation is not None:
+        validation = (classifier.trim(validation[0])[0], *validation[1:])
     y = np.asarray(y)
     missing = sorted(set(range(classifier.num_classes)) - set(y.tolist()))
     if missing:

@@ -97,14 +97,18 @@ class MultiBandClassifier(OnAnEncoder, ObjectPredictions, CompiledLikeAClassifie
 
     def features(self, inputs, training=False):
         """``(B, feature_size)``: per band the mean then the std over its observation embeddings
-        (``embedding_layers``, at ``mask`` 1), bands side by side; zeros for an empty band."""
+        (``embedding_layers``, at ``mask`` 1), bands side by side; zeros for an empty band.
+        ``inputs`` may carry ``"key_bias"`` ``(B, K, T)`` (samples cut by :meth:`trim`)."""
         x = {k: inputs[k] for k in ("times", "magnitudes", "mask")}
         shape = ops.shape(x["mask"])
         flat = {k: ops.reshape(v, (-1, shape[-1])) for k, v in x.items()}
+        key_bias = inputs.get("key_bias")
+        if key_bias is not None:  # windows cut by astromer.data.windows.trim_windows
+            key_bias = ops.reshape(key_bias, (-1, shape[-1]))
         if self.embedding_layers == "blocks":
-            z = self.encoder.encode_blocks(flat, training=training)
+            z = self.encoder.encode_blocks(flat, training=training, key_bias=key_bias)
         else:
-            z = self.encoder.encode(flat, training=training)
+            z = self.encoder.encode(flat, training=training, key_bias=key_bias)
         stats = ops.concatenate([masked_mean(z, flat["mask"]), masked_std(z, flat["mask"])], axis=-1)
         return ops.reshape(stats, (-1, self.feature_size))
 
@@ -139,16 +143,28 @@ class MultiBandClassifier(OnAnEncoder, ObjectPredictions, CompiledLikeAClassifie
         self.logits.kernel.assign(coef.T.astype("float32"))
         self.logits.bias.assign(intercept.astype("float32"))
 
+    def trim(self, x, errors=None):
+        """Samples ``x`` (dict of ``(S, K, W)``) cut to the shortest length (a multiple of 8) that
+        holds every window's real steps (:func:`astromer.data.windows.trim_windows`; with
+        ``"key_bias"`` where the encoder attends its padding, Astromer 1), and ``errors`` cut
+        alike. The model gives the same logits on them, with less compute when every curve is
+        shorter than a window; training on them keeps every batch as it was. Returns ``(x, errors)``."""
+        from astromer.data.windows import trim_windows
+
+        out, length = trim_windows(x, self.encoder.window_size, attended=not self.encoder.padding_is_ignored)
+        return out, None if errors is None else np.asarray(errors)[..., :length]
+
     def predict_objects(self, light_curves, ids=None, batch_size=256, verbose=0):
         """``(object_ids, probabilities (N, C))`` for raw curves (a DataFrame with a ``band``
         column, or anything :func:`astromer.data.prepare_light_curves` takes): the bands of each
-        object side by side (:func:`astromer.data.classification.band_windows`); an object with
-        several windows per band gets the mean of its samples' logits."""
+        object side by side (:func:`astromer.data.classification.band_windows`, cut by
+        :meth:`trim`); an object with several windows per band gets the mean of its samples' logits."""
         from astromer.data.classification import band_windows
         from astromer.models.batched_inference import predict_in_batches, require_finite
 
         objects, x, _, _ = band_windows(light_curves, ids=ids, window_size=self.encoder.window_size,
                                         bands=self.bands)
+        x, _ = self.trim(x)
         logits = predict_in_batches(self, x, batch_size=batch_size, verbose=verbose)
         require_finite(logits, objects, "prediction")
         return aggregate_logits(logits, objects)
