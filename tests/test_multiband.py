@@ -237,6 +237,12 @@ def test_samples_cut_to_the_longest_curve_give_the_same_logits_and_training(arch
     assert moved > 1e-3
     for a, b in zip(*(s[1] for s in steps)):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    # fit_multiband cuts its samples itself (and b's jitter errors with them); predict_objects too
+    fit = fit_multiband(clf, x, y, (x, y, np.array(objects)), finetune_epochs=1, errors=errors, jitter=1.0)
+    assert fit.selected_epoch in (0, 1)
+    ids, probs = clf.predict_objects(table)
+    assert ids == objects
+    np.testing.assert_allclose(probs, keras.ops.convert_to_numpy(keras.ops.softmax(clf(x))), atol=2e-5)
     # one full window (40 points) anywhere: nothing to cut
     _, x_long, errors_long, _ = band_windows(pd.concat([table, _curve_rows("o9", "r", WINDOW, 9.0, 0.4)]),
                                              window_size=WINDOW)
