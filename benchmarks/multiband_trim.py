@@ -125,8 +125,8 @@ def main():
         f"({args.shots} per class, batch {harness.batch_size}), seconds, after one epoch that traces.", "",
         "| measure | padded (per round) | cut (per round) | padded / cut |", "|---|---|---|---|", *table, "",
         f"Largest difference of the logits, padded vs cut: {logit_diff:.2e}. Training loss after the second "
-        f"epoch: padded {losses['full']:.6f}, cut {losses['cut']:.6f} (the same batches; float32 rounding and "
-        "dropout draws differ).", "",
+        f"epoch: padded {losses['full']:.6f}, cut {losses['cut']:.6f} (the same batches from the same weights: "
+        "float32 rounding, and with dropout on the draws at v1's kept padded steps, are all that differ).", "",
     ]
     out = args.results / f"multiband_trim_{backend}.md"
     out.write_text("\n".join(report))
