@@ -28,7 +28,10 @@ def masked_std(x, mask):
     mean = masked_mean(x, mask)
     m = ops.cast(mask, x.dtype)[..., None]
     var = ops.divide_no_nan(ops.sum(ops.square(x - mean[..., None, :]) * m, axis=-2), ops.sum(m, axis=-2))
-    return ops.sqrt(ops.maximum(var, 0.0))
+    # sqrt's gradient is infinite at 0 (a band with one observation, or an empty one): the
+    # double where keeps it 0 there, so fine-tuning never turns the weights into NaN
+    positive = var > 0
+    return ops.where(positive, ops.sqrt(ops.where(positive, var, 1.0)), 0.0)
 
 
 @keras.saving.register_keras_serializable(package="astromer")
