@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 
+# Keras' compile default in the tests: XLA where TensorFlow lacks oneDNN (the package's default
+# there) compiles every small model of the suite, 1.7x its time (tests/test_compilation.py checks
+# the choice itself); set ASTROMER_XLA=auto to run the suite as users get it
+os.environ.setdefault("ASTROMER_XLA", "0")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 

@@ -12,6 +12,7 @@ from astromer.losses.masked_rmse import MaskedRMSE
 from astromer.metrics.masked_r2 import MaskedR2
 from astromer.models.astromer.architectures import ARCHITECTURES
 from astromer.models.astromer.embeddings import LightCurveEmbeddings
+from astromer.models.compilation import default_jit_compile
 from astromer.models.preset_hook import PresetMixin
 
 INPUT_KEYS = ("times", "magnitudes", "mask")
@@ -215,12 +216,15 @@ class Astromer(PresetMixin, keras.Model):
 
         ``loss`` defaults to :class:`astromer.losses.MaskedRMSE` (pass
         ``MaskedRMSE(uncertainty_weighted=True)`` for Astromer 2's weighted
-        variant) and ``metrics`` to ``[MaskedR2()]``.
+        variant) and ``metrics`` to ``[MaskedR2()]``; ``jit_compile`` to
+        :func:`astromer.models.compilation.default_jit_compile` (XLA where
+        TensorFlow runs without oneDNN, else Keras' ``"auto"``).
         """
         if loss is None:
             loss = MaskedRMSE()
         if metrics is None:
             metrics = [MaskedR2()]
+        kwargs.setdefault("jit_compile", default_jit_compile())
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
     def get_compile_config(self):

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from astromer.layers.pooling import LayerWeighting, masked_max, masked_mean
+from astromer.models.compilation import default_jit_compile
 
 HEADS = ("skip", "mean", "max")
 
@@ -14,11 +15,13 @@ class CompiledLikeAClassifier:
     state from a ``.keras`` file (the optimizer built, so its saved state loads)."""
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
-        """Defaults: sparse categorical cross-entropy on logits, accuracy."""
+        """Defaults: sparse categorical cross-entropy on logits, accuracy; ``jit_compile``:
+        :func:`astromer.models.compilation.default_jit_compile`."""
         if loss is None:
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         if metrics is None:
             metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        kwargs.setdefault("jit_compile", default_jit_compile())
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
     def compile_from_config(self, config):
