@@ -44,6 +44,8 @@ def default_jit_compile():
     setting = os.environ.get(XLA_ENV, "auto").strip().lower()
     if setting not in ("0", "1", "auto", ""):
         raise ValueError(f"{XLA_ENV} must be 0, 1 or auto; got {os.environ[XLA_ENV]!r}")
-    if setting in ("0", "1"):
-        return setting == "1" or "auto"
+    if setting == "0":
+        return "auto"
+    if setting == "1":
+        return True
     return True if tensorflow_without_onednn() else "auto"
