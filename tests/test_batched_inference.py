@@ -1,11 +1,13 @@
 """predict_in_batches: the same numbers as Model.predict, batch by batch."""
 
+import logging
+
 import keras
 import numpy as np
 import pytest
 
 import astromer
-from astromer.models.batched_inference import predict_in_batches
+from astromer.models.batched_inference import expected_retracing, predict_in_batches
 
 
 def _windows(n, steps=12, seed=0):
@@ -76,3 +78,40 @@ def test_length_buckets_are_the_least_compute_of_any_choice():
     assert edges == [120, 128, 200]
     with pytest.raises(ValueError, match=r"window lengths must lie in \[0, 40\], got 3..41"):
         length_buckets([3, 41], 40, 100)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_bucketed_embedding_drops_only_the_retracing_warning():
+    """Encoding by length buckets traces Keras's predict step once per bucket shape, and
+    TensorFlow warns about that ("... triggered tf.function retracing") on every large embed;
+    inside ``expected_retracing`` that warning (and only it) is dropped, and only there."""
+    tf_logger, records = logging.getLogger("tensorflow"), _Records()
+    tf_logger.addHandler(records)
+    try:
+        with expected_retracing():
+            tf_logger.warning("5 out of the last 5 calls to <function f> triggered tf.function retracing. Tracing is expensive")
+            tf_logger.warning("another TensorFlow warning")
+        tf_logger.warning("5 out of the last 6 calls to <function g> triggered tf.function retracing. Tracing is expensive")
+        assert records.messages == ["another TensorFlow warning",
+                                    "5 out of the last 6 calls to <function g> triggered tf.function retracing. "
+                                    "Tracing is expensive"]
+        records.messages.clear()
+        rng = np.random.default_rng(0)
+        curves = [np.column_stack([np.sort(rng.uniform(0, 500, n)), rng.normal(17, 0.3, n), np.full(n, 0.05)])
+                  for n in rng.integers(3, 64, 120)]
+        model = astromer.Astromer(num_layers=1, num_heads=2, head_dim=4, ffn_dim=8, window_size=64)
+        result = model.embed(curves, verbose=0, batch_size=8, bucketing=True)
+        cache = model.__dict__["_encoder_by_length_weighted" if not model.padding_is_ignored else "_encoder_by_length"]
+        assert len(cache) >= 2  # several bucket shapes were traced
+        assert len(result.ids) == 120
+        assert not [m for m in records.messages if "retracing" in m]
+    finally:
+        tf_logger.removeHandler(records)

@@ -1,5 +1,8 @@
 """Inference over NumPy inputs in fixed-size batches, without ``Model.predict``'s per-call set-up."""
 
+import contextlib
+import logging
+
 import keras
 import numpy as np
 
@@ -39,6 +42,26 @@ def predict_in_batches(model, inputs, batch_size=256, verbose="auto"):
     if not outputs:
         raise ValueError("Nothing to predict: the inputs have 0 rows.")
     return keras.tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *outputs)
+
+
+class _DropRetracingWarnings(logging.Filter):
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def expected_retracing():
+    """Inside: TensorFlow's "N out of the last M calls ... triggered tf.function retracing"
+    warnings are dropped. TensorFlow counts traces by the code of Keras's predict step, across
+    models, so encoding by length buckets (one model per bucket length, each traced for a full
+    and a last partial batch) trips it on every large ``embed``, although each shape is traced
+    once by design. Other TensorFlow messages pass; on JAX nothing is logged there."""
+    logger, drop = logging.getLogger("tensorflow"), _DropRetracingWarnings()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 class NonFiniteOutputError(AstromerError, ValueError):

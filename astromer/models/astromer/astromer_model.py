@@ -305,7 +305,7 @@ class Astromer(PresetMixin, keras.Model):
         "auto": on when there are at least ``batch_size`` windows (fewer do not repay compiling
         up to 3 more shapes); True: on; False: every window at full length.
         """
-        from astromer.models.batched_inference import predict_in_batches
+        from astromer.models.batched_inference import expected_retracing, predict_in_batches
 
         if bucketing not in ("auto", True, False):
             raise ValueError(f"bucketing must be 'auto', True or False, got {bucketing!r}")
@@ -313,13 +313,14 @@ class Astromer(PresetMixin, keras.Model):
         if not (bucketing is True or (bucketing == "auto" and n >= batch_size)):
             return predict_in_batches(self.encoder_model(layers), x, batch_size=batch_size, verbose=verbose)
         out = None
-        for rows, chunk, padded in self.window_buckets(x, lengths):
-            encoder = self._encoder_for_length(padded.shape[1], layers, key_bias="key_bias" in chunk)
-            z = predict_in_batches(encoder, chunk, batch_size=batch_size, verbose=verbose)
-            z[padded] = 0  # padded steps are not outputs: 0, as the padding cut away
-            if out is None:
-                out = np.zeros((n, self.window_size, z.shape[-1]), dtype=z.dtype)
-            out[rows, :padded.shape[1]] = z
+        with expected_retracing():  # one trace per bucket shape, on purpose
+            for rows, chunk, padded in self.window_buckets(x, lengths):
+                encoder = self._encoder_for_length(padded.shape[1], layers, key_bias="key_bias" in chunk)
+                z = predict_in_batches(encoder, chunk, batch_size=batch_size, verbose=verbose)
+                z[padded] = 0  # padded steps are not outputs: 0, as the padding cut away
+                if out is None:
+                    out = np.zeros((n, self.window_size, z.shape[-1]), dtype=z.dtype)
+                out[rows, :padded.shape[1]] = z
         return out
 
     def window_buckets(self, x, lengths=None):

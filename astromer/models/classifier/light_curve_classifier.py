@@ -147,7 +147,7 @@ class LightCurveClassifier(OnAnEncoder, ObjectPredictions, CompiledLikeAClassifi
         ``(object_ids, probabilities (N, C))`` in order of first appearance.
         """
         from astromer.data.classification import object_keys, window_inputs
-        from astromer.models.batched_inference import predict_in_batches, require_finite
+        from astromer.models.batched_inference import expected_retracing, predict_in_batches, require_finite
 
         if bucketing not in ("auto", True, False):
             raise ValueError(f"bucketing must be 'auto', True or False, got {bucketing!r}")
@@ -155,8 +155,9 @@ class LightCurveClassifier(OnAnEncoder, ObjectPredictions, CompiledLikeAClassifi
         x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
         if bucketing is True or (bucketing == "auto" and len(windows.mask) >= batch_size):
             logits = np.zeros((len(windows.mask), self.num_classes), dtype=np.float32)
-            for rows, chunk, _ in self.encoder.window_buckets(x, windows.length):
-                logits[rows] = predict_in_batches(self, chunk, batch_size=batch_size, verbose=verbose)
+            with expected_retracing():  # one trace per bucket shape, on purpose
+                for rows, chunk, _ in self.encoder.window_buckets(x, windows.length):
+                    logits[rows] = predict_in_batches(self, chunk, batch_size=batch_size, verbose=verbose)
         else:
             logits = predict_in_batches(self, x, batch_size=batch_size, verbose=verbose)
         keys = object_keys(prepared.ids)
