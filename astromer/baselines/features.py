@@ -5,6 +5,8 @@ histogram gradient-boosting classifier), used on these features and on the light
 
 import numpy as np
 from scipy import signal, stats
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 FEATURE_NAMES = (
     "n_obs", "time_span", "mean_mag", "std", "amplitude", "skewness", "kurtosis", "mad",
@@ -93,9 +95,33 @@ def gradient_boosting(seed=0, max_iter=300, learning_rate=0.05, max_leaf_nodes=1
 FEATURE_CLASSIFIERS = ("rf", "hgb")
 
 
+class DropEmptyColumns(TransformerMixin, BaseEstimator):
+    """Drops the columns that are missing (NaN) in every training row; the others pass unchanged.
+
+    A band that (almost) no object has, e.g. one ZTF i-band point in a whole survey, leaves its
+    features NaN for every training object; scikit-learn 1.9's ``HistGradientBoostingClassifier``
+    then fails inside its binning ("window shape cannot be larger than input array shape")."""
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=np.float64)
+        self.n_features_in_ = X.shape[1]
+        self.keep_ = ~np.isnan(X).all(axis=0)
+        if not self.keep_.any():
+            raise ValueError(f"every feature column is missing (NaN) for all {len(X)} training objects")
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "keep_")
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} feature columns; this was fitted on {self.n_features_in_}")
+        return X[:, self.keep_]
+
+
 def feature_classifier(kind, seed=0, n_jobs=-1, **params):
     """``"rf"``: median imputation of NaN features (fitted on the training rows), then
-    :func:`random_forest`; ``"hgb"``: :func:`gradient_boosting` (missing values native).
+    :func:`random_forest`; ``"hgb"``: columns missing in every training row dropped
+    (:class:`DropEmptyColumns`), then :func:`gradient_boosting` (other missing values native).
     ``params`` go to :func:`random_forest` / :func:`gradient_boosting`."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
@@ -104,5 +130,5 @@ def feature_classifier(kind, seed=0, n_jobs=-1, **params):
         return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
                              random_forest(seed=seed, n_jobs=n_jobs, **params))
     if kind == "hgb":
-        return gradient_boosting(seed=seed, **params)
+        return make_pipeline(DropEmptyColumns(), gradient_boosting(seed=seed, **params))
     raise ValueError(f"unknown feature classifier {kind!r}; choose from {FEATURE_CLASSIFIERS}")
