@@ -11,7 +11,7 @@ from astromer.layers.time_encoding import TimeMagnitudeEmbedding
 from astromer.losses.masked_rmse import MaskedRMSE
 from astromer.metrics.masked_r2 import MaskedR2
 from astromer.models.astromer.architectures import ARCHITECTURES
-from astromer.models.astromer.embeddings import LightCurveEmbeddings
+from astromer.models.astromer.embeddings import embed_light_curves
 from astromer.models.compilation import default_jit_compile
 from astromer.models.preset_hook import PresetMixin
 
@@ -363,31 +363,9 @@ class Astromer(PresetMixin, keras.Model):
         listed in its ``dropped``). A NaN/inf embedding is an error naming the
         object, never returned.
         """
-        from astromer.data.light_curves import prepare_light_curves
-        from astromer.data.windows import gather_observations, window_curves
-        from astromer.models.batched_inference import require_finite
-
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
-        prepared = prepare_light_curves(light_curves, ids, columns=columns, zero_point=zero_point, rules=rules)
-        windows = window_curves(prepared.curves, window_size=self.window_size, time_precision=time_precision)
-        x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
-        z = self.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose, bucketing=bucketing,
-                                layers=layers)
-        # float32 also under a bfloat16 policy (what NumPy/sklearn take); only the rows returned
-        # (each observation's first window) are gathered and checked, never the padding
-        per_object = gather_observations(np.asarray(z, dtype=np.float32), windows, len(prepared.curves))
-        require_finite(per_object, prepared.ids, "embedding")
-        pooled = np.stack([rows.mean(axis=0) for rows in per_object]).astype("float32")
-        return LightCurveEmbeddings(
-            ids=list(prepared.ids),
-            observations=per_object,
-            pooled=pooled,
-            times=[c[:, 0] for c in prepared.curves],
-            n_dropped=np.asarray(prepared.n_dropped),
-            dropped=list(prepared.dropped),
-            report=prepared.report,
-        )
+        return embed_light_curves(self, light_curves, ids, batch_size=batch_size, verbose=verbose, rules=rules,
+                                  time_precision=time_precision, columns=columns, zero_point=zero_point,
+                                  bucketing=bucketing, layers=layers)
 
     # ------------------------------------------------------------------ config
     def get_config(self):

@@ -1,4 +1,4 @@
-"""The result of ``Astromer.embed``: one row per observation and a pooled vector per object."""
+"""What ``Astromer.embed`` does and returns: one row per observation and a pooled vector per object."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -98,3 +98,35 @@ class LightCurveEmbeddings(Sequence):
         d = self.pooled.shape[1] if self.pooled.ndim == 2 else "?"
         n_obs = sum(len(o) for o in self.observations)
         return f"LightCurveEmbeddings({len(self)} objects, {n_obs} observations, dim {d})"
+
+
+def embed_light_curves(model, light_curves, ids=None, *, batch_size=256, verbose="auto", rules=None,
+                       time_precision="float64", columns=None, zero_point=None, bucketing="auto", layers="last"):
+    """:meth:`astromer.Astromer.embed` (documented there) for ``model``: clean and window the
+    curves, encode the windows (:meth:`~astromer.Astromer.encode_windows`), give each
+    observation its row from the first window that holds it, pool per object."""
+    from astromer.data.light_curves import prepare_light_curves
+    from astromer.data.windows import gather_observations, window_curves
+    from astromer.models.batched_inference import require_finite
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+    prepared = prepare_light_curves(light_curves, ids, columns=columns, zero_point=zero_point, rules=rules)
+    windows = window_curves(prepared.curves, window_size=model.window_size, time_precision=time_precision)
+    x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
+    z = model.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose, bucketing=bucketing,
+                             layers=layers)
+    # float32 also under a bfloat16 policy (what NumPy/sklearn take); only the rows returned
+    # (each observation's first window) are gathered and checked, never the padding
+    per_object = gather_observations(np.asarray(z, dtype=np.float32), windows, len(prepared.curves))
+    require_finite(per_object, prepared.ids, "embedding")
+    pooled = np.stack([rows.mean(axis=0) for rows in per_object]).astype("float32")
+    return LightCurveEmbeddings(
+        ids=list(prepared.ids),
+        observations=per_object,
+        pooled=pooled,
+        times=[c[:, 0] for c in prepared.curves],
+        n_dropped=np.asarray(prepared.n_dropped),
+        dropped=list(prepared.dropped),
+        report=prepared.report,
+    )
