@@ -211,3 +211,110 @@ def run_evaluate(script, argv, extra, script_args=None):
     code = main(list(argv) + list(extra) + ["--command-line", command.strip()])
     print(f"[{Path(script).stem}] finished in {(time.time() - start) / 60:.1f} min")
     return code
+
+
+def fewshot_parser(description, shots="20,100,500", preset=False):
+    """The few-shot side-by-side scripts' common options: ``--data`` (a labelled folder under
+    ../shared/data), ``--shots``, ``--test-fraction`` and, with ``preset``, ``--preset``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", default="eros1", help="a labelled folder under ../shared/data (default eros1)")
+    parser.add_argument("--shots", default=shots, help=f"comma-separated shots per class (default {shots})")
+    parser.add_argument("--test-fraction", type=float, default=0.2,
+                        help="test fraction where the data have no split column (as astromer evaluate)")
+    if preset:
+        parser.add_argument("--preset", default=FEWSHOT_PRESET, help=f"the encoder (default {FEWSHOT_PRESET})")
+    return parser
+
+
+class FewShotTables:
+    """The few-shot harness's data, folds and test set (``astromer evaluate``'s) for a script that
+    compares methods on its tables: ``harness`` (:class:`astromer.evaluation.FewShotEvaluation`,
+    3 folds; its ``load_encoder()`` loads the preset afresh), ``encoder`` (one loaded copy), and after :meth:`line_up` the objects in one
+    order: ``ids``, labels ``y``, rows of the ``test`` objects, ``row`` (object id -> row)."""
+
+    def __init__(self, data, shots, test_fraction=0.2, preset=FEWSHOT_PRESET, n_jobs=2):
+        import logging
+
+        logging.basicConfig(level=logging.WARNING)
+        os.environ.setdefault("ASTROMER_MIRROR", str(REPO.parent / "shared" / "weights" / "astromer"))
+        import astromer
+        from astromer.evaluation import FewShotEvaluation
+        from astromer.evaluation.labelled import load_labelled_folder
+
+        self.start = time.time()
+        self.shots = [int(s) for s in str(shots).split(",")]
+        self.data = load_labelled_folder(REPO.parent / "shared" / "data" / data, test_fraction=test_fraction)
+        # a fresh encoder per load_encoder(): scenario c's reconstruction trains the one it gets
+        self.harness = FewShotEvaluation(self.data, lambda: astromer.load_preset(preset, progress=False),
+                                         shots=self.shots, folds=3, n_jobs=n_jobs)
+        self.encoder = self.harness.load_encoder()
+
+    @classmethod
+    def from_args(cls, args, n_jobs=2):
+        return cls(args.data, args.shots, args.test_fraction, getattr(args, "preset", FEWSHOT_PRESET), n_jobs)
+
+    def line_up(self, ids, tables, features=None):
+        """Put every table in the order of ``ids`` (the embedding tables' objects), keeping the
+        objects the feature table ``features = (feature ids, F)`` also has; returns the tables
+        (a dict, plus ``"F"`` with features)."""
+        import numpy as np
+
+        ids, tables = list(ids), dict(tables)
+        if features is not None:
+            f_row = {o: i for i, o in enumerate(features[0])}
+            keep = [i for i, o in enumerate(ids) if o in f_row]
+            ids = [ids[i] for i in keep]
+            tables = {name: t[keep] for name, t in tables.items()}
+            tables["F"] = features[1][[f_row[o] for o in ids]]
+        self.ids = ids
+        self.row = {o: i for i, o in enumerate(ids)}
+        self.y = np.array([self.harness.classes[self.data.labels[o]] for o in ids])
+        self.test = np.array([self.row[o] for o in self.data.test_ids if o in self.row])
+        return tables
+
+    def splits(self):
+        """``(shots, fold, rows of the training objects)`` for every split of the harness."""
+        import numpy as np
+
+        for split in self.harness.splits():
+            yield split["shots"], split["fold"], np.array([self.row[o] for o in split["train"] if o in self.row])
+
+    def score(self, make, X, threads=2, seen=None):
+        """``{shots: [macro F1 (%) per fold]}`` of ``make(training labels)`` fitted on each split's
+        training rows of ``X`` and scored on the test rows; ``seen(shots, model)`` after each fit."""
+        from sklearn.metrics import f1_score
+        from threadpoolctl import threadpool_limits
+
+        out = {}
+        for shots, _, train in self.splits():
+            model = make(self.y[train])
+            with threadpool_limits(threads):
+                model.fit(X[train], self.y[train])
+                pred = model.predict(X[self.test])
+            out.setdefault(shots, []).append(100 * f1_score(self.y[self.test], pred, average="macro"))
+            if seen is not None:
+                seen(shots, model)
+        return out
+
+    def report_head(self, title, intro):
+        """:func:`report_head` of a run that began when these tables were loaded."""
+        return report_head(title, intro, self.start)
+
+
+def report_head(title, intro, start):
+    """A report's first lines: title, ``intro``, the command, the machine, when it was written and
+    how long since ``start`` (a ``time.time()``)."""
+    import datetime
+
+    return [f"# {title}", "", intro, "", f"Command: `{command_line()}`", "", *machine_lines(),
+            f"- written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+            f"{(time.time() - start) / 60:.1f} min", ""]
+
+
+def mean_std_cells(scores):
+    """``"mean ± std"`` (ddof 1) per shot count of :meth:`FewShotTables.score`'s output, in shot order."""
+    import numpy as np
+
+    return [f"{np.mean(scores[s]):.1f} ± {np.std(scores[s], ddof=1):.1f}" for s in sorted(scores)]

@@ -11,10 +11,6 @@ result). Writes ``benchmarks/results/b_epochs_DATA.md``.
     ASTROMER_MIRROR=../shared/weights/astromer OMP_NUM_THREADS=2 python benchmarks/b_epochs.py --data eros1
 """
 
-import argparse
-import datetime
-import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,41 +18,31 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import FEWSHOT_PRESET, command_line, machine_lines  # noqa: E402
+from _common import FewShotTables, fewshot_parser  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="eros1", help="a labelled folder under ../shared/data (default eros1)")
-    parser.add_argument("--shots", type=int, default=100, help="labelled objects per class (default 100)")
+    parser = fewshot_parser(__doc__.split("\n\n")[0], shots="100", preset=True)
     parser.add_argument("--fold", type=int, default=0, help="the harness's fold (default 0)")
     parser.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs (default 6)")
     parser.add_argument("--configs", default="1:3e-5,0:3e-5,1:0,0:0",
                         help="comma-separated JITTER:ENCODER_RATE (jitter in error sigmas; encoder rate 0: the "
                         "encoder frozen, only the head trains; default %(default)s)")
-    parser.add_argument("--preset", default=FEWSHOT_PRESET, help=f"the encoder (default {FEWSHOT_PRESET})")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    os.environ.setdefault("ASTROMER_MIRROR", str(SHARED / "weights" / "astromer"))
+    if "," in args.shots:
+        parser.error("--shots: one number of labelled objects per class here")
+    tables = FewShotTables.from_args(args, n_jobs=1)
 
-    import astromer
     import keras
 
-    from astromer.evaluation import FewShotEvaluation
-    from astromer.evaluation.labelled import load_labelled_folder
     from astromer.models.classifier.multiband import MultiBandClassifier
     from astromer.tasks.encoders import fresh_copy
     from astromer.tasks.multiband import band_features, fit_multiband
     from astromer.tasks.selection import macro_f1_and_log_loss
 
-    start = time.time()
-    data = load_labelled_folder(SHARED / "data" / args.data)
-    harness = FewShotEvaluation(data, lambda: astromer.load_preset(args.preset, progress=False),
-                                shots=[args.shots], folds=3, n_jobs=1)
-    pretrained = harness.load_encoder()
+    data, harness, pretrained = tables.data, tables.harness, tables.encoder
     x, labels, objects, errors, bands = harness._band_windows(pretrained)
     split = next(s for s in harness.splits() if s["fold"] == args.fold)
     tr, va = np.isin(objects, split["train"]), np.isin(objects, split["val"])
@@ -100,16 +86,13 @@ def main():
         lines.append(f"| {what}: epoch kept by b's selection | {fit.selected_epoch} | | | | "
                      f"({time.time() - began:.0f} s) |")
         print(what, "kept", fit.selected_epoch, flush=True)
-    report = [
-        f"# {args.data}: scenario b epoch by epoch ({args.shots} per class, fold {args.fold})", "",
+    report = tables.report_head(
+        f"{args.data}: scenario b epoch by epoch ({args.shots} per class, fold {args.fold})",
         f"Multi-band scenario b from a's probe head, preset {args.preset}, the harness's options "
         f"(head rate {harness.learning_rate:g}, layer decay {harness.layer_decay:g}, weight decay "
         f"{harness.weight_decay:g}, warm-up then cosine over {args.epochs} epochs). Macro F1 (%) and "
         f"cross-entropy per object on the {int(len(set(objects[va])))} validation objects (what the selection "
-        f"sees) and the {int(len(set(objects[te])))} test objects (which it never sees). Epoch 0: a's start.", "",
-        f"Command: `{command_line()}`", "", *machine_lines(),
-        f"- written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"{(time.time() - start) / 60:.1f} min", "",
+        f"sees) and the {int(len(set(objects[te])))} test objects (which it never sees). Epoch 0: a's start.") + [
         "| configuration | epoch | validation macro F1 | validation CE | test macro F1 | test CE |",
         "|---|---:|---:|---:|---:|---:|", *lines, "",
     ]

@@ -12,7 +12,6 @@ the astromer_v1 embeddings (mean + std over each curve's observation rows, bands
 """
 
 import argparse
-import datetime
 import logging
 import sys
 import time
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import command_line, machine_lines  # noqa: E402
+from _common import report_head  # noqa: E402
 
 
 def folded_embeddings(encoder, table, scale):
@@ -164,13 +163,10 @@ def main():
         print(family, name, result, flush=True)
         lines.append(f"| {family} | {name} | " + " | ".join(result[s] for s in sorted(result)) + " |")
     shots = sorted(int(s) for s in args.shots.split(","))
-    report = [
-        "# EROS-1: probe variants tried against the feature forest", "",
+    report = report_head(
+        "EROS-1: probe variants tried against the feature forest",
         "Object-level macro F1 (%) on the 729 test objects, mean ± std (ddof 0) over the harness's 3 folds "
-        "(training objects only, or the whole unlabelled training pool where it says so).", "",
-        f"Command: `{command_line()}`", "", *machine_lines(),
-        f"- written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"{(time.time() - start) / 60:.1f} min", "",
+        "(training objects only, or the whole unlabelled training pool where it says so).", start) + [
         "| family | method | " + " | ".join(f"{s} per class" for s in shots) + " |",
         "|---|---|" + "---:|" * len(shots), *lines, "",
     ]

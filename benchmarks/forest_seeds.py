@@ -18,69 +18,44 @@ feature forest seed by seed. Writes ``benchmarks/results/forest_seeds_DATASET.md
     OMP_NUM_THREADS=2 python benchmarks/forest_seeds.py --data eros1 --shots 20,100,500
 """
 
-import argparse
-import datetime
-import logging
-import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import FEWSHOT_PRESET, command_line, machine_lines  # noqa: E402
+from _common import FewShotTables, fewshot_parser  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="eros1", help="a labelled folder under ../shared/data (default eros1)")
-    parser.add_argument("--shots", default="20,100,500", help="comma-separated shots per class (default 20,100,500)")
+    parser = fewshot_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="forest seeds 0..N-1 (default 5)")
     parser.add_argument("--trees", default="300,1000", help="forest sizes, comma-separated (default 300,1000)")
-    parser.add_argument("--test-fraction", type=float, default=0.2,
-                        help="test fraction where the data have no split column (as astromer evaluate)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    os.environ.setdefault("ASTROMER_MIRROR", str(SHARED / "weights" / "astromer"))
+    tables = FewShotTables.from_args(args)
 
-    import astromer
     from sklearn.base import clone
     from sklearn.metrics import f1_score
     from sklearn.model_selection import cross_val_predict
     from threadpoolctl import threadpool_limits
 
     from astromer.baselines import feature_classifier
-    from astromer.evaluation import FewShotEvaluation
-    from astromer.evaluation.labelled import load_labelled_folder
     from astromer.hybrid import HybridClassifier, _folds, embedding_probe
 
-    start = time.time()
-    data = load_labelled_folder(SHARED / "data" / args.data, test_fraction=args.test_fraction)
-    encoder = astromer.load_preset(FEWSHOT_PRESET)
-    shots = [int(s) for s in args.shots.split(",")]
+    harness, shots = tables.harness, tables.shots
     trees = [int(t) for t in args.trees.split(",")]
     seeds = range(args.seeds)
-    harness = FewShotEvaluation(data, lambda: encoder, shots=shots, folds=3, n_jobs=2)
+    ids, E, _, _ = harness.folded_embedding_table(tables.encoder)
     f_ids, F, _, _ = harness.feature_table("light_curve")
-    ids, E, _, _ = harness.folded_embedding_table(encoder)
-    f_row = {o: i for i, o in enumerate(f_ids)}
-    keep = [i for i, o in enumerate(ids) if o in f_row]
-    ids, E = [ids[i] for i in keep], E[keep]
-    F = F[[f_row[o] for o in ids]]
-    row = {o: i for i, o in enumerate(ids)}
-    y = np.array([harness.classes[data.labels[o]] for o in ids])
-    test = np.array([row[o] for o in data.test_ids if o in row])
+    lined = tables.line_up(ids, {"E": E}, features=(f_ids, F))
+    E, F, y, test = lined["E"], lined["F"], tables.y, tables.test
     default_trees = feature_classifier("rf")[-1].n_estimators
 
     # f1[(method, trees)][shots] -> (seeds, folds)
     f1 = {}
-    for split in harness.splits():
-        s = split["shots"]
-        train = np.array([row[o] for o in split["train"] if o in row])
+    for s, fold, train in tables.splits():
         with threadpool_limits(2):
             probe = embedding_probe(0, y=y[train]).fit(E[train], y[train])
             best = getattr(probe, "best_estimator_", probe)
@@ -96,8 +71,8 @@ def main():
                         if method == "hybrid_rf_fold" and seed == 0 and n == default_trees:
                             assert (pred == reference).all(), "the refitted forest differs from HybridClassifier's"
                         f1.setdefault((method, n), {}).setdefault(s, np.zeros((len(seeds), 3)))[
-                            seed, split["fold"]] = 100 * f1_score(y[test], pred, average="macro")
-        print(f"{s} per class, fold {split['fold']} done ({time.time() - start:.0f} s)", flush=True)
+                            seed, fold] = 100 * f1_score(y[test], pred, average="macro")
+        print(f"{s} per class, fold {fold} done", flush=True)
 
     def cell(values):  # values: (seeds, folds) -> mean over seeds of the fold mean, and the spread
         means = values.mean(1)
@@ -110,15 +85,12 @@ def main():
         gain = [f1[("hybrid_rf_fold", n)][s].mean(1) - f1[("rf_lc", n)][s].mean(1) for s in shots]
         lines.append(f"| hybrid_rf_fold - rf_lc, seed by seed | {n} | "
                      + " | ".join(f"{g.mean():+.1f} ({g.min():+.1f} - {g.max():+.1f})" for g in gain) + " |")
-    report = [
-        f"# {args.data}: the forest's seed in the few-shot table", "",
+    report = tables.report_head(
+        f"{args.data}: the forest's seed in the few-shot table",
         f"Object-level macro F1 (%) on the {len(test)} test objects: for each forest size and method, the "
         f"3-fold mean for each of {len(seeds)} forest seeds; the cells give the mean of those over seeds "
         "and their range (min - max). The hybrid's probe part is fitted once per split; only its forest "
-        f"changes. The package's forest had {default_trees} trees when this ran.", "",
-        f"Command: `{command_line()}`", "", *machine_lines(),
-        f"- written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"{(time.time() - start) / 60:.1f} min", "",
+        f"changes. The package's forest had {default_trees} trees when this ran.") + [
         "| method | trees | " + " | ".join(f"{s} per class" for s in shots) + " |",
         "|---|---:|" + "---:|" * len(shots), *lines, "",
     ]

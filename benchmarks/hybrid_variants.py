@@ -20,21 +20,15 @@ Object-level macro F1 on the test objects, mean ± std (ddof 1) over the 3 folds
     OMP_NUM_THREADS=1 python benchmarks/hybrid_variants.py --data eros1 --shots 20,100
 """
 
-import argparse
-import datetime
-import logging
-import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import command_line, machine_lines  # noqa: E402
+from _common import FewShotTables, fewshot_parser, mean_std_cells  # noqa: E402
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -87,53 +81,25 @@ def _log_pair(p_f, p_e):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="eros1", help="a labelled folder under ../shared/data (default eros1)")
-    parser.add_argument("--shots", default="20,100", help="comma-separated shots per class (default 20,100)")
-    parser.add_argument("--test-fraction", type=float, default=0.2,
-                        help="test fraction where the data have no split column (as astromer evaluate)")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    os.environ.setdefault("ASTROMER_MIRROR", str(SHARED / "weights" / "astromer"))
-
-    import astromer
-    from sklearn.metrics import f1_score
-    from threadpoolctl import threadpool_limits
+    args = fewshot_parser(__doc__.split("\n\n")[0], shots="20,100").parse_args()
+    tables = FewShotTables(args.data, args.shots, args.test_fraction, preset="astromer_v1", n_jobs=1)
 
     from astromer.baselines import feature_classifier
-    from astromer.evaluation import FewShotEvaluation
-    from astromer.evaluation.labelled import load_labelled_folder
     from astromer.hybrid import HybridClassifier, embedding_probe
 
-    start = time.time()
-    data = load_labelled_folder(SHARED / "data" / args.data, test_fraction=args.test_fraction)
-    encoder = astromer.load_preset("astromer_v1")
-    shots = [int(s) for s in args.shots.split(",")]
-    harness = FewShotEvaluation(data, lambda: encoder, shots=shots, folds=3, n_jobs=1)
-    ids, E, _ = harness.embedding_table(encoder)
-    f_ids, F, _, _ = harness.feature_table("light_curve")
-    f_row = {o: i for i, o in enumerate(f_ids)}
-    keep = [i for i, o in enumerate(ids) if o in f_row]
-    ids, E = [ids[i] for i in keep], E[keep]
-    F = F[[f_row[o] for o in ids]]
-    row = {o: i for i, o in enumerate(ids)}
-    y = np.array([harness.classes[data.labels[o]] for o in ids])
-    test = np.array([row[o] for o in data.test_ids if o in row])
+    ids, E, _ = tables.harness.embedding_table(tables.encoder)
+    lined = tables.line_up(ids, {"E": E}, features=tables.harness.feature_table("light_curve")[:2])
+    E, F, test = lined["E"], lined["F"], tables.test
     X = np.hstack([F, E])
     n_features = F.shape[1]
 
     def score(make, Xm):
-        out, weights = {}, {}
-        for split in harness.splits():
-            train = np.array([row[o] for o in split["train"] if o in row])
-            model = make(y[train])
-            with threadpool_limits(1):
-                model.fit(Xm[train], y[train])
-                pred = model.predict(Xm[test])
-            out.setdefault(split["shots"], []).append(100 * f1_score(y[test], pred, average="macro"))
+        weights = {}
+
+        def seen(shots, model):
             if getattr(model, "w_", None) is not None:
-                weights.setdefault(split["shots"], []).append(model.w_)
-        cells = [f"{np.mean(out[s]):.1f} ± {np.std(out[s], ddof=1):.1f}" for s in sorted(out)]
+                weights.setdefault(shots, []).append(model.w_)
+        cells = mean_std_cells(tables.score(make, Xm, threads=1, seen=seen))
         chosen = "; ".join(f"{s}: " + ", ".join(f"{w:g}" for w in weights[s]) for s in sorted(weights))
         return cells, chosen
 
@@ -150,15 +116,12 @@ def main():
         cells, chosen = score(make, Xm)
         print(name, cells, chosen, flush=True)
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {chosen or '-'} |")
-    report = [
-        f"# {args.data}: joining features and embeddings, other ways than the stacked hybrid", "",
+    report = tables.report_head(
+        f"{args.data}: joining features and embeddings, other ways than the stacked hybrid",
         f"Object-level macro F1 (%) on the {len(test)} test objects, mean ± std (ddof 1) over the harness's "
-        "3 folds; each split's training objects only.", "",
-        f"Command: `{command_line()}`", "", *machine_lines(),
-        f"- written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"{(time.time() - start) / 60:.1f} min", "",
-        "| method | " + " | ".join(f"{s} per class" for s in sorted(shots)) + " | forest weight chosen per fold |",
-        "|---|" + "---:|" * len(shots) + "---|", *lines, "",
+        "3 folds; each split's training objects only.") + [
+        "| method | " + " | ".join(f"{s} per class" for s in tables.shots) + " | forest weight chosen per fold |",
+        "|---|" + "---:|" * len(tables.shots) + "---|", *lines, "",
     ]
     out = ROOT / "benchmarks" / "results" / f"hybrid_variants_{args.data}.md"
     out.write_text("\n".join(report))

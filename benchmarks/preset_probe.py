@@ -13,7 +13,6 @@ evidence behind ``astromer.defaults.LIGHT_CURVE_PRESET`` and
 """
 
 import argparse
-import datetime
 import logging
 import sys
 import time
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import command_line, machine_lines  # noqa: E402
+from _common import report_head  # noqa: E402
 
 SURVEYS = {"eros1": ("EROS-1 (4 classes, bands b r)", (20, 100, 500)),
            "s82_rrlyrae": ("Stripe 82 RR Lyrae (RRab / RRc, bands ugriz)", (20, 100, 500))}
@@ -92,14 +91,10 @@ def main():
             lines.append(f"| {key} | " + " | ".join(cells) + " |")
             print(name, key, cells, flush=True)
         lines.append("")
-    report = [
-        "# Frozen embeddings of each preset: the logistic probe on two labelled surveys", "",
+    report = report_head(
+        "Frozen embeddings of each preset: the logistic probe on two labelled surveys",
         "Object-level macro F1 (%) on each survey's test objects, mean ± std (ddof 0) over the few-shot "
-        "harness's 3 folds (training objects only; a class short of shots trains on all it has).", "",
-        f"Command: `{command_line()}`", "", *machine_lines(),
-        f"- written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"{(time.time() - start) / 60:.1f} min", "", *lines,
-    ]
+        "harness's 3 folds (training objects only; a class short of shots trains on all it has).", start) + lines
     Path(args.output).write_text("\n".join(report) + "\n")
     print(f"wrote {args.output}")
 

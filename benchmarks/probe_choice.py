@@ -21,21 +21,15 @@ Object-level macro F1 (%) on the test objects, mean ± std (ddof 1) over the 3 f
     ASTROMER_MIRROR=../shared/weights/astromer OMP_NUM_THREADS=1 python benchmarks/probe_choice.py --data eros1
 """
 
-import argparse
-import datetime
-import logging
-import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import FEWSHOT_PRESET, command_line, machine_lines  # noqa: E402
+from _common import FewShotTables, fewshot_parser, mean_std_cells  # noqa: E402
 
 WIDE = tuple(float(c) for c in np.logspace(-4, 0, 9))
 
@@ -89,51 +83,27 @@ class EncoderChoice:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="eros1", help="a labelled folder under ../shared/data (default eros1)")
-    parser.add_argument("--shots", default="20,100,500", help="comma-separated shots per class (default 20,100,500)")
-    parser.add_argument("--preset", default=FEWSHOT_PRESET, help=f"the encoder (default {FEWSHOT_PRESET})")
-    parser.add_argument("--test-fraction", type=float, default=0.2,
-                        help="test fraction where the data have no split column (as astromer evaluate)")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    os.environ.setdefault("ASTROMER_MIRROR", str(SHARED / "weights" / "astromer"))
+    args = fewshot_parser(__doc__.split("\n\n")[0], preset=True).parse_args()
+    tables = FewShotTables.from_args(args, n_jobs=1)
+    harness = tables.harness
 
-    import astromer
-    from sklearn.metrics import f1_score
-    from threadpoolctl import threadpool_limits
-
-    from astromer.evaluation import FewShotEvaluation
-    from astromer.evaluation.labelled import load_labelled_folder
-
-    start = time.time()
-    data = load_labelled_folder(SHARED / "data" / args.data, test_fraction=args.test_fraction)
-    shots = [int(s) for s in args.shots.split(",")]
-    harness = FewShotEvaluation(data, lambda: astromer.load_preset(args.preset, progress=False), shots=shots,
-                                folds=3, n_jobs=1)
-    ids, E, _ = harness.embedding_table(harness.load_encoder())
+    ids, E, _ = harness.embedding_table(tables.encoder)
     adapted, recon = harness._adapted_encoder(_Quiet())
     ids_c, E_c, _ = harness.embedding_table(adapted, "embeddings_c")
     if list(ids_c) != list(ids):
         raise RuntimeError("the adapted encoder's objects differ from the pretrained encoder's")
-    row = {o: i for i, o in enumerate(ids)}
-    y = np.array([harness.classes[data.labels[o]] for o in ids])
-    test = np.array([row[o] for o in data.test_ids if o in row])
+    lined = tables.line_up(ids, {"E": E, "E_c": E_c})
+    E, E_c, test = lined["E"], lined["E_c"], tables.test
     both = np.hstack([E, E_c])
 
     def score(make, X):
-        out, chosen = {}, {}
-        for split in harness.splits():
-            train = np.array([row[o] for o in split["train"] if o in row])
-            model = make(y[train])
-            with threadpool_limits(1):
-                model.fit(X[train], y[train])
-                pred = model.predict(X[test])
-            out.setdefault(split["shots"], []).append(100 * f1_score(y[test], pred, average="macro"))
+        chosen = {}
+
+        def seen(shots, model):
             what = getattr(model, "chosen_", None) or getattr(model, "best_params_", {}).get("logisticregression__C")
             if what is not None:
-                chosen.setdefault(split["shots"], []).append(what)
-        cells = [f"{np.mean(out[s]):.1f} ± {np.std(out[s], ddof=1):.1f}" for s in sorted(out)]
+                chosen.setdefault(shots, []).append(what)
+        cells = mean_std_cells(tables.score(make, X, threads=1, seen=seen))
         text = "; ".join(f"{s}: " + ", ".join(f"{c:g}" if isinstance(c, float) else str(c) for c in chosen[s])
                          for s in sorted(chosen))
         return cells, text
@@ -152,15 +122,13 @@ def main():
         cells, chosen = score(make, X)
         print(encoder_name, name, cells, chosen, flush=True)
         lines.append(f"| {encoder_name} | {name} | " + " | ".join(cells) + f" | {chosen or '-'} |")
-    report = [
-        f"# {args.data}: choosing the probe's C, and c's encoder", "",
+    shots = tables.shots
+    report = tables.report_head(
+        f"{args.data}: choosing the probe's C, and c's encoder",
         f"Object-level macro F1 (%) on the {len(test)} test objects, mean ± std (ddof 1) over the harness's "
         f"3 folds; each split's training objects only. Preset {args.preset}; the adapted encoder: "
         f"{recon['reconstruction_epochs']} reconstruction epochs on the training pool, held-out masked R² "
-        f"{recon['reconstruction_val_r2_start']:.3f} at the start, {recon['reconstruction_val_r2_best']:.3f} kept.", "",
-        f"Command: `{command_line()}`", "", *machine_lines(),
-        f"- written {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"{(time.time() - start) / 60:.1f} min", "",
+        f"{recon['reconstruction_val_r2_start']:.3f} at the start, {recon['reconstruction_val_r2_best']:.3f} kept.") + [
         "| encoder | probe | " + " | ".join(f"{s} per class" for s in sorted(shots)) + " | chosen per fold |",
         "|---|---|" + "---:|" * len(shots) + "---|", *lines, "",
     ]
