@@ -2,7 +2,8 @@
 stacked hybrid (``hybrid_rf``), at few labels.
 
 The same folds, test set and tables as the few-shot harness (``astromer evaluate``): the
-astromer_v1 embeddings (mean + std over each curve's observation rows, bands side by side,
+embeddings of ``--preset`` (default the harness's, ``astromer_v1_atlas``; mean + std over each curve's
+observation rows of every block, bands side by side,
 :meth:`FewShotEvaluation.embedding_table`) and the light-curve package's features
 (:meth:`FewShotEvaluation.feature_table`). Rows:
 
@@ -81,8 +82,8 @@ def _log_pair(p_f, p_e):
 
 
 def main():
-    args = fewshot_parser(__doc__.split("\n\n")[0], shots="20,100").parse_args()
-    tables = FewShotTables(args.data, args.shots, args.test_fraction, preset="astromer_v1", n_jobs=1)
+    args = fewshot_parser(__doc__.split("\n\n")[0], shots="20,100", preset=True).parse_args()
+    tables = FewShotTables.from_args(args, n_jobs=1)
 
     from astromer.baselines import feature_classifier
     from astromer.hybrid import HybridClassifier, embedding_probe
@@ -119,7 +120,7 @@ def main():
     report = tables.report_head(
         f"{args.data}: joining features and embeddings, other ways than the stacked hybrid",
         f"Object-level macro F1 (%) on the {len(test)} test objects, mean ± std (ddof 1) over the harness's "
-        "3 folds; each split's training objects only.") + [
+        f"3 folds; each split's training objects only; preset {args.preset}.") + [
         "| method | " + " | ".join(f"{s} per class" for s in tables.shots) + " | forest weight chosen per fold |",
         "|---|" + "---:|" * len(tables.shots) + "---|", *lines, "",
     ]
