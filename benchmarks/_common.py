@@ -231,8 +231,9 @@ def fewshot_parser(description, shots="20,100,500", preset=False):
 class FewShotTables:
     """The few-shot harness's data, folds and test set (``astromer evaluate``'s) for a script that
     compares methods on its tables: ``harness`` (:class:`astromer.evaluation.FewShotEvaluation`,
-    3 folds; its ``load_encoder()`` loads the preset afresh), ``encoder`` (one loaded copy), and after :meth:`line_up` the objects in one
-    order: ``ids``, labels ``y``, rows of the ``test`` objects, ``row`` (object id -> row)."""
+    3 folds; its ``load_encoder()`` loads the preset afresh), ``encoder`` (one loaded copy), and
+    after :meth:`line_up` the objects in one order: ``ids``, labels ``y``, rows of the ``test``
+    objects, ``row`` (object id -> row)."""
 
     def __init__(self, data, shots, test_fraction=0.2, preset=FEWSHOT_PRESET, n_jobs=2):
         import logging
