@@ -225,7 +225,7 @@ def test_jitter_moves_only_observed_magnitudes_within_their_errors():
 def test_fine_tuning_jitters_only_when_asked(monkeypatch, jitter, jittered):
     # no augmentation by default, even with the errors at hand (1 sigma hurt every fine-tuned epoch
     # on EROS-1's test objects, benchmarks/results/b_epochs_eros1.md)
-    import astromer.tasks.finetune as ft
+    import astromer.tasks.encoder_training as ft
 
     made = []
 

@@ -5,7 +5,7 @@ band of an object through one shared encoder, one prediction per object.
   cross-validated macro F1 on the training objects) fitted on the frozen encoder's band
   statistics and copied into the model, which then predicts exactly as the probe does;
 - scenario (b): then encoder and head train together through the object-level loss by
-  :func:`astromer.tasks.finetune.fit_encoder` (layer-wise rate decay, warm-up + cosine, optional jitter
+  :func:`astromer.tasks.encoder_training.fit_encoder` (layer-wise rate decay, warm-up + cosine, optional jitter
   within the errors), keeping the epoch with the best validation macro F1 per object, the probe's
   start included (a later epoch counts only when the validation cross-entropy does not rise);
 - scenario (c): the encoder is first adapted by masked reconstruction on the survey's curves of
@@ -66,13 +66,13 @@ def fit_multiband(classifier, x, y, validation=None, *, features=None, finetune_
     frozen encoder's :func:`band_features` of ``x`` when already computed (None: computed here).
     ``errors``: ``(S, K, W)`` magnitude errors to jitter the training magnitudes by ``jitter``
     sigma (None or 0, the default: no augmentation). The other arguments (``callbacks``: more Keras
-    callbacks for the fine-tuning) go to :func:`astromer.tasks.finetune.fit_encoder`.
+    callbacks for the fine-tuning) go to :func:`astromer.tasks.encoder_training.fit_encoder`.
     The samples (training and validation) are cut by :meth:`MultiBandClassifier.trim` first: the
     same batches and logits, less compute when every curve is shorter than a window.
     Returns :class:`MultiBandFit`; the classifier is compiled and left as selected.
     """
     from astromer.hybrid import embedding_probe
-    from astromer.tasks.finetune import fit_encoder
+    from astromer.tasks.encoder_training import fit_encoder
 
     x, errors = classifier.trim(x, errors)  # the same batches, without the padding every sample shares
     if validation is not None:
