@@ -213,14 +213,16 @@ def run_evaluate(script, argv, extra, script_args=None):
     return code
 
 
-def fewshot_parser(description, shots="20,100,500", preset=False):
+def fewshot_parser(description, shots="20,100,500", preset=False, one_shot_count=False):
     """The few-shot side-by-side scripts' common options: ``--data`` (a labelled folder under
-    ../shared/data), ``--shots``, ``--test-fraction`` and, with ``preset``, ``--preset``."""
+    ../shared/data), ``--shots`` (one number with ``one_shot_count``, else comma-separated),
+    ``--test-fraction`` and, with ``preset``, ``--preset``."""
     import argparse
 
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", default="eros1", help="a labelled folder under ../shared/data (default eros1)")
-    parser.add_argument("--shots", default=shots, help=f"comma-separated shots per class (default {shots})")
+    what = "labelled objects per class, one number" if one_shot_count else "comma-separated shots per class"
+    parser.add_argument("--shots", default=shots, help=f"{what} (default {shots})")
     parser.add_argument("--test-fraction", type=float, default=0.2,
                         help="test fraction where the data have no split column (as astromer evaluate)")
     if preset:

@@ -24,7 +24,7 @@ from _common import FewShotTables, fewshot_parser  # noqa: E402
 
 
 def main():
-    parser = fewshot_parser(__doc__.split("\n\n")[0], shots="100", preset=True)
+    parser = fewshot_parser(__doc__.split("\n\n")[0], shots="100", preset=True, one_shot_count=True)
     parser.add_argument("--fold", type=int, default=0, help="the harness's fold (default 0)")
     parser.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs (default 6)")
     parser.add_argument("--configs", default="1:3e-5,0:3e-5,1:0,0:0",
