@@ -305,6 +305,18 @@ class FewShotTables:
         """:func:`report_head` of a run that began when these tables were loaded."""
         return report_head(title, intro, self.start)
 
+    def write_report(self, stem, title, intro, leading, trailing, lines):
+        """Write ``benchmarks/results/<stem>.md``: :meth:`report_head`, then one table whose columns
+        are ``leading`` (names), one per shot count and ``trailing`` (a name); ``lines`` are its
+        rows, already in markdown."""
+        columns = [*leading, *(f"{s} per class" for s in sorted(self.shots)), trailing]
+        text = self.report_head(title, intro) + [
+            "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(leading) + "---:|" * len(self.shots) + "---|", *lines, ""]
+        out = REPO / "benchmarks" / "results" / f"{stem}.md"
+        out.write_text("\n".join(text))
+        print(f"wrote {out}")
+
 
 def report_head(title, intro, start):
     """A report's first lines: title, ``intro``, the command, the machine, when it was written and

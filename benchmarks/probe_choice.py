@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import FewShotTables, fewshot_parser, mean_std_cells  # noqa: E402
@@ -151,19 +150,13 @@ def main():
         cells, chosen = score(make, X)
         print(encoder_name, name, cells, chosen, flush=True)
         lines.append(f"| {encoder_name} | {name} | " + " | ".join(cells) + f" | {chosen or '-'} |")
-    shots = tables.shots
-    report = tables.report_head(
-        f"{args.data}: choosing the probe's C, and c's encoder",
+    tables.write_report(
+        f"probe_choice_{args.data}", f"{args.data}: choosing the probe's C, and c's encoder",
         f"Object-level macro F1 (%) on the {len(test)} test objects, mean ± std (ddof 1) over the harness's "
         f"3 folds; each split's training objects only. Preset {args.preset}; the adapted encoder: "
         f"{recon['reconstruction_epochs']} reconstruction epochs on the training pool, held-out masked R² "
-        f"{recon['reconstruction_val_r2_start']:.3f} at the start, {recon['reconstruction_val_r2_best']:.3f} kept.") + [
-        "| encoder | probe | " + " | ".join(f"{s} per class" for s in sorted(shots)) + " | chosen per fold |",
-        "|---|---|" + "---:|" * len(shots) + "---|", *lines, "",
-    ]
-    out = ROOT / "benchmarks" / "results" / f"probe_choice_{args.data}.md"
-    out.write_text("\n".join(report))
-    print(f"wrote {out}")
+        f"{recon['reconstruction_val_r2_start']:.3f} at the start, {recon['reconstruction_val_r2_best']:.3f} kept.",
+        ["encoder", "probe"], "chosen per fold", lines)
 
 
 if __name__ == "__main__":
