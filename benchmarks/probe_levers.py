@@ -54,25 +54,19 @@ class WithPool:
         return self.estimator.predict(X)
 
 
-def _views(table, kind, low, rng):
-    """``VIEWS`` copies of ``table`` (the long layout), object ids ``"<id>@@<k>"``: ``"subsample"``
+def _view(table, kind, low, rng, k):
+    """One more view of ``table`` (the long layout), object ids ``"<id>@@<k>"``: ``"subsample"``
     keeps a random ``low``-95% of each band's observations (at least 5); ``"jitter"`` moves each
     magnitude by N(0, error^2)."""
-    import pandas as pd
-
-    parts = []
-    for k in range(VIEWS):
-        view = table
-        if kind == "subsample":
-            keep = np.zeros(len(view), bool)
-            for rows in view.groupby(["object_id", "band"]).indices.values():
-                n = min(len(rows), max(5, int(round(rng.uniform(low, 0.95) * len(rows)))))
-                keep[rng.choice(rows, n, replace=False)] = True
-            view = view[keep]
-        else:
-            view = view.assign(mag=view["mag"] + rng.standard_normal(len(view)) * view["mag_err"].abs().fillna(0))
-        parts.append(view.assign(object_id=[f"{o}@@{k}" for o in view["object_id"]]))
-    return pd.concat(parts, ignore_index=True)
+    if kind == "subsample":
+        keep = np.zeros(len(table), bool)
+        for rows in table.groupby(["object_id", "band"]).indices.values():
+            n = min(len(rows), max(5, int(round(rng.uniform(low, 0.95) * len(rows)))))
+            keep[rng.choice(rows, n, replace=False)] = True
+        table = table[keep]
+    else:
+        table = table.assign(mag=table["mag"] + rng.standard_normal(len(table)) * table["mag_err"].abs().fillna(0))
+    return table.assign(object_id=[f"{o}@@{k}" for o in table["object_id"]])
 
 
 def main():
@@ -137,10 +131,12 @@ def main():
     rng = np.random.default_rng(0)
     for kind, low, label in (("subsample", 0.5, "subsampled to 50-95%"), ("subsample", 0.8, "subsampled to 80-95%"),
                              ("jitter", None, "magnitudes jittered by 1 error sigma")):
-        v_ids, V, _ = harness.embedding_table(tables.encoder, f"views_{kind}_{low}", _views(table, kind, low, rng))
         by_object = {}
-        for o, v in zip(v_ids, V):
-            by_object.setdefault(str(o).rsplit("@@", 1)[0], []).append(v)
+        for k in range(VIEWS):  # one view at a time: the observation embeddings of all would not fit in memory
+            v_ids, V, _ = harness.embedding_table(tables.encoder, f"views_{kind}_{low}_{k}",
+                                                  _view(table, kind, low, rng, k))
+            for o, v in zip(v_ids, V):
+                by_object.setdefault(str(o).rsplit("@@", 1)[0], []).append(v)
         scores = {}
         for shots, _, train in tables.splits():
             extra = [(v, y[r]) for r in train for v in by_object.get(str(tables.ids[r]), [])]
