@@ -161,11 +161,14 @@ def matmul_peak_gflops(n=2048, reps=5):
 
 
 def write_report(results_dir, name, lines, echo_last=0):
-    """Write a report's lines to ``results_dir/name``; print its last ``echo_last`` lines and the path."""
+    """Write a report's lines to ``results_dir/name`` (atomically: an interrupted write leaves the
+    previous report); print its last ``echo_last`` lines and the path."""
+    from astromer.io import atomic_write_text
+
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     out = results_dir / name
-    out.write_text("\n".join(lines) + "\n")
+    atomic_write_text(out, "\n".join(lines) + "\n")
     if echo_last:
         print("\n".join(lines[-echo_last:]))
     print(f"\nwritten to {out}")
@@ -310,12 +313,9 @@ class FewShotTables:
         are ``leading`` (names), one per shot count and ``trailing`` (a name); ``lines`` are its
         rows, already in markdown."""
         columns = [*leading, *(f"{s} per class" for s in sorted(self.shots)), trailing]
-        text = self.report_head(title, intro) + [
+        write_report(REPO / "benchmarks" / "results", f"{stem}.md", self.report_head(title, intro) + [
             "| " + " | ".join(columns) + " |",
-            "|" + "---|" * len(leading) + "---:|" * len(self.shots) + "---|", *lines, ""]
-        out = REPO / "benchmarks" / "results" / f"{stem}.md"
-        out.write_text("\n".join(text))
-        print(f"wrote {out}")
+            "|" + "---|" * len(leading) + "---:|" * len(self.shots) + "---|", *lines])
 
 
 def report_head(title, intro, start):
