@@ -88,13 +88,22 @@ def main():
     E = tables.line_up(ids, {"E": E})["E"]
     y, test = tables.y, tables.test
     pool_rows = np.setdiff1d(np.arange(len(y)), test)
-    pca = PCA(64, random_state=0).fit(StandardScaler().fit_transform(E[pool_rows]))
-    E_pca = pca.transform(StandardScaler().fit(E[pool_rows]).transform(E))
+    scaled = StandardScaler().fit(E[pool_rows]).transform(E)
+    E_pca = PCA(64, random_state=0).fit(scaled[pool_rows]).transform(scaled)
 
     def lda():
         return make_pipeline(StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"))
 
     rows, added = [], {}
+
+    def score_splits(fit_predict):
+        """``{shots: [macro F1 (%) per fold]}`` of ``fit_predict(training rows) -> test predictions``."""
+        scores = {}
+        for shots, _, train in tables.splits():
+            with threadpool_limits(1):
+                pred = fit_predict(shots, train)
+            scores.setdefault(shots, []).append(100 * f1_score(y[test], pred, average="macro"))
+        return scores
 
     def run(name, make, X, pool_of=None):
         def seen(shots, model):
@@ -103,15 +112,12 @@ def main():
         if pool_of is None:
             scores = tables.score(make, X, threads=1, seen=seen)
         else:  # self-training: each split's pool is the training pool less its labelled objects
-            scores = {}
-            for shots, _, train in tables.splits():
+            def fit_predict(shots, train):
                 model = WithPool(SelfTrainingClassifier(embedding_probe(0, y=y[train]), threshold=pool_of),
-                                 X[np.setdiff1d(pool_rows, train)])
-                with threadpool_limits(1):
-                    model.fit(X[train], y[train])
-                    pred = model.predict(X[test])
-                scores.setdefault(shots, []).append(100 * f1_score(y[test], pred, average="macro"))
+                                 X[np.setdiff1d(pool_rows, train)]).fit(X[train], y[train])
                 seen(shots, model)
+                return model.predict(X[test])
+            scores = score_splits(fit_predict)
         cells = mean_std_cells(scores)
         note = "; ".join(f"{s}: +{int(np.mean(v))}" for s, v in sorted(added.get(name, {}).items()))
         print(name, cells, note, flush=True)
@@ -125,7 +131,7 @@ def main():
     for threshold in (0.95, 0.9):
         run(f"self-training on the pool, probability >= {threshold}", None, E, pool_of=threshold)
 
-    # more training views of every training object (of any split), embedded once
+    # more training views of every training object (of any split), each view embedded once
     train_ids = sorted({tables.ids[r] for _, _, train in tables.splits() for r in train}, key=str)
     table = tables.data.table[tables.data.table["object_id"].isin(set(train_ids))]
     rng = np.random.default_rng(0)
@@ -137,16 +143,13 @@ def main():
                                                   _view(table, kind, low, rng, k))
             for o, v in zip(v_ids, V):
                 by_object.setdefault(str(o).rsplit("@@", 1)[0], []).append(v)
-        scores = {}
-        for shots, _, train in tables.splits():
+        def with_views(shots, train, by_object=by_object):
             extra = [(v, y[r]) for r in train for v in by_object.get(str(tables.ids[r]), [])]
             X_train = np.vstack([E[train]] + [np.array([v for v, _ in extra])])
             y_train = np.concatenate([y[train], [c for _, c in extra]])
-            with threadpool_limits(1):
-                pred = embedding_probe(0, y=y_train).fit(X_train, y_train).predict(E[test])
-            scores.setdefault(shots, []).append(100 * f1_score(y[test], pred, average="macro"))
+            return embedding_probe(0, y=y_train).fit(X_train, y_train).predict(E[test])
         name = f"probe + {VIEWS} views per training object, {label}"
-        cells = mean_std_cells(scores)
+        cells = mean_std_cells(score_splits(with_views))
         print(name, cells, flush=True)
         rows.append(f"| {name} | " + " | ".join(cells) + " | - |")
 
