@@ -14,7 +14,8 @@ the pretrained encoder's embeddings, the few-shot classics that could beat it:
   never the test objects);
 - more training views: each training object's curves embedded 8 more times, each band subsampled
   to a random 50-95% (or 80-95%) of its observations, or its magnitudes jittered by N(0, error^2);
-  the views join the probe's training rows with the object's label.
+  the views join the probe's training rows with the object's label. Each object's views are drawn
+  from a generator seeded by its id, so they are the same in every run that holds the object.
 
 ``eros1_probe_variants.py`` measured several of these heads on the ``astromer_v1`` preset; this
 script measures them on the few-shot preset (``astromer_v1_atlas``, ``--preset``) on any labelled
@@ -27,6 +28,7 @@ Object-level macro F1 (%) on the test objects, mean ± std (ddof 1) over the 3 f
 """
 
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -54,18 +56,28 @@ class WithPool:
         return self.estimator.predict(X)
 
 
-def _view(table, kind, low, rng, k):
-    """One more view of ``table`` (the long layout), object ids ``"<id>@@<k>"``: ``"subsample"``
+def _object_rng(object_id, *salt):
+    """A generator for one object alone: its draws do not depend on which other objects the run
+    holds (a generator shared by the run would give every object other views in another run)."""
+    return np.random.default_rng([zlib.crc32(str(object_id).encode()), *salt])
+
+
+def _view(table, kind, low, k):
+    """View ``k`` of ``table`` (the long layout), object ids ``"<id>@@<k>"``: ``"subsample"``
     keeps a random ``low``-95% of each band's observations (at least 5); ``"jitter"`` moves each
-    magnitude by N(0, error^2)."""
+    magnitude by N(0, error^2). Each object's draws come from its own generator."""
     if kind == "subsample":
         keep = np.zeros(len(table), bool)
-        for rows in table.groupby(["object_id", "band"]).indices.values():
+        for (obj, band), rows in table.groupby(["object_id", "band"]).indices.items():
+            rng = _object_rng(obj, zlib.crc32(str(band).encode()), k, int(100 * low))
             n = min(len(rows), max(5, int(round(rng.uniform(low, 0.95) * len(rows)))))
             keep[rng.choice(rows, n, replace=False)] = True
         table = table[keep]
     else:
-        table = table.assign(mag=table["mag"] + rng.standard_normal(len(table)) * table["mag_err"].abs().fillna(0))
+        noise = np.zeros(len(table))
+        for obj, rows in table.groupby("object_id").indices.items():
+            noise[rows] = _object_rng(obj, k).standard_normal(len(rows))
+        table = table.assign(mag=table["mag"] + noise * table["mag_err"].abs().fillna(0))
     return table.assign(object_id=[f"{o}@@{k}" for o in table["object_id"]])
 
 
@@ -134,13 +146,12 @@ def main():
     # more training views of every training object (of any split), each view embedded once
     train_ids = sorted({tables.ids[r] for _, _, train in tables.splits() for r in train}, key=str)
     table = tables.data.table[tables.data.table["object_id"].isin(set(train_ids))]
-    rng = np.random.default_rng(0)
     for kind, low, label in (("subsample", 0.5, "subsampled to 50-95%"), ("subsample", 0.8, "subsampled to 80-95%"),
                              ("jitter", None, "magnitudes jittered by 1 error sigma")):
         by_object = {}
         for k in range(VIEWS):  # one view at a time: the observation embeddings of all would not fit in memory
             v_ids, V, _ = harness.embedding_table(tables.encoder, f"views_{kind}_{low}_{k}",
-                                                  _view(table, kind, low, rng, k))
+                                                  _view(table, kind, low, k))
             for o, v in zip(v_ids, V):
                 by_object.setdefault(str(o).rsplit("@@", 1)[0], []).append(v)
         def with_views(shots, train, by_object=by_object):
