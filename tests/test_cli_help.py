@@ -186,7 +186,19 @@ def test_quickstart_tiny_lists_what_it_changes():
 
     stated = _option_help(("quickstart",), "--tiny")
     for key, value in TINY.items():
-        assert re.search(rf"--{key.replace('_', '-')} {value}(,| \(where not given\))", stated), key
+        assert re.search(rf"--{key.replace('_', '-')} {value}(,| \(options not given on the command line\))",
+                         stated), key
+
+
+def test_quickstart_tiny_keeps_the_options_given():
+    """``--tiny`` fills only what the command line left out; without it the parser's defaults hold."""
+    from astromer.cli.main import build_parser
+    from astromer.cli.quickstart import PARSER_DEFAULTS, TINY, _fill_defaults
+
+    tiny = _fill_defaults(build_parser().parse_args(["quickstart", "--tiny", "--shots", "20", "--folds", "3"]))
+    assert (tiny.shots, tiny.folds, tiny.objects, tiny.epochs) == (20, 3, TINY["objects"], TINY["epochs"])
+    plain = _fill_defaults(build_parser().parse_args(["quickstart", "--shots", "5"]))
+    assert plain.shots == 5 and all(getattr(plain, k) == v for k, v in PARSER_DEFAULTS.items() if k != "shots")
 
 
 def test_light_curve_commands_default_to_one_preset():

@@ -128,6 +128,15 @@ def _figures(args, out, encoder, curves, labels, history, results):
     return sorted(f"{k}.png" for k in figures)
 
 
+def _fill_defaults(args):
+    """Options not given on the command line (``None``) take ``TINY``'s value under ``--tiny``,
+    else ``PARSER_DEFAULTS``'s; given ones are kept (``--tiny --shots 20`` runs 20 shots)."""
+    for key, default in PARSER_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, TINY[key] if args.tiny else default)
+    return args
+
+
 def _run(args):
     import keras
     import numpy as np
@@ -137,10 +146,7 @@ def _run(args):
     from astromer.evaluation import METHOD_NAMES, FewShotEvaluation, LabelledSet, summarise, write_report
     from astromer.evaluation.report import to_markdown
 
-    if args.tiny:
-        for key, value in TINY.items():
-            if getattr(args, key) == PARSER_DEFAULTS[key]:
-                setattr(args, key, value)
+    _fill_defaults(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHOD_NAMES))
     if unknown:
@@ -240,7 +246,7 @@ def register(subparsers):
                     "and results.json, and figures of a masked reconstruction, attention, the embedding map, "
                     "training curves and F1 by scenario. Needs no network.",
         epilog="Examples:\n"
-               "  astromer quickstart                          # about 6-10 min on 2 CPU cores\n"
+               "  astromer quickstart                          # about 6-8 min on 2 CPU cores\n"
                "  astromer quickstart -o my_report --minutes 2 --folds 1\n"
                "  astromer quickstart --preset astromer_v1     # published weights instead of pretraining\n"
                "  astromer quickstart --records eros1_records  # your labelled records (with a test split)\n"
@@ -250,36 +256,36 @@ def register(subparsers):
     p.add_argument("--preset", metavar="NAME", help="use a pretrained preset (name or folder) instead of pretraining")
     p.add_argument("--records", metavar="DIR", help="your labelled light-curve records instead of the simulator "
                    "(train/val/test splits, as 'astromer records convert' writes)")
-    p.add_argument("--objects", type=int, default=PARSER_DEFAULTS["objects"], metavar="N",
-                   help="simulated objects, in equal shares of 6 classes (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=PARSER_DEFAULTS["epochs"], metavar="N",
-                   help="pretraining epochs (default: %(default)s)")
+    p.add_argument("--objects", type=int, default=None, metavar="N",
+                   help=f"simulated objects, in equal shares of 6 classes (default: {PARSER_DEFAULTS['objects']})")
+    p.add_argument("--epochs", type=int, default=None, metavar="N",
+                   help=f"pretraining epochs (default: {PARSER_DEFAULTS['epochs']})")
     p.add_argument("--minutes", type=float, default=4.0, metavar="M",
                    help="pretraining time limit in minutes (default: %(default)s)")
     p.add_argument("--window-size", type=int, default=100, metavar="N",
                    help="window of the new model (default: %(default)s)")
-    p.add_argument("--shots", type=int, default=PARSER_DEFAULTS["shots"], metavar="N",
-                   help="labelled curves per class (default: %(default)s)")
-    p.add_argument("--folds", type=int, default=PARSER_DEFAULTS["folds"], metavar="N",
-                   help="folds (default: %(default)s)")
+    p.add_argument("--shots", type=int, default=None, metavar="N",
+                   help=f"labelled curves per class (default: {PARSER_DEFAULTS['shots']})")
+    p.add_argument("--folds", type=int, default=None, metavar="N",
+                   help=f"folds (default: {PARSER_DEFAULTS['folds']})")
     p.add_argument("--methods", default="a,b,c", metavar="LIST",
                    help="comma list of the methods of 'astromer evaluate' (e.g. a,b,c,a_skip,gru,rf; "
                         "default: %(default)s)")
-    p.add_argument("--head-epochs", type=int, default=PARSER_DEFAULTS["head_epochs"], metavar="N",
+    p.add_argument("--head-epochs", type=int, default=None, metavar="N",
                    help="head epochs of the per-window a_skip and c_skip, with early stopping (a and c fit their probe "
-                        "head by cross-validation) (default: %(default)s)")
-    p.add_argument("--finetune-epochs", type=int, default=PARSER_DEFAULTS["finetune_epochs"], metavar="N",
+                        f"head by cross-validation) (default: {PARSER_DEFAULTS['head_epochs']})")
+    p.add_argument("--finetune-epochs", type=int, default=None, metavar="N",
                    help="scenario b epochs (the epoch kept by validation macro F1, a's start included) "
-                        "(default: %(default)s)")
-    p.add_argument("--reconstruction-epochs", type=int, default=PARSER_DEFAULTS["reconstruction_epochs"],
-                   metavar="N", help="scenario c reconstruction epochs (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=PARSER_DEFAULTS["patience"], metavar="N",
-                   help="early-stopping patience in epochs (default: %(default)s)")
+                        f"(default: {PARSER_DEFAULTS['finetune_epochs']})")
+    p.add_argument("--reconstruction-epochs", type=int, default=None,
+                   metavar="N", help=f"scenario c reconstruction epochs (default: {PARSER_DEFAULTS['reconstruction_epochs']})")
+    p.add_argument("--patience", type=int, default=None, metavar="N",
+                   help=f"early-stopping patience in epochs (default: {PARSER_DEFAULTS['patience']})")
     p.add_argument("--seed", type=int, default=0, metavar="N",
                    help="seed of the simulation, splits and training (default: %(default)s)")
     p.add_argument("--tiny", action="store_true",
                    help="a small, fast run to check the installation: "
                         + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in TINY.items())
-                        + " (where not given)")
+                        + " (options not given on the command line)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_run)
