@@ -110,7 +110,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         return self.pooling == "object" and self.how == "concatenate" and bool(self.bands_)
 
     def transform(self, X):
-        """``(n_samples, d)`` float32 embeddings (``d`` = width, times the bands when concatenated)."""
+        """``(n_samples, d)`` float32 embeddings: ``d`` = width x blocks (``layers="blocks"``) x
+        ``len(statistics)`` x bands (when concatenated), ``n_features_out_``."""
         check_is_fitted(self, "model_")
         X = self._input(X)
         if self.fold == "periodogram":

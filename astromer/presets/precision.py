@@ -1,6 +1,6 @@
 """Which float precision to run in: float32, or bfloat16 where the hardware has it natively.
 
-``dtype="auto"`` in ``from_preset`` / ``load_preset`` (and :func:`auto_dtype` on a model) picks
+``dtype="auto"`` in ``Model.from_preset`` (and :func:`auto_dtype` on a model) picks
 Keras' ``"mixed_bfloat16"`` policy (bfloat16 matrix products, float32 weights, norms and
 softmax) only when
 

@@ -109,7 +109,7 @@ def fit_encoder(classifier, x, y, validation=None, *, epochs=10, batch_size=64, 
     ``unfreeze_blocks``: train only the last n blocks (None: all); ``errors``: per-observation
     magnitude errors aligned with ``x`` (``(N, W)``) to jitter the training magnitudes by
     ``jitter`` sigma each epoch (None or ``jitter=0``, the default: no augmentation; at 1 sigma
-    every fine-tuned epoch scored 15-23 points below a's start on EROS-1's test objects, 7-12 with
+    every fine-tuned epoch scored 13-26 points below a's start on EROS-1's test objects, 8-13 with
     the encoder frozen: the jitter adds noise the test curves do not have, and the embedding
     statistics move with it, ``benchmarks/results/b_epochs_eros1.md``).
     ``callbacks``: more Keras callbacks for the fit (they run after the selection's).

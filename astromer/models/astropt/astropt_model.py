@@ -266,9 +266,9 @@ class AstroPT(PresetMixin, keras.Model):
 
         ``loss`` defaults to ``keras.losses.Huber(delta=1.0)`` (the mean over
         all values, as ``F.huber_loss``); ``optimizer`` to AdamW with the
-        original's learning rate 6e-4, betas (0.9, 0.95) and weight decay 0.1,
-        not applied to norms and biases (the original's schedule, warm-up and
-        gradient clipping at 1.0 are left to the caller).
+        original's learning rate 6e-4, betas (0.9, 0.95), weight decay 0.1
+        (not applied to norms and biases) and gradient-norm clipping at 1.0,
+        as the original's; its schedule and warm-up are left to the caller.
 
         Without targets (``fit(images)`` or ``fit(tokens)``) the targets are
         the next tokens: the images' tokens ``[:, 1:]``, or ``tokens[:, 1:]``

@@ -5,7 +5,7 @@ average the logits. Here the shared encoder reads every band of an object and th
 bands side by side: per band, the mean and standard deviation over the observation embeddings
 (every block's output side by side by default: what the logistic probe of ``astromer evaluate``
 reads, ``Astromer.embed(layers="blocks")``), standardised, into one linear (or MLP) head. The position of a band's block in the head's input is its learned band identity; a band an
-object lacks contributes zeros and a 0 presence flag.
+object lacks contributes zeros.
 
 The head can start from a fitted scikit-learn probe (:meth:`MultiBandClassifier.set_head_from_probe`):
 then the model predicts exactly as the probe does, and fine-tuning the encoder through the
