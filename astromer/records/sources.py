@@ -75,6 +75,12 @@ def long_table_source(curves, labels=None, *, columns=None, label_column="label"
 # ----------------------------------------------------------------------------------------------
 # Per-object files (the original Astromer raw layout: ID,Class,Band,Path)
 # ----------------------------------------------------------------------------------------------
+def _inside(folder_real, path):
+    """Whether ``path`` (symlinks resolved) is ``folder_real`` or below it."""
+    real = os.path.realpath(path)
+    return real == folder_real or real.startswith(folder_real.rstrip(os.sep) + os.sep)
+
+
 def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_column="Class",
                       band_column="Band", path_column="Path", keep_unlabelled=True, bands=None,
                       band_map=None, label_values=None, read_options=None) -> Source:
@@ -84,7 +90,9 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
     with columns ``ID, Class, Band, Path``; one row per (object, band) file.
     ``Path`` is relative to ``folder`` (the original used only its basename; a
     path that does not exist is retried by basename). A missing file is
-    counted as unreadable and named in the report.
+    counted as unreadable and named in the report. A ``Path`` that leads outside
+    ``folder`` (absolute, climbing out with ``..``, or a symlink pointing outside)
+    is never read: it is counted as ``path_outside_folder``, naming the row.
     """
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
@@ -101,6 +109,7 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
     has_band = band_column in meta.columns
     _check_columns(meta, [id_column, path_column] + ([label_column] if label_column else []), what)
     files, labels = {}, {}
+    folder_real = os.path.realpath(folder)
     bm = {str(k): str(v) for k, v in (band_map or {}).items()}
     vm = {str(k): str(v) for k, v in (label_values or {}).items()}
     for i, row in enumerate(meta.to_dict("records")):
@@ -117,9 +126,14 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
         if pd.isna(rel):
             report.add("objects", "unreadable", 1, f"{oid} (no {path_column})")
             continue
-        path = str(rel) if os.path.isabs(str(rel)) else os.path.join(folder, str(rel))
-        if not os.path.exists(path) and os.path.exists(os.path.join(folder, os.path.basename(str(rel)))):
-            path = os.path.join(folder, os.path.basename(str(rel)))
+        path = os.path.join(folder, str(rel))  # an absolute Path stays absolute
+        by_name = os.path.join(folder, os.path.basename(str(rel)))
+        if not os.path.exists(path) and os.path.exists(by_name):
+            path = by_name  # e.g. the original's absolute paths from another machine
+        if not _inside(folder_real, path):
+            # Absolute, climbing out with "..", or through a symlink leading outside: never read.
+            report.add("objects", "path_outside_folder", 1, f"{oid}/{band} (row {i + 2}: {str(rel)!r})")
+            continue
         if band in files.get(oid, {}):
             raise SourceError(f"{what}: object {oid!r} band {band!r} is listed twice")
         files.setdefault(oid, {})[band] = path
