@@ -120,3 +120,79 @@ def test_convert_a_partitioned_folder_and_a_pattern_locally_and_on_beam(tmp_path
     assert "6 objects, 6 records, 30 observations, bands single" in out
     code, _, err = _run("convert", str(tmp_path / "nothing" / "*.parquet"), "-o", str(tmp_path / "o"))
     assert code == 2 and err.count("\n") == 1 and "no file matches the light-curve table pattern" in err
+
+
+def _sentinel_table(tmp_path):
+    """lc.csv's curves with every magnitude 99.999: no curve is usable."""
+    frame = pd.read_csv(tmp_path / "lc.csv")
+    frame["mag"] = 99.999
+    frame.to_csv(tmp_path / "sentinel.csv", index=False)
+    return tmp_path / "sentinel.csv"
+
+
+def _siblings(folder):
+    return sorted(p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}."))
+
+
+def test_failed_overwrite_leaves_the_old_dataset_exactly_as_it_was(tmp_path):
+    from conftest import read_tree
+
+    _table(tmp_path)
+    sentinel = _sentinel_table(tmp_path)
+    ds = tmp_path / "ds"
+    code, _, err = _run("convert", str(tmp_path / "lc.csv"), "-o", str(ds), "--splits", "none", "--quiet")
+    assert code == 0, err
+    before = read_tree(ds)
+    code, out, err = _run("convert", str(sentinel), "-o", str(ds), "--splits", "none", "--quiet",
+                          "--overwrite")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"astromer records: error: no object is left to write from {sentinel}: "
+                          "6 objects dropped: no_observations")
+    assert err.endswith(f"; nothing was written to {ds / 'metadata.json'}\n")
+    assert read_tree(ds) == before  # byte-identical: no 0-byte shard, no .progress
+    assert sorted(p.name for p in ds.rglob("*")) == ["all", "all-00000-of-00001.tfrecord", "metadata.json"]
+    assert _siblings(ds) == []  # the staging folder is gone too
+    code, out, _ = _run("verify", str(ds))
+    assert code == 0 and out.startswith("OK: ")
+    # a good --overwrite does replace it
+    code, out, err = _run("convert", str(tmp_path / "lc.csv"), "-o", str(ds), "--splits", "0.5,0.5,0",
+                          "--quiet", "--overwrite")
+    assert code == 0, err
+    assert sorted(p.name for p in ds.iterdir()) == ["metadata.json", "train", "val"]
+    assert _siblings(ds) == []
+
+
+def test_failed_convert_into_a_new_folder_leaves_nothing_behind(tmp_path):
+    _table(tmp_path)
+    sentinel = _sentinel_table(tmp_path)
+    for _ in range(2):  # the rerun is not refused as "not empty"
+        code, out, err = _run("convert", str(sentinel), "-o", str(tmp_path / "new"), "--splits", "none",
+                              "--quiet")
+        assert code == 2 and err.count("\n") == 1
+        assert err.endswith(f"; nothing was written to {tmp_path / 'new' / 'metadata.json'}\n")
+        assert not (tmp_path / "new").exists() and _siblings(tmp_path / "new") == []
+    (tmp_path / "empty").mkdir()  # a folder that was there (empty) stays, still empty
+    code, _, err = _run("convert", str(sentinel), "-o", str(tmp_path / "empty"), "--quiet")
+    assert code == 2 and list((tmp_path / "empty").iterdir()) == []
+    code, _, err = _run("convert", str(tmp_path / "lc.csv"), "-o", str(tmp_path / "empty"), "--quiet")
+    assert code == 0, err
+
+
+def test_fewshot_with_every_fold_empty_is_an_error(tmp_path):
+    _table(tmp_path)  # 6 labelled objects: a 3, b 3
+    args = ("convert", str(tmp_path / "lc.csv"), "--labels", str(tmp_path / "labels.csv"), "--quiet")
+    code, out, err = _run(*args, "-o", str(tmp_path / "few"),
+                          "--splits", "fewshot:folds=3,spc=20,test=100,val=0.25")
+    assert code == 2 and out == ""
+    assert err == ("astromer records: error: few-shot split 'fewshot:folds=3,spc=20,test=100,val=0.25' "
+                   "leaves every fold's training split empty: the test set takes up to 100 objects per "
+                   "class and the classes have only a 3, b 3; lower test= or label more objects; "
+                   "nothing was written\n")
+    assert not (tmp_path / "few").exists()
+    code, out, err = _run(*args, "-o", str(tmp_path / "few"), "--splits", "fewshot:folds=3,spc=20,test=3")
+    assert code == 2 and "every fold's training split empty" in err and not (tmp_path / "few").exists()
+    # fewer objects than asked, but some left for training: noted, not an error
+    code, out, err = _run(*args, "-o", str(tmp_path / "few"), "--splits", "fewshot:folds=2,spc=20,test=1")
+    assert code == 0, err
+    assert "test: 2 objects" in out and "fold1_spc20_train: 4 objects" in out
+    assert "note: fold 0, 20 per class: class 'a' has 2 objects in the pool" in out

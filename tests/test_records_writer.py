@@ -287,3 +287,140 @@ def test_output_folder_rules(tmp_path):
         records.write_dataset(src, tmp_path / "busy", overwrite=True, progress=False)
     assert (tmp_path / "busy" / "x.txt").exists()
     shutil.rmtree(tmp_path / "busy")
+
+
+def _staging(folder):
+    return sorted(p for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.overwrite-"))
+
+
+def test_interrupted_overwrite_keeps_the_old_dataset_and_resumes(tmp_path, monkeypatch):
+    curves, labels = _frame(40)
+    src = S.long_table_source(curves, labels)
+    kw = dict(splits="0.5,0.25,0.25", shard_size=5, progress=False, name="same")
+    records.write_dataset(src, tmp_path / "new", **{**kw, "shard_size": 7})  # the wanted result
+    out = tmp_path / "ds"
+    records.write_dataset(src, out, **kw)
+    before = read_tree(out)
+
+    real = W.write_shard
+    calls = {"n": 0}
+
+    def crashing(task):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr(W, "write_shard", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        records.write_dataset(src, out, overwrite=True, **{**kw, "shard_size": 7})
+    monkeypatch.setattr(W, "write_shard", real)
+    assert read_tree(out) == before  # untouched: the new shards went to a hidden sibling
+    (staged,) = _staging(out)
+    assert len(list(staged.rglob("*.tfrecord"))) == 2
+    # --overwrite --resume continues that sibling; then it takes the old dataset's place
+    done = []
+    monkeypatch.setattr(W, "write_shard", lambda t: done.append(t["file"]) or real(t))
+    meta = records.write_dataset(src, out, overwrite=True, resume=True, **{**kw, "shard_size": 7})
+    assert meta["counts"]["objects"] == 40
+    assert 0 < len(done) < sum(len(s["shards"]) for s in meta["splits"].values())
+    assert read_tree(out) == read_tree(tmp_path / "new") and _staging(out) == []
+    # a stale sibling of a finished run is cleared by the next --overwrite
+    monkeypatch.setattr(W, "write_shard", crashing)
+    calls["n"] = 0
+    with pytest.raises(KeyboardInterrupt):
+        records.write_dataset(src, out, overwrite=True, **kw)
+    monkeypatch.setattr(W, "write_shard", real)
+    assert len(_staging(out)) == 1
+    records.write_dataset(src, out, overwrite=True, **kw)
+    assert read_tree(out) == before and _staging(out) == []
+
+
+def test_empty_result_removes_what_the_run_wrote(tmp_path):
+    curves, labels = _frame(6)
+    src = S.long_table_source(curves, labels)
+    bad = S.long_table_source(curves.assign(mag=99.999), labels)
+    out = tmp_path / "ds"
+    with pytest.raises(W.EmptyDatasetError, match="nothing was written to"):
+        records.write_dataset(bad, out, splits="none", progress=False)
+    assert not out.exists()
+    records.write_dataset(src, out, splits="none", progress=False)
+    before = read_tree(out)
+    for resume in (False, True):
+        with pytest.raises(W.EmptyDatasetError, match="nothing was written to"):
+            records.write_dataset(bad, out, splits="none", overwrite=True, resume=resume, progress=False)
+        assert read_tree(out) == before and _staging(out) == []
+
+
+def test_crash_between_the_two_renames_is_mended(tmp_path, monkeypatch):
+    curves, labels = _frame(6)
+    src = S.long_table_source(curves, labels)
+    out = tmp_path / "ds"
+    records.write_dataset(src, out, splits="none", progress=False, name="x")
+    records.write_dataset(src, tmp_path / "want", splits="0.5,0.5", progress=False, name="x")
+
+    def first_rename_only(self):
+        os.replace(self.out_dir, self.staging + W.BACKUP_SUFFIX)
+        raise KeyboardInterrupt
+
+    real = W.Conversion._swap_in
+    monkeypatch.setattr(W.Conversion, "_swap_in", first_rename_only)
+    with pytest.raises(KeyboardInterrupt):
+        records.write_dataset(src, out, splits="0.5,0.5", overwrite=True, progress=False, name="x")
+    assert not out.exists() and len(_staging(out)) == 2  # the new one, complete, and the old
+    monkeypatch.setattr(W.Conversion, "_swap_in", real)
+    W.recover_interrupted_swap(out)  # run by every write_dataset first
+    assert read_tree(out) == read_tree(tmp_path / "want") and _staging(out) == []
+    # without a complete new dataset the old one is put back
+    staged = tmp_path / ".ds.overwrite-1-abcd"
+    shutil.copytree(out, staged)
+    (staged / "metadata.json").unlink()
+    out.rename(str(staged) + W.BACKUP_SUFFIX)
+    monkeypatch.setattr(W, "_owner_gone", lambda pid: True)
+    W.recover_interrupted_swap(out)
+    assert read_tree(out) == read_tree(tmp_path / "want")
+    assert _staging(out) == [staged]  # the unfinished one: cleared by the next --overwrite
+
+
+SIGKILL_SCRIPT = """
+import os, signal, sys
+import pandas as pd
+from astromer import records
+from astromer.records import sources as S, writer as W
+curves, labels = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2])
+real, calls = W.write_shard, []
+def dying(task):
+    calls.append(1)
+    if len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(task)
+W.write_shard = dying
+records.write_dataset(S.long_table_source(curves, labels), sys.argv[3], overwrite=True,
+                      splits="0.5,0.5", shard_size=3, progress=False, name="x")
+"""
+
+
+def test_sigkill_during_overwrite_keeps_the_old_dataset(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    curves, labels = _frame(12)
+    curves.to_csv(tmp_path / "lc.csv", index=False)
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    src = S.long_table_source(pd.read_csv(tmp_path / "lc.csv"), pd.read_csv(tmp_path / "labels.csv"))
+    out = tmp_path / "ds"
+    records.write_dataset(src, out, splits="none", progress=False, name="x")
+    before = read_tree(out)
+    (tmp_path / "kill.py").write_text(SIGKILL_SCRIPT)
+    proc = subprocess.run([sys.executable, str(tmp_path / "kill.py"), str(tmp_path / "lc.csv"),
+                           str(tmp_path / "labels.csv"), str(out)], capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert read_tree(out) == before
+    (staged,) = _staging(out)
+    assert len(list(staged.rglob("*.tfrecord"))) == 2
+    meta = records.write_dataset(src, out, overwrite=True, resume=True, splits="0.5,0.5",
+                                 shard_size=3, progress=False, name="x")
+    assert meta["counts"]["objects"] == 12 and _staging(out) == []
+    records.write_dataset(src, tmp_path / "want", splits="0.5,0.5", shard_size=3, progress=False, name="x")
+    assert read_tree(out) == read_tree(tmp_path / "want")

@@ -184,8 +184,11 @@ def _add_output_options(p, recipe=False):
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="parallel processes (output identical to one worker)")
     p.add_argument("--resume", action="store_true",
-                   help="finish an interrupted run: keep verified shards, rewrite the rest")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in DIR")
+                   help="finish an interrupted run: keep verified shards, rewrite the rest (with "
+                        "--overwrite: an interrupted replacement)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing dataset in DIR; it stays intact until the new one is "
+                        "complete (written beside it, then swapped in)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--beam-runner", metavar="RUNNER",
                    help="run as an Apache Beam pipeline on this runner (DirectRunner, DataflowRunner, "

@@ -193,7 +193,7 @@ def scan_long_table(table, output_dir, options):
 def _write_long_table(beam, pipeline, table, conv, todo, writer):
     from astromer.records.shards import PROGRESS_DIR
 
-    spill_dir = os.path.join(conv.out_dir, PROGRESS_DIR, "spill")
+    spill_dir = os.path.join(conv.write_dir, PROGRESS_DIR, "spill")
     placement = {oid: (s["file"], pos) for s in todo for pos, oid in enumerate(s["ids"])}
     of_shard = {s["file"]: [(oid, conv.source.items[oid].label_name) for oid in s["ids"]]
                 for s in todo}
@@ -237,7 +237,7 @@ def write_dataset_beam(source, output_dir, *, splits="0.8,0.1,0.1", seed=0, shar
     todo = [s for s in conv.shards if s["file"] not in manifests]
     empty = [s for s in todo if not s["ids"]]  # GroupByKey never sees empty shards
     splits_of = {s["file"]: s["split"] for s in conv.shards}
-    writer = _WriteShard(conv.out_dir, splits_of, conv.fingerprint)
+    writer = _WriteShard(conv.write_dir, splits_of, conv.fingerprint)
     if len(empty) < len(todo):
         with beam.Pipeline(options=options) as pipeline:
             if table is not None:

@@ -18,6 +18,18 @@ then its manifest (count, sha256, drop report) is written atomically to
 shard whose final file exists and matches its manifest's sha256 and rewrites the
 others (and deletes stale ``*.tmp`` files), so an interrupted run finishes with
 exactly the records of an uninterrupted one.
+
+Replacing (``overwrite=True`` on a folder that holds a dataset, finished or not): the new
+dataset is written into a hidden sibling ``.DIR.overwrite-<pid>-<random>`` in the same parent
+folder and only swapped in once its ``metadata.json`` is written (``DIR`` is renamed to
+``<sibling>.old``, the sibling to ``DIR``, then the old copy is deleted), so a failed or killed
+run leaves ``DIR`` exactly as it was. ``overwrite=True, resume=True`` continues the sibling of
+an interrupted replacement with the same fingerprint; a later run restores ``DIR`` (or completes
+the swap) when a crash fell between the two renames.
+
+A run whose result is empty (every object dropped) raises :class:`EmptyDatasetError` and
+removes what it wrote: the sibling when replacing, else the shards and ``.progress`` (and the
+folder itself when this run created it), so a rerun is not refused as "not empty".
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import secrets
 import shutil
 import sys
 from collections import Counter
@@ -102,8 +115,101 @@ def _looks_like_records(out_dir):
             or os.path.isdir(os.path.join(out_dir, PROGRESS_DIR)))
 
 
-def _prepare_output(out_dir, fp, resume, overwrite):
-    """Returns an existing finished metadata dict when resume finds nothing to do."""
+STAGING_TAG = ".overwrite-"  # hidden sibling of DIR that an --overwrite run writes into
+BACKUP_SUFFIX = ".old"  # the old DIR, moved aside while the new one is swapped in
+
+
+def _staging_siblings(out_dir):
+    """``[(path, pid)]`` of the staging folders and backups of ``out_dir`` in its parent."""
+    parent, base = os.path.split(os.path.abspath(out_dir))
+    prefix = f".{base}{STAGING_TAG}"
+    found = []
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return found
+    for name in sorted(names):
+        if not name.startswith(prefix):
+            continue
+        pid = name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit():
+            found.append((os.path.join(parent, name), int(pid)))
+    return found
+
+
+def _owner_gone(pid):
+    """Whether the run that made a staging folder is over (this process counts as over: an
+    earlier, interrupted call)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: someone else's live process
+        return False
+    return False
+
+
+def recover_interrupted_swap(out_dir):
+    """Undo or complete a replacement killed between its two renames (``DIR`` -> backup,
+    staging -> ``DIR``): when ``DIR`` is missing, the complete new dataset (or else the backup)
+    is put back; when ``DIR`` is there and the staging folder is gone, the swap had finished and
+    the backup is deleted. Backups of live runs are left alone."""
+    for path, pid in _staging_siblings(out_dir):
+        if not path.endswith(BACKUP_SUFFIX) or not _owner_gone(pid):
+            continue
+        staged = path[:-len(BACKUP_SUFFIX)]
+        if not os.path.exists(out_dir):
+            if os.path.isfile(os.path.join(staged, METADATA_FILE)):
+                shutil.rmtree(os.path.join(staged, PROGRESS_DIR), ignore_errors=True)
+                os.replace(staged, out_dir)
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.replace(path, out_dir)
+        elif not os.path.exists(staged):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _staging_dir(out_dir, fp, resume):
+    """A fresh staging sibling of ``out_dir``, or (``resume``) the sibling of an interrupted
+    replacement with fingerprint ``fp``, renamed to this run's name; stale siblings of finished
+    runs are deleted."""
+    parent, base = os.path.split(os.path.abspath(out_dir))
+    mine = os.path.join(parent, f".{base}{STAGING_TAG}{os.getpid()}-{secrets.token_hex(4)}")
+    adopted = False
+    for path, pid in _staging_siblings(out_dir):
+        if path.endswith(BACKUP_SUFFIX) or not _owner_gone(pid):
+            continue
+        plan = read_json_or_none(os.path.join(path, PROGRESS_DIR, PLAN_FILE))
+        if resume and not adopted and plan is not None and plan.get("fingerprint") == fp:
+            try:
+                os.replace(path, mine)
+                adopted = True
+                continue
+            except OSError:
+                pass
+        shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(mine, exist_ok=True)
+    return mine, adopted
+
+
+def _prepare_dir(out_dir, fp):
+    """Mark ``out_dir`` as holding the conversion ``fp`` and drop stale temporary files."""
+    os.makedirs(os.path.join(out_dir, PROGRESS_DIR), exist_ok=True)
+    atomic_write_json(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE), {"fingerprint": fp})
+    # Leftovers of a crash mid-write: never trusted, always rewritten.
+    for root, _dirs, files in os.walk(out_dir):
+        for f in files:
+            if f.endswith(".tmp"):
+                os.remove(os.path.join(root, f))
+
+
+def _check_output(out_dir, fp, resume, overwrite):
+    """What to do with ``out_dir``: ``("finished", meta)`` when resume finds nothing to do,
+    ``("stage", None)`` to write a replacement beside it, ``("here", None)`` to write into it."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ResumeError(f"output {out_dir!r} exists and is not a folder")
     non_empty = os.path.isdir(out_dir) and bool(os.listdir(out_dir))
@@ -112,8 +218,8 @@ def _prepare_output(out_dir, fp, resume, overwrite):
             raise ResumeError(
                 f"refusing to overwrite {out_dir!r}: it is not empty and holds no record dataset "
                 "(no metadata.json or .progress); choose an empty or new folder")
-        shutil.rmtree(out_dir)
-    elif non_empty and resume:
+        return "stage", None
+    if non_empty and resume:
         meta = read_json_or_none(os.path.join(out_dir, METADATA_FILE))
         if meta is not None:
             if meta.get("fingerprint") != fp:
@@ -127,7 +233,7 @@ def _prepare_output(out_dir, fp, resume, overwrite):
                 raise ResumeError(
                     f"{out_dir!r} is finished but shard(s) {bad[:5]} are missing or changed; "
                     "use --overwrite to rebuild")
-            return meta
+            return "finished", meta
         plan = read_json_or_none(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE))
         if plan is None:
             raise ResumeError(f"nothing to resume in {out_dir!r}: it has no {PROGRESS_DIR}/{PLAN_FILE}")
@@ -139,14 +245,7 @@ def _prepare_output(out_dir, fp, resume, overwrite):
         raise ResumeError(
             f"output folder {out_dir!r} is not empty; use --resume to finish an interrupted "
             "conversion or --overwrite to replace it")
-    os.makedirs(os.path.join(out_dir, PROGRESS_DIR), exist_ok=True)
-    atomic_write_json(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE), {"fingerprint": fp})
-    # Leftovers of a crash mid-write: never trusted, always rewritten.
-    for root, _dirs, files in os.walk(out_dir):
-        for f in files:
-            if f.endswith(".tmp"):
-                os.remove(os.path.join(root, f))
-    return None
+    return "here", None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -217,14 +316,67 @@ class Conversion:
                                        self.options, source.description)
         self.name = name or os.path.basename(os.path.abspath(self.out_dir))
         self.extra_metadata = extra_metadata
+        # Where shards go: out_dir, or a staging sibling when replacing (see prepare_output).
+        self.write_dir, self.staging, self.created = self.out_dir, None, False
+        if self.spec.kind == "fewshot" and not any(n.endswith("_train") for n in self.plan.splits):
+            counts = Counter(v for v in source.labels.values() if v is not None)
+            raise EmptyDatasetError(
+                f"few-shot split {self.spec.text()!r} leaves every fold's training split empty: "
+                f"the test set takes up to {self.spec.test_per_class} objects per class and the "
+                "classes have only " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                + "; lower test= or label more objects; nothing was written")
 
     def prepare_output(self, resume=False, overwrite=False):
-        """Check/clean the output folder; returns finished metadata if nothing is left to do."""
-        return _prepare_output(self.out_dir, self.fingerprint, resume, overwrite)
+        """Check the output folder and choose where to write; returns finished metadata if
+        resume finds nothing left to do. Replacing a dataset (``overwrite``) writes into a
+        staging sibling that :meth:`finish` swaps in, so ``out_dir`` is untouched until then."""
+        recover_interrupted_swap(self.out_dir)
+        action, meta = _check_output(self.out_dir, self.fingerprint, resume, overwrite)
+        if action == "finished":
+            return meta
+        if action == "stage":
+            self.staging, _ = _staging_dir(self.out_dir, self.fingerprint, resume)
+            self.write_dir = self.staging
+        else:
+            self.created = not os.path.exists(self.out_dir)
+        _prepare_dir(self.write_dir, self.fingerprint)
+        return None
+
+    def discard(self):
+        """Remove what this run wrote (after an empty result): the staging folder, or the
+        plan's shards and ``.progress`` (and ``out_dir`` itself when this run created it)."""
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return
+        d = self.write_dir
+        for shard in self.shards:
+            path = os.path.join(d, shard["file"])
+            if os.path.isfile(path):
+                os.remove(path)
+        shutil.rmtree(os.path.join(d, PROGRESS_DIR), ignore_errors=True)
+        for split in {shard["split"] for shard in self.shards}:
+            folder = os.path.join(d, split)
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+        if self.created and os.path.isdir(d) and not os.listdir(d):
+            os.rmdir(d)
+
+    def _swap_in(self):
+        """Put the finished staging folder in place of ``out_dir``: old -> backup, staging ->
+        ``out_dir``, delete the backup (:func:`recover_interrupted_swap` mends a crash between)."""
+        backup = self.staging + BACKUP_SUFFIX
+        os.replace(self.out_dir, backup)
+        try:
+            os.replace(self.staging, self.out_dir)
+        except BaseException:
+            os.replace(backup, self.out_dir)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)
+        self.write_dir, self.staging = self.out_dir, None
 
     def task(self, shard):
         return {
-            "out_dir": self.out_dir, "file": shard["file"], "split": shard["split"],
+            "out_dir": self.write_dir, "file": shard["file"], "split": shard["split"],
             "items": [self.source.items[i] for i in shard["ids"]], "kind": self.source.kind,
             "label_map": self.label_map, "rules": self.rules, "fingerprint": self.fingerprint,
         }
@@ -235,7 +387,7 @@ class Conversion:
             return {}
         done = {}
         for shard in self.shards:
-            m = shard_is_done(self.out_dir, shard, self.fingerprint)
+            m = shard_is_done(self.write_dir, shard, self.fingerprint)
             if m is not None:
                 done[shard["file"]] = m
         return done
@@ -265,6 +417,7 @@ class Conversion:
             else:
                 classes_total[lab] += 1
         if not all_ids:
+            self.discard()
             raise EmptyDatasetError(empty_source_message(source, report) + "; nothing was written to "
                                     f"{os.path.join(self.out_dir, METADATA_FILE)}")
         bands = sorted({b for s in per_split.values() for b in s["bands"]} - {""})
@@ -295,8 +448,10 @@ class Conversion:
         if self.extra_metadata:
             meta["recipe"] = self.extra_metadata
         meta = json.loads(json.dumps(meta))  # exactly what readers will load
-        atomic_write_json(os.path.join(self.out_dir, METADATA_FILE), meta)
-        shutil.rmtree(os.path.join(self.out_dir, PROGRESS_DIR), ignore_errors=True)
+        atomic_write_json(os.path.join(self.write_dir, METADATA_FILE), meta)
+        shutil.rmtree(os.path.join(self.write_dir, PROGRESS_DIR), ignore_errors=True)
+        if self.staging is not None:
+            self._swap_in()
         return meta
 
 
@@ -317,8 +472,10 @@ def write_dataset(source, output_dir, *, splits="0.8,0.1,0.1", seed=0, shard_siz
             They are forked from a forkserver (``ASTROMER_RECORDS_START_METHOD``
             overrides); a script calling this with ``workers > 1`` should use the
             usual ``if __name__ == "__main__":`` guard.
-        resume: finish an interrupted conversion into ``output_dir``.
-        overwrite: replace an existing dataset in ``output_dir``.
+        resume: finish an interrupted conversion into ``output_dir`` (with ``overwrite``:
+            an interrupted replacement of it).
+        overwrite: replace an existing dataset in ``output_dir``; it is kept intact until
+            the new one is complete (written beside it, then swapped in).
         rules: :class:`CleaningRules` (light curves).
         label_map: ``{label_name: int}``; default: sorted label names -> 0..K-1.
         name: dataset name stored in the metadata.
