@@ -79,7 +79,10 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
     def _input(self, X):
         from astromer.data.curve_inputs import as_curve_input
 
-        return as_curve_input(X, columns=self.columns, zero_point=self.zero_point)[0]
+        X = as_curve_input(X, columns=self.columns, zero_point=self.zero_point)[0]
+        if hasattr(X, "columns") and "band" in X.columns:   # bands as text: 1 and "1" are one band
+            X = X.assign(band=X["band"].where(X["band"].isna(), X["band"].astype(str)))
+        return X
 
     def fit(self, X, y=None):
         """Load the encoder (and, for DataFrames with bands, note the band order)."""
@@ -101,7 +104,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
             raise TypeError(f"preset {self.preset!r} holds a {type(model).__name__}, not an Astromer light-curve model")
         self.model_ = model
         X = self._input(X)
-        self.bands_ = list(self.bands) if self.bands is not None else _bands_of(X)
+        self.bands_ = [str(b) for b in self.bands] if self.bands is not None else _bands_of(X)
         per_observation = model.width * (model.num_layers if self.layers == "blocks" else 1)
         self.n_features_out_ = per_observation * len(self.statistics) * (len(self.bands_) if self._concatenates() else 1)
         return self
@@ -114,6 +117,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         ``len(statistics)`` x bands (when concatenated), ``n_features_out_``."""
         check_is_fitted(self, "model_")
         X = self._input(X)
+        self._check_bands(X)
         if self.fold == "periodogram":
             X = _folded(X)
         result = self.model_.embed(X, batch_size=self.batch_size, verbose=0, time_precision=self.time_precision,
@@ -130,7 +134,24 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         if missing:
             raise ValueError(f"{len(missing)} object(s) have no usable observation after cleaning "
                              f"(e.g. {missing[:5]}); remove them before transform")
+        empty = [o for o, v in zip(objects, vectors) if not np.any(v)]
+        if empty:
+            raise ValueError(f"{len(empty)} object(s) have no usable observation in the bands {self.bands_} "
+                             f"(e.g. {empty[:5]}); remove them or choose their bands with bands=")
         return vectors
+
+    def _check_bands(self, X):
+        """With bands from ``fit``, ``X`` must be a table with a ``band`` column and no band ``fit``
+        did not see (its rows would be left out, and an object of unseen bands only would be zeros)."""
+        if self.pooling != "object" or not self.bands_:
+            return
+        if not (hasattr(X, "columns") and "band" in X.columns):
+            raise ValueError(f"fit saw a table with bands {self.bands_}; transform needs one too (a long table "
+                             "with a 'band' column), not curves without bands")
+        unseen = sorted(set(X["band"].dropna()) - set(self.bands_))
+        if unseen and self.bands is None:
+            raise ValueError(f"band(s) {unseen} were not in the table given to fit (its bands: {self.bands_}); "
+                             "fit on every band, or choose the bands with bands=")
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "model_")

@@ -101,6 +101,21 @@ def test_bad_magnitudes_are_dropped_and_counted(model, value, reason):
     assert got.report.rows[reason] == 2 and got.n_dropped.tolist() == [2]
 
 
+@pytest.mark.parametrize("value", [1e300, -1e12, 1.7e9])
+def test_absurd_times_are_dropped_and_counted(model, value):
+    """A time no survey has in days (1e300, -1e12; 1.7e9 = seconds since 1970) would swamp the
+    window's centring and its time encoding: the row is dropped, counted, and the others embed
+    as the curve without it."""
+    clean = star(40, seed=5)
+    bad = clean.copy()
+    bad[7, 0] = value
+    with pytest.warns(UserWarning, match=r"1 rows dropped: absurd_time \(e.g. s\)"):
+        got = model.embed([bad], ids=["s"], verbose=0)
+    np.testing.assert_array_equal(got.pooled, model.embed([np.delete(clean, 7, axis=0)], ids=["s"], verbose=0).pooled)
+    assert got.report.rows["absurd_time"] == 1
+    assert prepare_light_curves([bad], rules=CleaningRules(absurd_time=None), warn=False).report.rows["absurd_time"] == 0
+
+
 @pytest.mark.parametrize("value, reason", [(99.999, "sentinel_err"), (-1.0, "nonpositive_err"), (0.0, "nonpositive_err"),
                                            (50.0, "absurd_err"), (np.nan, "nonfinite_err")])
 def test_bad_errors_are_dropped_and_counted(value, reason):
@@ -250,7 +265,9 @@ def test_cli_tiny_classes_give_a_clear_split_error(survey, model_dir, tmp_path):
     code, _, err = run("classify", survey / "lightcurves.csv", "--labels", survey / "labels.csv", "-o", tmp_path / "c",
                        "--model", model_dir, "--epochs", "1", "--quiet")
     assert code == 2 and err.count("\n") == 1
-    assert "cannot hold out a stratified 20% test set from 5 labelled objects (objects per class: cep=2, rr=3" in err
+    # 00005 (every magnitude NaN) is left out before the split: it has no observation to learn from
+    assert "cannot hold out a stratified 20% test set from 4 labelled objects of " in err
+    assert "(objects per class: cep=2, rr=2" in err
 
 
 def test_astropt_nan_image_is_an_error_naming_the_image():
@@ -347,3 +364,86 @@ def test_every_domain_error_shares_one_base_and_keeps_its_builtin_one():
                "PixelError": ValueError}
     for name, base in builtin.items():
         assert issubclass(found[name], base), name
+
+
+def test_evaluate_reader_trims_labels_reads_split_case_and_refuses_unknown_classes(survey, tmp_path):
+    """``"rr "`` is the class ``rr`` and ``Test`` the test split; a --classes name that is not a
+    class, one class left, or a table file instead of a folder is a one-line error naming it."""
+    from astromer.evaluation import load_labelled_folder
+    from astromer.tasks.inputs import InputError
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "lightcurves.csv").write_bytes((survey / "lightcurves.csv").read_bytes())
+    pd.DataFrame({"object_id": ["00001", "00002", "00003", "00004", "00005"],
+                  "label": ["rr", "rr ", " cep", "cep", "rr"],
+                  "split": ["Train", "TEST ", "train", "Test", "train"]}).to_csv(folder / "labels.csv", index=False)
+    data = load_labelled_folder(folder)
+    assert data.class_names == ["cep", "rr"] and data.test_ids == ["00002", "00004"]
+    with pytest.raises(InputError, match=r"^--classes \['RR'\] is not a class of .*folder; its classes are "
+                                         r"\['cep', 'rr'\]$"):
+        load_labelled_folder(folder, classes=["rr", "RR"])
+    with pytest.raises(InputError, match=r"classification needs at least 2 classes, the labelled objects have \['rr'\]"):
+        load_labelled_folder(folder, classes=["rr"])
+    with pytest.raises(InputError, match="lightcurves.csv is a file: give a folder with lightcurves.parquet"):
+        load_labelled_folder(folder / "lightcurves.csv")
+    labels = pd.read_csv(folder / "labels.csv", dtype={"object_id": str})
+    labels.rename(columns={"object_id": "objid"}).to_csv(folder / "labels.csv", index=False)
+    with pytest.raises(InputError, match=r"lacks column 'object_id' \(found \['objid', 'label', 'split'\]\)"):
+        load_labelled_folder(folder)
+    assert load_labelled_folder(folder, id_column="objid").test_ids == ["00002", "00004"]  # "00002" kept as text
+
+
+def test_evaluate_draws_no_shot_on_an_object_the_cleaning_empties(survey, tmp_path, caplog):
+    """00005 (every magnitude NaN) leaves the pool before the folds are drawn, counted by class."""
+    from astromer.evaluation import FewShotEvaluation, load_labelled_folder
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "lightcurves.csv").write_bytes((survey / "lightcurves.csv").read_bytes())
+    pd.DataFrame({"object_id": ["00001", "00002", "00003", "00004", "00005"], "label": ["rr", "rr", "cep", "cep", "rr"],
+                  "split": ["train", "test", "train", "test", "train"]}).to_csv(folder / "labels.csv", index=False)
+    data = load_labelled_folder(folder)
+    assert data.pool_ids == ["00001", "00003", "00005"]
+    with caplog.at_level("WARNING", logger="astromer.evaluate"), pytest.warns(UserWarning):
+        evaluation = FewShotEvaluation(data, None, methods=["rf"], shots=[5], folds=1)
+    assert data.pool_ids == ["00001", "00003"] and data.test_ids == ["00002", "00004"]
+    assert "1 labelled objects have no usable observation after cleaning and are left out of the training pool " \
+           "and the test set (rr 1; e.g. ['00005'])" in caplog.text
+    assert sorted(evaluation.splits()[0]["train"]) == ["00001", "00003"]
+
+
+def test_repeated_ids_of_a_curve_list_are_an_error(model):
+    """Two curves under one id would be merged into one object (one of them lost) downstream."""
+    with pytest.raises(ValueError, match=r"^ids repeats 1 id\(s\) \(e\.g\. \['x'\]\); give each light curve its own id"):
+        model.embed([star(30, 1), star(30, 2), star(30, 3)], ids=["x", "y", "x"], verbose=0)
+
+
+def test_pandas_datetimes_are_mjd_days_not_nanoseconds(model):
+    """A datetime64 time column embeds like the same times given as MJD (numbers would be
+    nanoseconds since 1970); a zone-aware one is read in UTC; a timedelta64 one in days."""
+    c = star(60, seed=4)
+    mjd = pd.DataFrame({"time": 58_849.0 + c[:, 0], "mag": c[:, 1], "mag_err": c[:, 2]})   # 58849 = 2020-01-01
+    dates = mjd.assign(time=pd.Timestamp("2020-01-01") + pd.to_timedelta(c[:, 0], unit="D"))
+    ref = model.embed(mjd, verbose=0).pooled
+    np.testing.assert_allclose(model.embed(dates, verbose=0).pooled, ref, atol=1e-4)
+    aware = dates.assign(time=dates["time"].dt.tz_localize("UTC").dt.tz_convert("America/Santiago"))
+    np.testing.assert_allclose(model.embed(aware, verbose=0).pooled, ref, atol=1e-4)
+    spans = mjd.assign(time=pd.to_timedelta(c[:, 0], unit="D"))
+    np.testing.assert_allclose(model.embed(spans, verbose=0).pooled,
+                               model.embed(mjd.assign(time=c[:, 0]), verbose=0).pooled, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["t.csv.gz", "t.csv.zip", "t.parquet"])
+def test_cli_truncated_or_garbage_table_is_one_line_naming_it(name, tmp_path):
+    """A gzip cut short (EOFError), a broken zip (BadZipFile), a file that is not Parquet (pyarrow's
+    ArrowInvalid): exit status 2 and one line naming the file, as for any unreadable table."""
+    import gzip
+
+    whole = gzip.compress(b"object_id,time,mag,mag_err\n" + b"a,1.0,15.0,0.1\n" * 2000)
+    content = {"t.csv.gz": whole[: len(whole) // 2], "t.csv.zip": b"PK\x03\x04 not really a zip",
+               "t.parquet": b"not parquet at all"}[name]
+    (tmp_path / name).write_bytes(content)
+    code, _, err = run("records", "convert", tmp_path / name, "-o", tmp_path / "out", "--splits", "none", "-q")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"could not read light-curve table {str(tmp_path / name)!r}: " in err, err

@@ -139,3 +139,25 @@ def test_fold_on_the_periodogram_period(preset_dir):
         astromer.AstromerEmbedder(preset_dir, fold="periodogram").fit(None).transform([curves[0], curves[1][:1]])
     with pytest.raises(ValueError, match=r"fold must be one of \(None, 'periodogram'\), got 'bls'"):
         astromer.AstromerEmbedder(preset_dir, fold="bls").fit(curves)
+
+
+def test_bands_are_text_and_an_unseen_band_or_bandless_input_is_an_error(preset_dir):
+    """Integer bands (1, 2) are the bands "1", "2" in fit and transform alike; a band fit did not
+    see, curves without bands after a fit on bands, or an object with none of the chosen bands
+    is an error naming it, never a row of zeros."""
+    rows = [(f"o{k}", band, t, m, e) for k in range(2) for band in (1, 2) for t, m, e in star(25, 7 * k + band, 3.0)]
+    table = pd.DataFrame(rows, columns=["object_id", "band", "time", "mag", "mag_err"])
+    emb = astromer.AstromerEmbedder(preset_dir).fit(table)
+    assert emb.bands_ == ["1", "2"]
+    X = emb.transform(table)
+    assert X.shape == (2, 2 * emb.model_.width) and np.all(np.abs(X).sum(axis=1) > 0)
+    np.testing.assert_array_equal(X, emb.transform(table.assign(band=table["band"].astype(str))))
+    with pytest.raises(ValueError, match=r"^band\(s\) \['3'\] were not in the table given to fit \(its bands: "
+                                         r"\['1', '2'\]\)"):
+        emb.transform(table.assign(band=3))
+    with pytest.raises(ValueError, match=r"^fit saw a table with bands \['1', '2'\]; transform needs one too"):
+        emb.transform([star(30, 1, 2.0)])
+    chosen = astromer.AstromerEmbedder(preset_dir, bands=[1]).fit(table)
+    with pytest.raises(ValueError, match=r"^1 object\(s\) have no usable observation in the bands \['1'\] "
+                                         r"\(e\.g\. \['o1'\]\)"):
+        chosen.transform(pd.concat([table[table["object_id"] == "o0"], table[table["band"] == 2]]))

@@ -157,7 +157,7 @@ def test_finetune_multiband_scenarios_a_and_c():
                                   unlabelled=table[~table.object_id.isin(train_ids)], reconstruction_epochs=1,
                                   verbose=0)
     assert set(histories_c) == {"reconstruction", "probe"} and isinstance(clf_c, MultiBandClassifier)
-    with pytest.raises(ValueError, match=r"classes \[1\] have no training sample"):
+    with pytest.raises(ValueError, match=r"class\(es\) \[1\] have no training object"):
         fit_multiband(MultiBandClassifier(_encoder(), 3, ["g", "r"]),
                       *labelled_band_windows(train[train.object_id.str.startswith(("fast", "slow"))], labels,
                                              window_size=WINDOW, class_names=["fast", "flat", "slow"])[:2])
@@ -281,3 +281,52 @@ def test_band_std_has_finite_gradients_for_empty_and_single_observation_bands():
 
         grad = np.asarray(jax.grad(lambda v: masked_std(v, mask).sum())(x))
     assert np.isfinite(grad).all() and not grad[1:].any()
+
+
+def test_classify_cli_leaves_out_objects_without_data_and_names_what_it_cannot_learn(tmp_path, capsys):
+    """An object whose every magnitude is a sentinel is left out before the split (so no shot or
+    count claims it) and is reported, not silently missing, when predicting; a class with test
+    objects only is named; ``--split`` on an input without splits is an error, not every object."""
+    import json
+
+    import astromer
+    from astromer.cli.main import main
+    from astromer.data.synthetic import write_simulated_survey
+
+    survey = write_simulated_survey(tmp_path / "survey", 60, seed=3, bands=("g", "r"), max_observations=40)
+    curves = pd.read_csv(survey / "lightcurves.csv.gz", dtype={"object_id": str})
+    labels = pd.read_csv(survey / "labels.csv", dtype={"object_id": str})
+    emptied = labels.loc[labels["split"] == "train", "object_id"].iloc[0]
+    curves.loc[curves["object_id"] == emptied, "mag"] = 99.999
+    only_test = labels["label"].iloc[-1]
+    labels = labels[(labels["label"] != only_test) | (labels["split"] == "test")]
+    curves.to_csv(survey / "lightcurves.csv.gz", index=False)
+    labels.to_csv(survey / "labels.csv", index=False)
+    astromer.save_preset(_encoder(), tmp_path / "encoder")
+    capsys.readouterr()
+    assert main(["classify", str(survey), "-o", str(tmp_path / "clf"), "--model", str(tmp_path / "encoder"),
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    trained = labels[labels["split"] == "train"]
+    klass = labels.set_index("object_id").loc[emptied, "label"]
+    assert f"[classify] 1 labelled objects have no usable observation after cleaning and are left out ({klass} 1)" \
+        in out
+    assert f"class(es) ['{only_test}'] have validation or test objects but no training object" in out
+    metrics = json.loads((tmp_path / "clf" / "metrics.json").read_text())
+    assert metrics["train_objects"] + metrics["val_objects"] == len(trained) - 1
+    assert only_test not in metrics["classes"]
+
+    assert main(["classify", str(survey / "lightcurves.csv.gz"), "-o", str(tmp_path / "pred"),
+                 "--classifier", str(tmp_path / "clf" / "classifier.keras")]) == 0
+    out = capsys.readouterr().out
+    assert f"[classify] 1 objects have no usable observation after cleaning and are not in predictions.csv " \
+           f"(e.g. ['{emptied}'])" in out
+    predicted = pd.read_csv(tmp_path / "pred" / "predictions.csv")
+    assert len(predicted) == curves["object_id"].nunique() - 1 and "label" not in predicted  # no labels given
+
+    assert main(["classify", str(survey / "lightcurves.csv.gz"), "-o", str(tmp_path / "none"), "--split", "test",
+                 "--classifier", str(tmp_path / "clf" / "classifier.keras")]) == 2
+    assert capsys.readouterr().err == (
+        f"astromer classify: error: --split test: {survey / 'lightcurves.csv.gz'} has no splits (a records folder's, "
+        "or a 'split' column of --labels); leave --split out to predict every object\n")
+    assert not (tmp_path / "none").exists()

@@ -15,7 +15,7 @@ from astromer.defaults import LIGHT_CURVE_PRESET as DEFAULT_PRESET
 def _scores(table, class_names):
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-    known = table[table["label"].notna()]
+    known = table[table["label"].notna()] if "label" in table else table.iloc[:0]
     if known.empty:
         return None, None
     y, p = known["label"].astype(str), known["predicted"].astype(str)
@@ -57,12 +57,29 @@ def _probability_table(classifier, ids, probs):
 
 def _predictions(classifier, curves, labels):
     ids, probs = classifier.predict_objects(curves, batch_size=256)
+    missing = sorted(set(curves["object_id"]) - set(map(str, ids)))
+    if missing:
+        print(f"[classify] {len(missing):,} objects have no usable observation after cleaning and are not in "
+              f"predictions.csv (e.g. {missing[:3]})", flush=True)
     table, names = _probability_table(classifier, ids, probs)
-    if labels is not None:
+    if labels is not None:  # without labels there is no label column
         table = table.merge(labels[["object_id", "label"]].drop_duplicates("object_id"), on="object_id", how="left")
-    else:
-        table["label"] = None
     return table, names
+
+
+def _only_split(curves, labels, split, source):
+    """The curves of the objects in ``split`` (of a records folder, or the ``split`` column of the
+    labels table); a split the input does not have is an error naming the ones it has."""
+    from astromer.cli.main import CLIError
+
+    if labels is None or "split" not in labels.columns:
+        raise CLIError(f"--split {split}: {source} has no splits (a records folder's, or a 'split' column of "
+                       "--labels); leave --split out to predict every object")
+    members = set(labels.loc[labels["split"] == split, "object_id"])
+    if not members:
+        raise CLIError(f"--split {split}: no object of {source} is in that split; its splits are "
+                       f"{sorted(map(str, labels['split'].dropna().unique()))}")
+    return curves[curves["object_id"].isin(members)]
 
 
 def _write(out, table, names, title, extra):
@@ -189,7 +206,7 @@ def _run(args):
     from astromer.cli.main import CLIError
     from astromer.tasks.encoders import load_encoder
     from astromer.tasks.images import is_image_input
-    from astromer.tasks.inputs import read_light_curves_input
+    from astromer.tasks.inputs import read_light_curves_input, usable_objects
     from astromer.tasks.splits import split_ids, take_shots
 
     out = Path(args.output)
@@ -199,15 +216,17 @@ def _run(args):
         raise CLIError(f"--head {args.head} is for the per-window classifier; --multiband's head is the logistic "
                        "probe (leave one of them out)")
     multiband = args.head is None  # the default: one prediction per object from all its bands
-    curves, labels = read_light_curves_input(args.input, labels=args.labels, label_column=args.label_column, **table_options(args))
+    curves, labels = read_light_curves_input(args.input, labels=args.labels, label_column=args.label_column,
+                                             split_column=args.split_column, id_column=args.id_column,
+                                             **table_options(args))
     if args.classifier:
         if not os.path.exists(args.classifier):
             raise FileNotFoundError(f"classifier {args.classifier!r} does not exist")
+        if args.split:
+            curves = _only_split(curves, labels, args.split.strip().lower(), args.input)
         classifier = astromer.load_preset(args.classifier, progress=False)  # a .keras file or a preset folder
         if not isinstance(classifier, (astromer.LightCurveClassifier, astromer.MultiBandClassifier)):
             raise CLIError(f"{args.classifier} is not a LightCurveClassifier or MultiBandClassifier")
-        if args.split and labels is not None and "split" in labels.columns:
-            curves = curves[curves["object_id"].isin(set(labels.loc[labels["split"] == args.split, "object_id"]))]
         print(f"[classify] predicting {curves['object_id'].nunique()} objects with {args.classifier}", flush=True)
         table, names = _predictions(classifier, curves, labels)
         _write(out, table, names, f"{args.classifier}", {"classifier": args.classifier, "input": args.input})
@@ -216,16 +235,30 @@ def _run(args):
     if labels is None or labels["label"].notna().sum() == 0:
         raise CLIError("training needs labels: a labelled records folder, a folder with labels.csv, or --labels "
                        "(or pass --classifier to predict with a trained one)")
-    ids = split_ids(labels, seed=args.seed)
+    labels = labels[labels["label"].notna()]
+    usable = usable_objects(curves)
+    empty = labels.loc[~labels["object_id"].isin(usable), "label"]
+    if len(empty):   # before the splits and shots, so that no shot falls on an object without data
+        print(f"[classify] {len(empty):,} labelled objects have no usable observation after cleaning and are left "
+              f"out ({', '.join(f'{k} {v}' for k, v in empty.value_counts().sort_index().items())})", flush=True)
+        labels = labels[labels["object_id"].isin(usable)]
+    ids = split_ids(labels, seed=args.seed, where=f" of {args.labels or args.input}")
     lab = labels.set_index("object_id")["label"]
     if args.shots:
         ids["train"] = take_shots(ids["train"], lab, args.shots, seed=args.seed)
     class_names = sorted(lab.loc[ids["train"]].astype(str).unique())
+    untrained = sorted(set(lab.loc[ids["test"] + ids["val"]].astype(str)) - set(class_names))
+    if untrained:
+        print(f"[classify] class(es) {untrained} have validation or test objects but no training object: the "
+              "classifier cannot predict them, and the test scores count them as errors", flush=True)
+    given = "split" in labels.columns and (labels["split"] == "test").any()
     encoder = load_encoder(args.preset, args.model)
     part = {k: curves[curves["object_id"].isin(set(v))] for k, v in ids.items()}
     head = "multi-band probe" if multiband else args.head
     print(f"[classify] scenario {args.scenario}, head {head}: {len(ids['train'])} training, "
-          f"{len(ids['val'])} validation, {len(ids['test'])} test objects; classes {class_names}", flush=True)
+          f"{len(ids['val'])} validation, {len(ids['test'])} test objects ("
+          + ("the split column's 'test' rows" if given else f"a stratified 20% drawn with --seed {args.seed}")
+          + f"); classes {class_names}", flush=True)
     unlabelled = None
     if args.scenario == "c":
         unlabelled = curves[~curves["object_id"].isin(set(ids["test"]) | set(ids["train"]))]
@@ -278,6 +311,9 @@ def register(subparsers):
     p.add_argument("--labels", metavar="TABLE", help="labels table (object_id,label[,split]) for a table input")
     p.add_argument("--label-column", default="label", metavar="NAME",
                    help="label column of the labels table (default: %(default)s)")
+    p.add_argument("--split-column", default="split", metavar="NAME",
+                   help="light curves: the labels table's split column (train, val, test in any case; without "
+                        "'test' rows, a stratified 20%% test set) (default: %(default)s)")
     p.add_argument("--classifier", metavar="FILE", help="predict with this trained classifier.keras (no training)")
     p.add_argument("--split", metavar="NAME",
                    help="with --classifier: only the objects of this split (of a records folder, or a 'split' "

@@ -17,11 +17,10 @@ def _run(args):
     if args.jobs is not None and args.jobs == 0:
         raise ValueError("--jobs must be a positive number of threads, or -1 for every core")
     data = load_labelled_folder(args.data, label_column=args.label_column, split_column=args.split_column,
-                                classes=args.classes, seed=args.seed, test_fraction=args.test_fraction)
+                                classes=args.classes, seed=args.seed, test_fraction=args.test_fraction,
+                                id_column=args.id_column)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     shots = [int(s) for s in args.shots.split(",")]
-    print(f"[evaluate] {len(data.pool_ids)} training-pool and {len(data.test_ids)} test objects; "
-          f"classes {data.class_names}; methods {methods}; shots {shots}; folds {args.folds}")
     evaluation = FewShotEvaluation(
         data, lambda: astromer.load_preset(args.preset, progress=False), methods=methods, shots=shots,
         folds=args.folds, head=args.head, epochs=args.epochs, finetune_epochs=args.finetune_epochs,
@@ -31,6 +30,9 @@ def _run(args):
         weight_decay=args.weight_decay, jitter=args.jitter, output=args.output, resume=args.resume,
         n_jobs=None if args.jobs in (None, -1) else args.jobs,
     )
+    # after the cleaning, which leaves out objects without a usable observation
+    print(f"[evaluate] {len(data.pool_ids)} training-pool and {len(data.test_ids)} test objects; "
+          f"classes {data.class_names}; methods {methods}; shots {shots}; folds {args.folds}")
     start = time.time()
     results = evaluation.run()
     seconds = time.time() - start
@@ -88,7 +90,8 @@ def register(subparsers):
                "  astromer evaluate ../shared/data/eros1 -o eros1_report --resume\n"
                "  astromer evaluate my_survey -o report --preset astromer_v2 --classes RRab RRc Cep",
     )
-    p.add_argument("data", help="folder with lightcurves.csv.gz (object_id,band,time,mag,mag_err) and labels.csv, "
+    p.add_argument("data", help="folder with lightcurves.csv.gz, .csv or .parquet (object_id,band,time,mag,mag_err) "
+                                "and labels.csv, "
                                 "or a labelled records folder (its 'test' split is the test set)")
     p.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder for the report")
     p.add_argument("--preset", default=LIGHT_CURVE_PRESET, metavar="NAME",
@@ -140,7 +143,11 @@ def register(subparsers):
     p.add_argument("--patience", type=int, default=20, metavar="N",
                    help="early-stopping patience on validation loss")
     p.add_argument("--learning-rate", type=float, default=3e-4, metavar="LR", help="head / GRU learning rate")
-    p.add_argument("--label-column", default="label", metavar="NAME", help="label column of labels.csv")
+    p.add_argument("--label-column", default="label", metavar="NAME",
+                   help="label column of labels.csv (default: %(default)s)")
+    p.add_argument("--id-column", default="object_id", metavar="NAME",
+                   help="object-id column of labels.csv, matched as text to the curves' object_id "
+                        "(default: %(default)s)")
     p.add_argument("--split-column", default="split", metavar="NAME",
                    help="column of labels.csv marking the test set with 'test' (a records folder's own 'test' "
                         "split counts as one); without 'test' rows there, a stratified --test-fraction test set")

@@ -35,7 +35,8 @@ def add_image_options(parser, defaults_from_model=True, label_column=True):
     g.add_argument("--channels", type=int, default=None, metavar="C",
                    help="decode images with C channels (1 grey, 3 colour)" + (later % "3" if defaults_from_model else ""))
     g.add_argument("--id-column", default="object_id", metavar="NAME",
-                   help="labels-table column with the object ids (image file names without extension)")
+                   help="labels-table column with the object ids (images: file names without extension; "
+                        "light curves: the curves' object_id) (default: %(default)s)")
     if label_column:
         g.add_argument("--label-column", default="label", metavar="NAME",
                        help="labels-table column with the classes of a flat folder (class subfolders name them)")

@@ -175,6 +175,10 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message=".*input ran out of data.*")
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
     warnings.filterwarnings("ignore", message=".*Skipping variable loading for optimizer.*")
+    shown = warnings.showwarning
+    _SHOWN.clear()
+    if os.environ.get("ASTROMER_DEBUG") != "1":
+        warnings.showwarning = _show_warning
     try:
         return int(args.func(args) or 0)
     except (AstromerError, ValueError, FileNotFoundError, KeyError, TypeError, OSError) as exc:
@@ -192,6 +196,23 @@ def main(argv=None):
         print(f"astromer {args.command}: error: {type(exc).__name__}: {_one_line(exc)} "
               "(set ASTROMER_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = shown
+
+
+_SHOWN = set()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning on the terminal as one ``[warning] ...`` line, each text once per command (the
+    cleaning report of the same curves would otherwise repeat at every step that cleans them),
+    above any progress bar. ``ASTROMER_DEBUG=1`` keeps Python's format, with the source line."""
+    from tqdm import tqdm
+
+    text = _one_line(message)
+    if text not in _SHOWN:
+        _SHOWN.add(text)
+        tqdm.write(f"[warning] {text}", file=sys.stderr)
 
 
 class _TerminalLog(logging.Handler):

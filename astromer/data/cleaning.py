@@ -27,6 +27,7 @@ ROW_REASONS = (
     "band_not_selected",  # band not in the recipe's band list / band map
     "not_a_number",       # a cell that is not a number ("19.5x"), in any value column
     "nonfinite_time",     # time NaN, inf or missing
+    "absurd_time",        # |time| above rules.absurd_time (default 1e7 days: not days, or garbage)
     "nonfinite_mag",      # magnitude NaN, inf or missing (or beyond float32 range)
     "nonfinite_err",      # error NaN, inf or missing
     "sentinel_err",       # error equal to a recipe sentinel (S82: 99.999)
@@ -60,6 +61,8 @@ MISSING_TEXT = frozenset({"", "nan", "-nan", "+nan", "na", "n/a", "#n/a", "#na",
 # No astronomical source is brighter than the Sun (-26.7) or fainter than ~32 mag.
 ABSURD_MAG = (-30.0, 40.0)
 ABSURD_MAX_ERR = 10.0
+# Times are days: JD is ~2.5e6, MJD ~6e4; 1e7 days is 27,000 years (seconds since 1970 are ~1.7e9).
+ABSURD_TIME = 1e7
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class CleaningRules:
             (default [-30, 40]; None turns the rule off, e.g. for fluxes you
             really mean to feed as they are).
         absurd_max_err: errors above this are absurd (default 10 mag; None: off).
+        absurd_time: times whose absolute value exceeds this are absurd (default 1e7 days: times
+            in seconds, or garbage such as 1e300; None: off).
         duplicates: "keep" all rows with equal times, "drop_exact" rows equal
             in time, mag and err to an earlier row (default), or keep only the
             "first" row (input order) of each time.
@@ -95,6 +100,7 @@ class CleaningRules:
     has_errors: bool = True
     absurd_mag: tuple | None = ABSURD_MAG
     absurd_max_err: float | None = ABSURD_MAX_ERR
+    absurd_time: float | None = ABSURD_TIME
 
     def __post_init__(self):
         if self.duplicates not in DUPLICATE_POLICIES:
@@ -246,6 +252,9 @@ def clean_curve(time, mag, err, rules: CleaningRules, report: Report, label: str
         keep &= ~hit
 
     rule("nonfinite_time", ~np.isfinite(time))
+    if rules.absurd_time is not None:
+        with np.errstate(invalid="ignore"):
+            rule("absurd_time", np.abs(time) > rules.absurd_time)
     rule("nonfinite_mag", ~np.isfinite(mag32))
     if rules.has_errors:
         rule("nonfinite_err", ~np.isfinite(err32))

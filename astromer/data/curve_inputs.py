@@ -16,6 +16,7 @@ time, mag[, mag_err]``) or a list of ``(n, 2|3)`` arrays:
 
   * time: an astropy ``Time`` column becomes MJD in its own scale (float64, days);
     a time Quantity is converted to days; a column without a unit is taken as days;
+    a pandas ``datetime64`` column becomes MJD (UTC), a ``timedelta64`` one days;
   * magnitudes: a ``mag`` column without a unit or in magnitudes (``mag``,
     ``ABmag``, ...) is used as it is; a ``mag`` column whose unit is a flux, or a
     ``flux`` column when there is no ``mag`` (lightkurve's layout), is a flux:
@@ -213,7 +214,22 @@ def _frame(frame, columns, what, object_id):
     frame = _rename(frame, columns, what)
     if "object_id" not in frame.columns and {"time", "mag"} <= set(frame.columns):
         frame = frame.assign(object_id=object_id)   # one curve
+    if "time" in frame.columns:
+        frame = frame.assign(time=_days(frame["time"]))
     return frame
+
+
+def _days(time):
+    """A pandas time column in days: datetimes (``datetime64``, with or without a time zone)
+    become MJD (UTC for zone-aware ones), durations (``timedelta64``) days; numbers stay as they
+    are. (Taken as numbers, datetimes would be nanoseconds since 1970.)"""
+    if pd.api.types.is_datetime64_any_dtype(time):
+        if getattr(time.dt, "tz", None) is not None:
+            time = time.dt.tz_convert("UTC").dt.tz_localize(None)
+        return (time - pd.Timestamp("1858-11-17")) / pd.Timedelta(days=1)
+    if pd.api.types.is_timedelta64_dtype(time):
+        return time / pd.Timedelta(days=1)
+    return time
 
 
 def as_curve_input(light_curves, ids=None, *, columns=None, zero_point=None, report=None):

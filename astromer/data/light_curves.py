@@ -98,6 +98,14 @@ def _curves_from_sequence(light_curves, ids):
             raise ValueError(
                 f"ids has {len(ids)} entries but {len(items)} light curves were given"
             )
+        seen, repeated = set(), []
+        for id_ in ids:
+            if id_ in seen:
+                repeated.append(id_)
+            seen.add(id_)
+        if repeated:   # one id per curve: a repeated one would merge or lose curves downstream
+            raise ValueError(f"ids repeats {len(set(map(str, repeated)))} id(s) (e.g. {repeated[:3]}); give each "
+                             "light curve its own id (a long table with object_id and band groups curves)")
     arrays, n_cols = [], None
     for i, (item, id_) in enumerate(zip(items, ids)):
         try:

@@ -107,7 +107,7 @@ def split_signature(split, test_ids=()):
 
 
 def _counts_text(counts):
-    return json.dumps({str(k): int(v) for k, v in sorted(counts.items())})
+    return json.dumps({str(k): int(v) for k, v in sorted(counts.items())}, ensure_ascii=False)
 
 
 class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
@@ -127,6 +127,7 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
                  encoder_learning_rate=3e-5, layer_decay=0.75, unfreeze_blocks=None, weight_decay=1e-4, jitter=0.0,
                  gru_epochs=60, patience=20, seed=0, verbose=0, output=None, resume=False, n_jobs=None,
                  val_per_class=None):
+        from astromer.data.classification import object_keys
         from astromer.data.light_curves import prepare_light_curves
 
         unknown = set(methods) - set(METHODS)
@@ -142,6 +143,7 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
         self.output, self.resume, self.n_jobs, self.val_per_class = output, resume, n_jobs, val_per_class
         self.classes = {c: i for i, c in enumerate(data.class_names)}
         self.prepared = prepare_light_curves(data.table, min_observations=1)
+        data.keep_objects(object_keys(self.prepared.ids))  # no shot on an object the cleaning emptied
         self.results = []
         self._feature_cache = {}
         self._sha = {}

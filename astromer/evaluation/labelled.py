@@ -1,9 +1,12 @@
 """A labelled survey for the few-shot harness: light curves, labels per object, the test/pool split."""
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+log = logging.getLogger("astromer.evaluate")
 
 
 @dataclass
@@ -20,23 +23,47 @@ class LabelledSet:
         if not self.class_names:
             self.class_names = sorted(self.labels.astype(str).unique())
 
+    def keep_objects(self, usable):
+        """Leave out of the test set and the training pool (in place) the labelled objects not in
+        ``usable`` (those whose every observation the cleaning dropped), so that no shot is drawn
+        on an object without data; returns how many were left out per class (logged)."""
+        usable = set(usable)
+        gone = [o for o in (*self.pool_ids, *self.test_ids) if o not in usable]
+        if not gone:
+            return {}
+        counts = self.labels.loc[gone].value_counts().sort_index().to_dict()
+        self.pool_ids[:] = [o for o in self.pool_ids if o in usable]
+        self.test_ids[:] = [o for o in self.test_ids if o in usable]
+        self.table = self.table[self.table["object_id"].isin(usable)]
+        log.warning(f"{len(gone):,} labelled objects have no usable observation after cleaning and are left out "
+                    f"of the training pool and the test set ({', '.join(f'{k} {v}' for k, v in counts.items())}; "
+                    f"e.g. {sorted(map(str, gone))[:3]})")
+        return counts
+
 
 def load_labelled_folder(folder, label_column="label", split_column="split", test_fraction=0.2,
-                         classes=None, seed=0):
+                         classes=None, seed=0, id_column="object_id"):
     """A labelled survey from a records folder or a folder with ``lightcurves.csv.gz``
     (or ``.csv``/``.parquet``) and ``labels.csv``, read by :mod:`astromer.tasks.inputs`.
 
     The test set is the ``split == "test"`` objects when the split column has
     such rows (records folders carry their splits), else a stratified
     ``test_fraction`` drawn with ``seed`` (:func:`astromer.tasks.splits.hold_out`).
-    Labelled objects without curves are dropped and logged; unlabelled objects
-    and classes not in ``classes`` are left out.
+    ``label_column``, ``split_column``, ``id_column``: the columns of ``labels.csv`` holding
+    the class, the split and the object id. Labelled objects without curves are dropped and
+    logged, and so are objects with curves but no label; classes not in ``classes`` are left out
+    (a name that is not a class is an error).
+    Labels and split values are read without surrounding spaces, split values in any case
+    (``Test`` is ``test``).
     """
-    from astromer.tasks.inputs import FOLDER_TABLES, is_records, read_light_curves_input
-    from astromer.tasks.splits import hold_out
+    from astromer.tasks.inputs import FOLDER_TABLES, InputError, is_records, read_light_curves_input
+    from astromer.tasks.splits import given_test_split, hold_out
 
     folder = Path(folder)
     labels_path = folder / "labels.csv"
+    if folder.is_file():
+        raise InputError(f"{folder} is a file: give a folder with lightcurves.parquet (or .csv, .csv.gz) and "
+                         "labels.csv, or a labelled records folder ('astromer records convert TABLE --labels ...')")
     if not is_records(folder):
         if not any((folder / n).is_file() for n in FOLDER_TABLES):
             raise FileNotFoundError(f"{folder} has no lightcurves.csv.gz, lightcurves.csv or lightcurves.parquet "
@@ -44,18 +71,35 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
         if not labels_path.is_file():
             raise FileNotFoundError(f"{labels_path} not found")
     own_labels = None if is_records(folder) else labels_path   # a records folder carries its labels
-    table, labels = read_light_curves_input(folder, own_labels, label_column=label_column, split_column=split_column)
+    table, labels = read_light_curves_input(folder, own_labels, label_column=label_column, split_column=split_column,
+                                            id_column=id_column)
     if labels is None or labels["label"].notna().sum() == 0:
         raise ValueError(f"{folder} has no labelled objects")
     labels = labels[labels["label"].notna()]
     if classes is not None:
+        known = sorted(labels["label"].unique())
+        unknown = [str(c) for c in classes if str(c) not in known]
+        if unknown:
+            raise InputError(f"--classes {unknown} {'is not a class' if len(unknown) == 1 else 'are not classes'} "
+                             f"of {folder}; its classes are {known}")
         labels = labels[labels["label"].isin([str(c) for c in classes])]
+    if labels["label"].nunique() < 2:
+        raise InputError(f"{folder}: classification needs at least 2 classes, the labelled objects have "
+                         f"{sorted(labels['label'].unique())}")
+    unlabelled = set(table["object_id"]) - set(labels["object_id"])
+    if unlabelled:
+        log.info(f"{len(unlabelled):,} objects in {folder} have curves but no label"
+                 + (" (or a class not in --classes)" if classes is not None else "") + "; left out")
     table = table[table["object_id"].isin(set(labels["object_id"]))]
     series = labels.set_index("object_id")["label"].astype(str)
-    if "split" in labels.columns and (labels["split"] == "test").any():
+    if given_test_split(labels, f" of {folder}"):
         test = labels.loc[labels["split"] == "test", "object_id"].tolist()
     else:
         _, test = hold_out(labels["object_id"].tolist(), series, test_fraction, seed, where=f" in {folder}")
     test_set = set(test)
     pool = [o for o in labels["object_id"] if o not in test_set]
+    untested = sorted(set(series) - set(series.loc[list(test)]))
+    if untested:
+        log.warning(f"class(es) {untested} of {folder} have no test object: macro F1 counts them only through "
+                    "wrong predictions")
     return LabelledSet(table=table, labels=series, test_ids=list(test), pool_ids=pool)

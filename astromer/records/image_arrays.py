@@ -49,14 +49,18 @@ def fits_holds_images(path) -> bool:
     """Whether a FITS file is image cutouts rather than a table (a light curve): its first HDU with
     data is an image of 2+ axes. (A TESS light-curve file's first data HDU is its table; its
     aperture image comes after.) False when the file cannot be read or astropy is missing."""
+    import warnings
+
     try:
         from astropy.io import fits
 
-        with fits.open(os.fspath(path), memmap=True) as hdul:
-            for hdu in hdul:
-                if hdu.header.get("NAXIS", 0) == 0:
-                    continue
-                return bool(getattr(hdu, "is_image", False)) and int(hdu.header.get("NAXIS", 0)) >= 2
+        with warnings.catch_warnings():   # a look, not the read: the reader that follows warns
+            warnings.simplefilter("ignore")
+            with fits.open(os.fspath(path), memmap=True) as hdul:
+                for hdu in hdul:
+                    if hdu.header.get("NAXIS", 0) == 0:
+                        continue
+                    return bool(getattr(hdu, "is_image", False)) and int(hdu.header.get("NAXIS", 0)) >= 2
     except Exception:  # noqa: BLE001 - unreadable or not FITS: not an image input; the table reader says why
         return False
     return False

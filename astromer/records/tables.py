@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,8 @@ def read_table(path, *, what="table", **kwargs) -> pd.DataFrame:
             except ImportError as exc:
                 raise SourceError(f"reading Parquet {path!r} needs pyarrow: {exc}") from None
         return pd.read_csv(path, **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
+            zipfile.BadZipFile, ValueError) as exc:   # ValueError: pyarrow's ArrowInvalid, a zip of several files
         raise SourceError(f"could not read {what} {path!r}: {exc}") from None
 
 

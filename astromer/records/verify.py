@@ -118,9 +118,9 @@ def verify_dataset(directory, *, parse=True) -> VerifyResult:
     return result
 
 
-def _fmt_array(values, k=4):
+def _fmt_array(values, k=4, digits=6):
     values = np.asarray(values)
-    head = ", ".join(f"{v:.6g}" for v in values[:k])
+    head = ", ".join(f"{v:.{digits}g}" for v in values[:k])
     return f"[{head}{', ...' if len(values) > k else ''}] ({len(values)})"
 
 
@@ -151,7 +151,7 @@ def inspect_lines(path, rows=3) -> list:
             else:
                 lines.append(
                     f"  {rec['object_id'].decode()} band {rec['band'].decode()}: label {rec['label']} "
-                    f"({rec['label_name'].decode()}), {rec['length']} obs, time {_fmt_array(rec['time'])}, "
+                    f"({rec['label_name'].decode()}), {rec['length']} obs, time {_fmt_array(rec['time'], digits=13)}, "
                     f"mag {_fmt_array(rec['mag'])}, err {_fmt_array(rec['err'])}")
     return lines
 

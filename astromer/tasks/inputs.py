@@ -59,7 +59,7 @@ def records_table(directory, split=None):
                 "object_id": np.full(n, oid, dtype=object), "band": np.full(n, rec["band"].decode(), dtype=object),
                 "time": rec["time"], "mag": rec["mag"].astype("float64"), "mag_err": rec["err"].astype("float64")}))
             label = rec["label_name"].decode() if int(rec["label"]) >= 0 else None
-            rows[oid] = (oid, label, name)
+            rows[oid] = (oid, label, name.strip().lower())
     if not frames:
         raise InputError(f"{directory} has no light curves in split(s) {splits}")
     curves = pd.concat(frames, ignore_index=True)
@@ -79,11 +79,14 @@ def _astropy_table(path, what, columns, zero_point):
     import warnings
 
     try:
-        with warnings.catch_warnings():   # FITS unit strings such as "e-/s": units are read below
-            warnings.filterwarnings("ignore", message=".*did not parse as.*unit")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.filterwarnings("ignore", message=".*did not parse as.*unit")  # units are read below
             table = Table.read(path)
     except Exception as exc:   # astropy raises OSError, ValueError, TypeError... for damaged files
+        # its warnings about the damage are dropped: the one-line error names the file
         raise InputError(f"cannot read {what} {path!r} with astropy: {type(exc).__name__}: {exc}") from None
+    for w in caught:   # a file that was read: its warnings are the user's to see
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     stem = Path(path).name.split(".")[0]
     try:
         return astro_table_frame(table, columns=columns, zero_point=zero_point, what=f"{what} {path!r}",
@@ -116,7 +119,7 @@ def read_table(path, what="light-curve table", columns=None, zero_point=None):
     else:
         id_name = columns.get("object_id", "object_id")
         table = read_any(path, what=what, dtype={id_name: str})
-        if columns or "object_id" not in table.columns and what == "light-curve table":
+        if what == "light-curve table" and (columns or "object_id" not in table.columns):
             if "flux" in columns or ("mag" not in table.columns and "flux" in table.columns):
                 raise InputError(f"{what} {path!r}: fluxes in a CSV/Parquet table carry no unit; convert them to "
                                  "magnitudes, or write the table with units (ECSV, FITS)")
@@ -131,15 +134,18 @@ def read_table(path, what="light-curve table", columns=None, zero_point=None):
     return table
 
 
-def label_table(labels, label_column="label", split_column="split"):
-    """A labels table (path or DataFrame) as ``object_id, label[, split]``; labels as text."""
+def label_table(labels, label_column="label", split_column="split", id_column="object_id"):
+    """A labels table (path or DataFrame) as ``object_id, label[, split]`` (from the columns
+    ``id_column``, ``label_column``, ``split_column``): ids and labels as text, labels without
+    surrounding spaces, split values also in lower case."""
     from astromer.records.tables import id_strings
 
-    table = read_table(labels, "labels table") if not hasattr(labels, "columns") else labels.copy()
-    for col in ("object_id", label_column):
+    table = read_table(labels, "labels table", columns={"object_id": id_column} if id_column != "object_id" else None) \
+        if not hasattr(labels, "columns") else labels.copy()
+    for col in (id_column, label_column):
         if col not in table.columns:
             raise InputError(f"labels table {_name(labels)} lacks column {col!r} (found {list(table.columns)})")
-    chosen = {label_column: "label", split_column: "split"}
+    chosen = {id_column: "object_id", label_column: "label", split_column: "split"}
     shadowed = [new for old, new in chosen.items() if old != new and new in table.columns]
     table = table.drop(columns=shadowed).rename(columns=chosen)   # only the chosen columns count
     table["object_id"] = id_strings(table["object_id"])
@@ -147,8 +153,25 @@ def label_table(labels, label_column="label", split_column="split"):
     if len(repeated):
         raise InputError(f"labels table {_name(labels)} lists {repeated.nunique():,} object id(s) more than once "
                          f"(e.g. {sorted(set(repeated))[:3]}); give each object one row")
-    table["label"] = table["label"].where(table["label"].isna(), table["label"].astype(str))
+    table["label"] = _text(table["label"])
+    if "split" in table.columns:
+        table["split"] = _text(table["split"]).str.lower()   # "Test " is the test split
     return table
+
+
+def _text(column):
+    """A label or split column as text without surrounding spaces ("RR Lyrae " is "RR Lyrae");
+    missing values stay missing."""
+    return column.where(column.isna(), column.astype(str).str.strip())
+
+
+def usable_objects(curves):
+    """The object ids of ``curves`` (the long table) with at least one observation the cleaning
+    keeps (:func:`astromer.data.light_curves.prepare_light_curves`'s default rules)."""
+    from astromer.data.classification import object_keys
+    from astromer.data.light_curves import prepare_light_curves
+
+    return set(object_keys(prepare_light_curves(curves, warn=False).ids))
 
 
 def _name(labels):
@@ -156,7 +179,7 @@ def _name(labels):
 
 
 def read_light_curves_input(path, labels=None, label_column="label", split=None, split_column="split",
-                            columns=None, zero_point=None):
+                            columns=None, zero_point=None, id_column="object_id"):
     """``(curves, labels or None)`` from a records folder, a folder with ``lightcurves.csv.gz``
     (+ ``labels.csv``) or a long table file (+ ``labels`` table). Object ids are strings.
     ``columns``, ``zero_point``: for a table file (see :func:`read_table`).
@@ -172,7 +195,7 @@ def read_light_curves_input(path, labels=None, label_column="label", split=None,
     if is_records(path):
         curves, table = records_table(path, split)
         if labels is not None:
-            table = label_table(labels, label_column, split_column)
+            table = label_table(labels, label_column, split_column, id_column)
     elif os.path.isdir(path):
         found = [Path(path) / n for n in FOLDER_TABLES if (Path(path) / n).is_file()]
         if not found:
@@ -186,7 +209,7 @@ def read_light_curves_input(path, labels=None, label_column="label", split=None,
     if (columns or zero_point is not None) and (is_records(path) or os.path.isdir(path)):
         raise InputError(f"--columns and --zero-point apply to a table file, not to the folder {path}")
     if labels is not None and table is None:
-        table = label_table(labels, label_column, split_column)
+        table = label_table(labels, label_column, split_column, id_column)
     missing = [c for c in ("object_id", "time", "mag") if c not in curves.columns]
     if missing:
         raise InputError(f"{path} lacks column(s) {missing}; expected object_id,[band,]time,mag,mag_err "

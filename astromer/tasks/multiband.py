@@ -80,7 +80,9 @@ def fit_multiband(classifier, x, y, validation=None, *, features=None, finetune_
     y = np.asarray(y)
     missing = sorted(set(range(classifier.num_classes)) - set(y.tolist()))
     if missing:
-        raise ValueError(f"classes {missing} have no training sample; the multi-band head needs every class")
+        names = list(classifier.class_names or range(classifier.num_classes))
+        raise ValueError(f"class(es) {[names[i] for i in missing]} have no training object (none labelled, or "
+                         "cleaning left none with data); the multi-band head needs every class")
     keras.utils.set_random_seed(seed)
     classifier.set_encoder_trainable(False)
     if features is None:

@@ -7,8 +7,12 @@ same sets whatever the input order; a ``split`` column with ``test`` rows is alw
 
 from __future__ import annotations
 
+import logging
+
 from astromer.data.splits import fewshot_folds, stratified_fractions
 from astromer.tasks.inputs import InputError
+
+log = logging.getLogger("astromer.splits")
 
 
 def _class_sizes(labels):
@@ -38,14 +42,31 @@ def hold_out(ids, labels, fraction, seed=0, what="test", where=""):
     return rest, held
 
 
+def given_test_split(labels, where=""):
+    """Whether the ``split`` column of ``labels`` marks a test set (has ``test`` rows). A split
+    column without them is logged with the values it has (a stratified test set is drawn)."""
+    if "split" not in labels.columns:
+        return False
+    if (labels["split"] == "test").any():
+        return True
+    values = sorted(map(str, labels["split"].dropna().unique()))
+    if values:
+        log.warning(f"the split column{where} has no 'test' rows (values {values[:6]}); a stratified test set "
+                    "is drawn instead")
+    return False
+
+
 def split_ids(labels, seed=0, test_fraction=0.2, val_fraction=0.1, where=""):
     """``{"train", "val", "test"}`` object-id lists of the labelled rows of ``labels``
     (``object_id, label[, split]``): the ``split`` column when it has ``test`` rows (a
     missing ``val`` is carved from ``train``), else stratified fractions."""
     labelled = labels[labels["label"].notna()]
     lab = labelled.set_index("object_id")["label"]
-    if "split" in labelled.columns and (labelled["split"] == "test").any():
+    if given_test_split(labelled, where):
         out = {s: labelled.loc[labelled["split"] == s, "object_id"].tolist() for s in ("train", "val", "test")}
+        if not out["train"]:
+            raise InputError(f"the split column{where} marks no 'train' objects (values "
+                             f"{sorted(map(str, labelled['split'].dropna().unique()))}); use train, val and test")
         if not out["val"] and val_fraction:
             out["train"], out["val"] = hold_out(out["train"], lab, val_fraction, seed, what="val")
         return out
