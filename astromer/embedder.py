@@ -134,7 +134,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         if missing:
             raise ValueError(f"{len(missing)} object(s) have no usable observation after cleaning "
                              f"(e.g. {missing[:5]}); remove them before transform")
-        empty = [o for o, v in zip(objects, vectors) if not np.any(v)]
+        covered = {i[0] for i in result.ids if isinstance(i, tuple) and str(i[1]) in self.bands_}
+        empty = [o for o in objects if o not in covered]
         if empty:
             raise ValueError(f"{len(empty)} object(s) have no usable observation in the bands {self.bands_} "
                              f"(e.g. {empty[:5]}); remove them or choose their bands with bands=")

@@ -288,7 +288,7 @@ def test_evaluate_reader_keeps_ids_and_refuses_labels_that_match_nothing(survey,
     labels = pd.read_csv(survey / "labels.csv", dtype={"object_id": str})
     labels.assign(split=["train", "test", "train", "test", "train"]).to_csv(folder / "labels.csv", index=False)
     data = load_labelled_folder(folder)
-    assert sorted(data.labels.index) == ["00001", "00002", "00003", "00004", "00005"]
+    assert sorted(data.labels.index) == ["00001", "00002", "00003", "00004"]  # 00005: every magnitude NaN
     assert data.test_ids == ["00002", "00004"]
     labels.assign(object_id=["1", "2", "3", "4", "5"]).to_csv(folder / "labels.csv", index=False)
     with pytest.raises(ValueError, match="0 of 5 label ids in .* match the 5 objects in"):
@@ -380,6 +380,12 @@ def test_evaluate_reader_trims_labels_reads_split_case_and_refuses_unknown_class
                   "split": ["Train", "TEST ", "train", "Test", "train"]}).to_csv(folder / "labels.csv", index=False)
     data = load_labelled_folder(folder)
     assert data.class_names == ["cep", "rr"] and data.test_ids == ["00002", "00004"]
+    labels = pd.read_csv(folder / "labels.csv", dtype={"object_id": str})
+    labels.assign(split=np.nan).to_csv(folder / "labels.csv", index=False)   # an empty split column
+    assert len(load_labelled_folder(folder, test_fraction=0.5).test_ids) == 2  # a stratified test set
+    with pytest.raises(InputError, match=r"lacks column 'Split' \(found \['object_id', 'label', 'split'\]\)"):
+        load_labelled_folder(folder, split_column="Split")                   # a split column asked for must exist
+    labels.to_csv(folder / "labels.csv", index=False)
     with pytest.raises(InputError, match=r"^--classes \['RR'\] is not a class of .*folder; its classes are "
                                          r"\['cep', 'rr'\]$"):
         load_labelled_folder(folder, classes=["rr", "RR"])
@@ -395,19 +401,27 @@ def test_evaluate_reader_trims_labels_reads_split_case_and_refuses_unknown_class
 
 
 def test_evaluate_draws_no_shot_on_an_object_the_cleaning_empties(survey, tmp_path, caplog):
-    """00005 (every magnitude NaN) leaves the pool before the folds are drawn, counted by class."""
-    from astromer.evaluation import FewShotEvaluation, load_labelled_folder
+    """00005 (every magnitude NaN) is left out before the test set and the folds are drawn,
+    counted by class; a LabelledSet built by hand gets the same from the harness."""
+    from astromer.evaluation import FewShotEvaluation, LabelledSet, load_labelled_folder
 
     folder = tmp_path / "folder"
     folder.mkdir()
     (folder / "lightcurves.csv").write_bytes((survey / "lightcurves.csv").read_bytes())
     pd.DataFrame({"object_id": ["00001", "00002", "00003", "00004", "00005"], "label": ["rr", "rr", "cep", "cep", "rr"],
                   "split": ["train", "test", "train", "test", "train"]}).to_csv(folder / "labels.csv", index=False)
-    data = load_labelled_folder(folder)
-    assert data.pool_ids == ["00001", "00003", "00005"]
-    with caplog.at_level("WARNING", logger="astromer.evaluate"), pytest.warns(UserWarning):
-        evaluation = FewShotEvaluation(data, None, methods=["rf"], shots=[5], folds=1)
+    with caplog.at_level("WARNING", logger="astromer.evaluate"):
+        data = load_labelled_folder(folder)
     assert data.pool_ids == ["00001", "00003"] and data.test_ids == ["00002", "00004"]
+    assert "1 labelled objects have no usable observation after cleaning and are left out (rr 1; e.g. ['00005'])" \
+        in caplog.text
+    caplog.clear()
+    by_hand = LabelledSet(table=pd.read_csv(folder / "lightcurves.csv", dtype={"object_id": str}),
+                          labels=pd.Series({"00001": "rr", "00002": "rr", "00003": "cep", "00004": "cep", "00005": "rr"}),
+                          test_ids=["00002", "00004"], pool_ids=["00001", "00003", "00005"])
+    with caplog.at_level("WARNING", logger="astromer.evaluate"), pytest.warns(UserWarning):
+        evaluation = FewShotEvaluation(by_hand, None, methods=["rf"], shots=[5], folds=1)
+    assert by_hand.pool_ids == ["00001", "00003"] and by_hand.test_ids == ["00002", "00004"]
     assert "1 labelled objects have no usable observation after cleaning and are left out of the training pool " \
            "and the test set (rr 1; e.g. ['00005'])" in caplog.text
     assert sorted(evaluation.splits()[0]["train"]) == ["00001", "00003"]

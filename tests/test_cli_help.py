@@ -157,7 +157,7 @@ def test_convert_states_the_defaults_its_code_applies(tmp_path):
 
 
 def test_cleaning_defaults_stated_are_the_library_defaults():
-    from astromer.data.cleaning import ABSURD_MAG, ABSURD_MAX_ERR, DEFAULT_SENTINELS
+    from astromer.data.cleaning import ABSURD_MAG, ABSURD_MAX_ERR, ABSURD_TIME, DEFAULT_SENTINELS
     from astromer.records.sources import raw_folder_source
 
     path = ("records", "convert")
@@ -165,6 +165,7 @@ def test_cleaning_defaults_stated_are_the_library_defaults():
     assert (float(low), float(high)) == ABSURD_MAG
     assert float(re.search(r"\(default: ([\d.]+);", _option_help(path, "--absurd-max-err")).group(1)) \
         == ABSURD_MAX_ERR
+    assert float(re.search(r"\(default: ([\d.e]+),", _option_help(path, "--absurd-time")).group(1)) == ABSURD_TIME
     listed = re.search(r"\(default: ([^;]+);", _option_help(path, "--err-sentinels")).group(1)
     values = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", listed)]
     assert len(values) >= 6 and set(values) <= set(DEFAULT_SENTINELS)

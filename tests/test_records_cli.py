@@ -196,3 +196,28 @@ def test_fewshot_with_every_fold_empty_is_an_error(tmp_path):
     assert code == 0, err
     assert "test: 2 objects" in out and "fold1_spc20_train: 4 objects" in out
     assert "note: fold 0, 20 per class: class 'a' has 2 objects in the pool" in out
+
+
+def test_convert_reads_pandas_datetimes_as_mjd_and_absurd_times_can_be_kept(tmp_path):
+    """A Parquet table whose times are datetime64 converts as MJD days (as embed reads it); the
+    absurd_time rule drops times in seconds unless --absurd-time none keeps them."""
+    import numpy as np
+    import pandas as pd
+
+    from astromer import records
+
+    days = np.arange(30) * 1.5
+    table = pd.DataFrame({"object_id": "a", "time": pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D"),
+                          "mag": 15.0 + 0.1 * np.sin(days), "mag_err": 0.02})
+    table.to_parquet(tmp_path / "t.parquet")
+    code, out, err = _run(*map(str, ("convert", tmp_path / "t.parquet", "-o", tmp_path / "r", "--splits", "none", "-q")))
+    assert code == 0, err
+    rec = next(records.read_light_curves(tmp_path / "r", "all").as_numpy_iterator())
+    np.testing.assert_allclose(rec["time"], 58_849.0 + days, rtol=0, atol=1e-9)   # 58849 = 2020-01-01
+    seconds = table.assign(time=days * 86_400.0 + 1.6e9)
+    seconds.to_csv(tmp_path / "s.csv", index=False)
+    code, _, err = _run(*map(str, ("convert", tmp_path / "s.csv", "-o", tmp_path / "rs", "--splits", "none", "-q")))
+    assert code == 2 and "30 rows dropped: absurd_time" in err, err
+    code, _, err = _run(*map(str, ("convert", tmp_path / "s.csv", "-o", tmp_path / "rs", "--splits", "none", "-q",
+                       "--absurd-time", "none")))
+    assert code == 0, err

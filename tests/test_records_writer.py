@@ -380,6 +380,12 @@ def test_crash_between_the_two_renames_is_mended(tmp_path, monkeypatch):
     W.recover_interrupted_swap(out)
     assert read_tree(out) == read_tree(tmp_path / "want")
     assert _staging(out) == [staged]  # the unfinished one: cleared by the next --overwrite
+    # a finished swap whose old copy was not yet deleted, and DIR removed since: not brought back
+    shutil.rmtree(staged)
+    shutil.copytree(out, str(staged) + W.BACKUP_SUFFIX)
+    shutil.rmtree(out)
+    W.recover_interrupted_swap(out)
+    assert not out.exists() and _staging(out) == []
 
 
 SIGKILL_SCRIPT = """

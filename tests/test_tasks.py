@@ -121,3 +121,13 @@ def test_a_labels_table_listing_an_object_twice_is_an_error(survey, tmp_path):
     pd.concat([labels, labels.iloc[:2]]).to_csv(tmp_path / "twice.csv", index=False)
     with pytest.raises(InputError, match=r"lists 2 object id\(s\) more than once \(e.g. \['00000', '00001'\]\)"):
         read_light_curves_input(survey / "lightcurves.csv", tmp_path / "twice.csv")
+
+
+def test_a_labels_table_without_splits_keeps_a_records_folders_splits(survey, tmp_path):
+    """New labels for a records folder (no split column) relabel its objects; its own splits stay."""
+    pd.DataFrame({"object_id": [f"{k:05d}" for k in range(12)], "label": ["a", "b"] * 6}).to_csv(
+        tmp_path / "new.csv", index=False)
+    _, labels = read_light_curves_input(survey / "records", tmp_path / "new.csv")
+    assert labels.set_index("object_id")["split"].to_dict() == {
+        f"{k:05d}": "train" if k < 6 else "val" if k < 9 else "test" for k in range(12)}
+    assert labels["label"].tolist().count("a") == 6

@@ -30,7 +30,7 @@ def _optional_floats(text, default):
 
 
 def _rules(args, has_errors=True):
-    from astromer.data.cleaning import ABSURD_MAG, ABSURD_MAX_ERR, DEFAULT_SENTINELS, CleaningRules
+    from astromer.data.cleaning import ABSURD_MAG, ABSURD_MAX_ERR, ABSURD_TIME, DEFAULT_SENTINELS, CleaningRules
 
     absurd_mag = _optional_floats(args.absurd_mag, ABSURD_MAG)
     if absurd_mag is not None and len(absurd_mag) != 2:
@@ -38,13 +38,17 @@ def _rules(args, has_errors=True):
     absurd_err = _optional_floats(args.absurd_max_err, (ABSURD_MAX_ERR,))
     if absurd_err is not None and len(absurd_err) != 1:
         raise ValueError(f"--absurd-max-err takes one number or none, got {args.absurd_max_err!r}")
+    absurd_time = _optional_floats(args.absurd_time, (ABSURD_TIME,))
+    if absurd_time is not None and len(absurd_time) != 1:
+        raise ValueError(f"--absurd-time takes one number or none, got {args.absurd_time!r}")
     return CleaningRules(
         min_observations=args.min_observations, max_err=args.max_err,
         err_sentinels=_optional_floats(args.err_sentinels, DEFAULT_SENTINELS) or (),
         mag_min=args.mag_min, mag_max=args.mag_max,
         mag_sentinels=_optional_floats(args.mag_sentinels, DEFAULT_SENTINELS) or (),
         duplicates=args.duplicates, has_errors=has_errors, absurd_mag=absurd_mag,
-        absurd_max_err=None if absurd_err is None else absurd_err[0])
+        absurd_max_err=None if absurd_err is None else absurd_err[0],
+        absurd_time=None if absurd_time is None else absurd_time[0])
 
 
 def _detect_format(path, args):
@@ -282,6 +286,9 @@ def register(subparsers):
                    help="magnitudes outside are physically absurd and dropped (default: -30,40; 'none': off)")
     g.add_argument("--absurd-max-err", metavar="X",
                    help="errors above X mag are absurd and dropped (default: 10; 'none': off)")
+    g.add_argument("--absurd-time", metavar="X",
+                   help="times beyond +-X days are absurd and dropped (default: 1e7, 27,000 years: times in "
+                        "seconds or garbage; 'none': off)")
     g.add_argument("--duplicates", choices=("keep", "drop_exact", "first"), default="drop_exact",
                    help="rows of a curve with equal times: keep them all, drop_exact (drop a row equal in "
                         "time, magnitude and error to an earlier one) or first (keep the first at each time)")

@@ -214,12 +214,17 @@ def _frame(frame, columns, what, object_id):
     frame = _rename(frame, columns, what)
     if "object_id" not in frame.columns and {"time", "mag"} <= set(frame.columns):
         frame = frame.assign(object_id=object_id)   # one curve
-    if "time" in frame.columns:
-        frame = frame.assign(time=_days(frame["time"]))
+    if "time" in frame.columns and is_clock_time(frame["time"]):   # no copy of a table of numbers
+        frame = frame.assign(time=days(frame["time"]))
     return frame
 
 
-def _days(time):
+def is_clock_time(time):
+    """Whether a pandas column holds datetimes or durations rather than numbers of days."""
+    return pd.api.types.is_datetime64_any_dtype(time) or pd.api.types.is_timedelta64_dtype(time)
+
+
+def days(time):
     """A pandas time column in days: datetimes (``datetime64``, with or without a time zone)
     become MJD (UTC for zone-aware ones), durations (``timedelta64``) days; numbers stay as they
     are. (Taken as numbers, datetimes would be nanoseconds since 1970.)"""

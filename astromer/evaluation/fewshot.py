@@ -143,7 +143,7 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
         self.output, self.resume, self.n_jobs, self.val_per_class = output, resume, n_jobs, val_per_class
         self.classes = {c: i for i, c in enumerate(data.class_names)}
         self.prepared = prepare_light_curves(data.table, min_observations=1)
-        data.keep_objects(object_keys(self.prepared.ids))  # no shot on an object the cleaning emptied
+        data.keep_objects(object_keys(self.prepared.ids))  # a LabelledSet built by hand: no shot on an empty object
         self.results = []
         self._feature_cache = {}
         self._sha = {}

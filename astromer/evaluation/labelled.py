@@ -54,9 +54,10 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
     logged, and so are objects with curves but no label; classes not in ``classes`` are left out
     (a name that is not a class is an error).
     Labels and split values are read without surrounding spaces, split values in any case
-    (``Test`` is ``test``).
+    (``Test`` is ``test``). Labelled objects whose every observation the cleaning drops are left
+    out (counted per class) before the test set is drawn.
     """
-    from astromer.tasks.inputs import FOLDER_TABLES, InputError, is_records, read_light_curves_input
+    from astromer.tasks.inputs import FOLDER_TABLES, InputError, is_records, read_light_curves_input, usable_objects
     from astromer.tasks.splits import given_test_split, hold_out
 
     folder = Path(folder)
@@ -83,6 +84,13 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
             raise InputError(f"--classes {unknown} {'is not a class' if len(unknown) == 1 else 'are not classes'} "
                              f"of {folder}; its classes are {known}")
         labels = labels[labels["label"].isin([str(c) for c in classes])]
+    usable = usable_objects(table[table["object_id"].isin(set(labels["object_id"]))])
+    empty = labels.loc[~labels["object_id"].isin(usable), "label"]
+    if len(empty):   # before the test set, folds and shots are drawn: no draw falls on an object without data
+        log.warning(f"{len(empty):,} labelled objects have no usable observation after cleaning and are left out "
+                    f"({', '.join(f'{k} {v}' for k, v in empty.value_counts().sort_index().items())}; "
+                    f"e.g. {sorted(map(str, labels.loc[empty.index, 'object_id']))[:3]})")
+        labels = labels[labels["object_id"].isin(usable)]
     if labels["label"].nunique() < 2:
         raise InputError(f"{folder}: classification needs at least 2 classes, the labelled objects have "
                          f"{sorted(labels['label'].unique())}")

@@ -206,18 +206,19 @@ def _check_tar_headers(archive, t, into, max_bytes, max_members):
 
 
 def _move_into(src, dst):
-    """Move the extracted tree ``src`` into ``dst``, merging folders; a link in the way is replaced."""
-    import shutil
-
+    """Move the extracted tree ``src`` into ``dst``, merging folders; a file or link in the way is
+    replaced (a newer download of it); a folder in the way of a file is refused, never deleted
+    (another archive's tree)."""
     for entry in os.listdir(src):
         s, d = os.path.join(src, entry), os.path.join(dst, entry)
         if os.path.isdir(s) and not os.path.islink(s) and os.path.isdir(d) and not os.path.islink(d):
             _move_into(s, d)
             continue
-        if os.path.islink(d) or (os.path.exists(d) and not os.path.isdir(d)):
+        if os.path.isdir(d) and not os.path.islink(d):
+            raise RecipeError(f"cannot unpack {entry!r} into {dst}: a folder of that name is already there "
+                              "(from another archive?); remove it or unpack elsewhere")
+        if os.path.islink(d) or os.path.exists(d):
             os.unlink(d)
-        elif os.path.isdir(d):
-            shutil.rmtree(d)
         os.replace(s, d)
 
 
@@ -252,6 +253,8 @@ def _extract(archive, into):
                                   "delete it and run again") from None
             raise
     Path(into).mkdir(parents=True, exist_ok=True)
+    for stale in Path(into).glob(f".extracting-{Path(archive).name}-*"):   # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
     staging = tempfile.mkdtemp(prefix=f".extracting-{Path(archive).name}-", dir=into)
     try:
         if is_zip:

@@ -75,10 +75,12 @@ def long_table_source(curves, labels=None, *, columns=None, label_column="label"
 # ----------------------------------------------------------------------------------------------
 # Per-object files (the original Astromer raw layout: ID,Class,Band,Path)
 # ----------------------------------------------------------------------------------------------
-def _inside(folder_real, path):
-    """Whether ``path`` (symlinks resolved) is ``folder_real`` or below it."""
-    real = os.path.realpath(path)
-    return real == folder_real or real.startswith(folder_real.rstrip(os.sep) + os.sep)
+def _inside(folder_abs, path):
+    """Whether ``path``, as written (``..`` resolved, symlinks not followed), is ``folder_abs`` or
+    below it. A symlink inside the folder is the folder owner's choice (e.g. files kept in a data
+    store); archives, the untrusted source of folders, are refused links leading out when unpacked."""
+    here = os.path.normpath(os.path.abspath(path))
+    return here == folder_abs or here.startswith(folder_abs.rstrip(os.sep) + os.sep)
 
 
 def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_column="Class",
@@ -91,8 +93,8 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
     ``Path`` is relative to ``folder`` (the original used only its basename; a
     path that does not exist is retried by basename). A missing file is
     counted as unreadable and named in the report. A ``Path`` that leads outside
-    ``folder`` (absolute, climbing out with ``..``, or a symlink pointing outside)
-    is never read: it is counted as ``path_outside_folder``, naming the row.
+    ``folder`` (absolute, or climbing out with ``..``) is never read: it is counted as
+    ``path_outside_folder``, naming the row (its file name is tried inside first).
     """
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
@@ -109,7 +111,7 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
     has_band = band_column in meta.columns
     _check_columns(meta, [id_column, path_column] + ([label_column] if label_column else []), what)
     files, labels = {}, {}
-    folder_real = os.path.realpath(folder)
+    folder_abs = os.path.normpath(os.path.abspath(folder))
     bm = {str(k): str(v) for k, v in (band_map or {}).items()}
     vm = {str(k): str(v) for k, v in (label_values or {}).items()}
     for i, row in enumerate(meta.to_dict("records")):
@@ -128,10 +130,10 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
             continue
         path = os.path.join(folder, str(rel))  # an absolute Path stays absolute
         by_name = os.path.join(folder, os.path.basename(str(rel)))
-        if not os.path.exists(path) and os.path.exists(by_name):
+        if (not os.path.exists(path) or not _inside(folder_abs, path)) and os.path.exists(by_name):
             path = by_name  # e.g. the original's absolute paths from another machine
-        if not _inside(folder_real, path):
-            # Absolute, climbing out with "..", or through a symlink leading outside: never read.
+        if not _inside(folder_abs, path):
+            # Absolute or climbing out with "..": never read.
             report.add("objects", "path_outside_folder", 1, f"{oid}/{band} (row {i + 2}: {str(rel)!r})")
             continue
         if band in files.get(oid, {}):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from astromer.data.cleaning import Report, to_numbers
+from astromer.data.curve_inputs import days, is_clock_time
 from astromer.records.items import CurveItem, Source
 from astromer.records.tables import (
     SourceError,
@@ -178,8 +179,11 @@ def read_part(curves, options: PartOptions, root=None) -> tuple[dict, Report]:
 
     values = {}
     for name in ["time", "mag"] + (["mag_err"] if options.has_errors else []):
+        column = frame[src_cols[name]]
+        if name == "time" and is_clock_time(column):   # datetimes are MJD, as everywhere else
+            column = days(column)
         # a cell that is not a number ("19.5x") is its own reason, counted with its row
-        values[name], bad = to_numbers(frame[src_cols[name]].to_numpy(), src_cols[name], report,
+        values[name], bad = to_numbers(column.to_numpy(), src_cols[name], report,
                                        what, rows=np.arange(n) + 2)
         keep &= ~bad
     time = values["time"][keep]

@@ -42,6 +42,8 @@ def read_table(path, *, what="table", **kwargs) -> pd.DataFrame:
             except ImportError as exc:
                 raise SourceError(f"reading Parquet {path!r} needs pyarrow: {exc}") from None
         return pd.read_csv(path, **kwargs)
+    except SourceError:
+        raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
             zipfile.BadZipFile, ValueError) as exc:   # ValueError: pyarrow's ArrowInvalid, a zip of several files
         raise SourceError(f"could not read {what} {path!r}: {exc}") from None

@@ -162,7 +162,7 @@ def recover_interrupted_swap(out_dir):
         if not path.endswith(BACKUP_SUFFIX) or not _owner_gone(pid):
             continue
         staged = path[:-len(BACKUP_SUFFIX)]
-        if not os.path.exists(out_dir):
+        if not os.path.exists(out_dir) and os.path.isdir(staged):
             if os.path.isfile(os.path.join(staged, METADATA_FILE)):
                 shutil.rmtree(os.path.join(staged, PROGRESS_DIR), ignore_errors=True)
                 os.replace(staged, out_dir)
@@ -170,6 +170,8 @@ def recover_interrupted_swap(out_dir):
             else:
                 os.replace(path, out_dir)
         elif not os.path.exists(staged):
+            # the swap had finished (a DIR missing since was removed by someone else): the old
+            # copy is a leftover of its clean-up, never put back
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -142,8 +142,8 @@ def label_table(labels, label_column="label", split_column="split", id_column="o
 
     table = read_table(labels, "labels table", columns={"object_id": id_column} if id_column != "object_id" else None) \
         if not hasattr(labels, "columns") else labels.copy()
-    for col in (id_column, label_column):
-        if col not in table.columns:
+    for col in (id_column, label_column) + ((split_column,) if split_column != "split" else ()):
+        if col not in table.columns:   # a split column asked for by name must exist, like the others
             raise InputError(f"labels table {_name(labels)} lacks column {col!r} (found {list(table.columns)})")
     chosen = {id_column: "object_id", label_column: "label", split_column: "split"}
     shadowed = [new for old, new in chosen.items() if old != new and new in table.columns]
@@ -155,14 +155,15 @@ def label_table(labels, label_column="label", split_column="split", id_column="o
                          f"(e.g. {sorted(set(repeated))[:3]}); give each object one row")
     table["label"] = _text(table["label"])
     if "split" in table.columns:
-        table["split"] = _text(table["split"]).str.lower()   # "Test " is the test split
+        table["split"] = _text(table["split"], lower=True)   # "Test " is the test split
     return table
 
 
-def _text(column):
-    """A label or split column as text without surrounding spaces ("RR Lyrae " is "RR Lyrae");
-    missing values stay missing."""
-    return column.where(column.isna(), column.astype(str).str.strip())
+def _text(column, lower=False):
+    """A label or split column as text without surrounding spaces ("RR Lyrae " is "RR Lyrae"),
+    with ``lower`` in lower case; missing values stay missing (an empty column stays empty)."""
+    text = column.astype(str).str.strip()
+    return column.where(column.isna(), text.str.lower() if lower else text)
 
 
 def usable_objects(curves):
@@ -195,7 +196,10 @@ def read_light_curves_input(path, labels=None, label_column="label", split=None,
     if is_records(path):
         curves, table = records_table(path, split)
         if labels is not None:
-            table = label_table(labels, label_column, split_column, id_column)
+            given = label_table(labels, label_column, split_column, id_column)
+            if "split" not in given.columns:   # the records' own splits still hold
+                given = given.merge(table[["object_id", "split"]], on="object_id", how="left")
+            table = given
     elif os.path.isdir(path):
         found = [Path(path) / n for n in FOLDER_TABLES if (Path(path) / n).is_file()]
         if not found:
