@@ -312,7 +312,7 @@ def test_recipe_archives_refuse_bombs_before_extracting(kind, tmp_path, monkeypa
     import zipfile
 
     from astromer.presets.detect import ArchiveTooLargeError
-    from astromer.records.recipes import _extract
+    from astromer.records.archives import extract
 
     monkeypatch.setenv("ASTROMER_ZIP_MAX_BYTES", "1000")  # the data cap is then 100x the archive's size
     archive = tmp_path / f"bomb.{kind}"
@@ -325,20 +325,21 @@ def test_recipe_archives_refuse_bombs_before_extracting(kind, tmp_path, monkeypa
             tf_.add(tmp_path / "zeros.bin", arcname="zeros.bin")
     assert archive.stat().st_size < 100_000
     with pytest.raises(ArchiveTooLargeError, match="refusing to extract it"):
-        _extract(archive, tmp_path / "out")
+        extract(archive, tmp_path / "out")
     assert not (tmp_path / "out" / "zeros.bin").exists()
 
 
 def test_recipe_tar_with_a_path_outside_is_refused(tmp_path):
     import tarfile
 
-    from astromer.records.recipes import RecipeError, _extract
+    from astromer.records.archives import extract
+    from astromer.records.recipes import RecipeError
 
     (tmp_path / "a.txt").write_text("x")
     with tarfile.open(tmp_path / "evil.tar", "w") as tf_:
         tf_.add(tmp_path / "a.txt", arcname="../escaped.txt")
     with pytest.raises(RecipeError, match=r"evil.tar has an unsafe member \('../escaped.txt' would be extracted"):
-        _extract(tmp_path / "evil.tar", tmp_path / "out")
+        extract(tmp_path / "evil.tar", tmp_path / "out")
     assert not (tmp_path / "escaped.txt").exists()
 
 

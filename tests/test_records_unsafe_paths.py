@@ -15,7 +15,8 @@ from astromer import records
 from astromer.cli.main import main
 from astromer.presets.detect import ArchiveTooLargeError
 from astromer.records import sources as S
-from astromer.records.recipes import RecipeError, _extract
+from astromer.records.archives import extract
+from astromer.records.recipes import RecipeError
 
 GOOD = "# mjd mag err\n1 15.0 0.1\n2 15.1 0.1\n3 15.2 0.1\n"
 SECRET = "1 99.0 0.5\n2 98.0 0.5\n3 97.0 0.5\n4 96.0 0.5\n5 95.0 0.5\n"
@@ -133,7 +134,7 @@ def test_recipe_tar_refused_from_headers_before_anything_is_extracted(case, tmp_
     archive = _tar(tmp_path / f"{case}.tar", entries)
     out = tmp_path / "dl"
     with pytest.raises(RecipeError) as info:
-        _extract(archive, out)
+        extract(archive, out)
     assert str(info.value).startswith(f"{archive} {message}"), str(info.value)
     assert "\n" not in str(info.value)
     assert not out.exists() or os.listdir(out) == []  # not even the harmless first member
@@ -144,12 +145,12 @@ def test_recipe_tar_refused_from_headers_before_anything_is_extracted(case, tmp_
 
 def test_recipe_tar_bomb_refused_from_headers_before_anything_is_extracted(tmp_path, monkeypatch):
     monkeypatch.setenv("ASTROMER_ZIP_MAX_MEMBERS", "3")
-    monkeypatch.setattr("astromer.records.recipes.DATA_MAX_MEMBERS", 3)
+    monkeypatch.setattr("astromer.records.archives.DATA_MAX_MEMBERS", 3)
     archive = _tar(tmp_path / "many.tar", [(f"lc_{k}.B.mjd", GOOD) for k in range(2, 10)])
     with pytest.raises(ArchiveTooLargeError,
                        match=r"many.tar has at least 4 members expanding to at least \d+ bytes, more than the "
                              r"limits \(3 members, [\d,]+ bytes\); refusing to extract it"):
-        _extract(archive, tmp_path / "dl")
+        extract(archive, tmp_path / "dl")
     assert not (tmp_path / "dl").exists()
 
 
@@ -159,7 +160,7 @@ def test_recipe_tar_with_safe_links_extracts_and_merges(tmp_path):
     out = tmp_path / "dl"
     (out / "d").mkdir(parents=True)
     (out / "d" / "kept.txt").write_text("mine")
-    _extract(archive, out)
+    extract(archive, out)
     assert sorted(os.listdir(out)) == [".extracted-ok.tar", "d", "e", "lc_1.B.mjd", "lc_3.B.mjd", "lc_4.B.mjd"]
     assert sorted(os.listdir(out / "d")) == ["kept.txt", "lc_2.B.mjd"]
     assert (out / "lc_3.B.mjd").read_text() == GOOD and os.path.islink(out / "lc_3.B.mjd")
@@ -180,7 +181,7 @@ def test_recipe_zip_refused_while_streaming_leaves_nothing_behind(tmp_path):
     archive.write_bytes(bytes(data))
     out = tmp_path / "dl"
     with pytest.raises(ValueError, match=r"bad.zip is corrupted: member 'lc_2.B.mjd' cannot be read"):
-        _extract(archive, out)
+        extract(archive, out)
     assert os.listdir(out) == []  # the first member, already out, is gone with the staging folder
 
 
@@ -190,7 +191,7 @@ def test_recipe_zip_with_an_absolute_member_is_refused(tmp_path):
         zf.writestr("lc_1.B.mjd", GOOD)
         zf.writestr("/tmp/astromer_zip_abs.mjd", SECRET)
     with pytest.raises(ValueError, match=r"abs.zip has an unsafe member path '/tmp/astromer_zip_abs.mjd'"):
-        _extract(archive, tmp_path / "dl")
+        extract(archive, tmp_path / "dl")
     assert not (tmp_path / "dl").exists() or os.listdir(tmp_path / "dl") == []
     assert not os.path.exists("/tmp/astromer_zip_abs.mjd")
 
@@ -208,6 +209,6 @@ def test_a_file_over_another_archives_folder_is_refused_not_deleted(tmp_path):
     with tarfile.open(archive, "w") as t:
         t.add(member, arcname="data")
     with pytest.raises(RecipeError, match=r"cannot unpack 'data' into .*: a folder of that name is already there"):
-        _extract(archive, into)
+        extract(archive, into)
     assert (into / "data" / "keep.csv").read_text() == "x\n"
     assert sorted(p.name for p in into.iterdir()) == ["data"]

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from astromer import records
 from astromer.records import sources as S
+from astromer.records import replacing as R
 from astromer.records import writer as W
 from astromer.data.cleaning import CleaningRules, Report, clean_curve
 from astromer.data.splits import assign_splits, parse_split_spec
@@ -360,7 +361,7 @@ def test_crash_between_the_two_renames_is_mended(tmp_path, monkeypatch):
     records.write_dataset(src, tmp_path / "want", splits="0.5,0.5", progress=False, name="x")
 
     def first_rename_only(self):
-        os.replace(self.out_dir, self.staging + W.BACKUP_SUFFIX)
+        os.replace(self.out_dir, self.staging + R.BACKUP_SUFFIX)
         raise KeyboardInterrupt
 
     real = W.Conversion._swap_in
@@ -369,22 +370,22 @@ def test_crash_between_the_two_renames_is_mended(tmp_path, monkeypatch):
         records.write_dataset(src, out, splits="0.5,0.5", overwrite=True, progress=False, name="x")
     assert not out.exists() and len(_staging(out)) == 2  # the new one, complete, and the old
     monkeypatch.setattr(W.Conversion, "_swap_in", real)
-    W.recover_interrupted_swap(out)  # run by every write_dataset first
+    R.recover_interrupted_swap(out)  # run by every write_dataset first
     assert read_tree(out) == read_tree(tmp_path / "want") and _staging(out) == []
     # without a complete new dataset the old one is put back
     staged = tmp_path / ".ds.overwrite-1-abcd"
     shutil.copytree(out, staged)
     (staged / "metadata.json").unlink()
-    out.rename(str(staged) + W.BACKUP_SUFFIX)
-    monkeypatch.setattr(W, "_owner_gone", lambda pid: True)
-    W.recover_interrupted_swap(out)
+    out.rename(str(staged) + R.BACKUP_SUFFIX)
+    monkeypatch.setattr(R, "_owner_gone", lambda pid: True)
+    R.recover_interrupted_swap(out)
     assert read_tree(out) == read_tree(tmp_path / "want")
     assert _staging(out) == [staged]  # the unfinished one: cleared by the next --overwrite
     # a finished swap whose old copy was not yet deleted, and DIR removed since: not brought back
     shutil.rmtree(staged)
-    shutil.copytree(out, str(staged) + W.BACKUP_SUFFIX)
+    shutil.copytree(out, str(staged) + R.BACKUP_SUFFIX)
     shutil.rmtree(out)
-    W.recover_interrupted_swap(out)
+    R.recover_interrupted_swap(out)
     assert not out.exists() and _staging(out) == []
 
 
