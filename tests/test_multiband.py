@@ -318,7 +318,11 @@ def test_classify_cli_leaves_out_objects_without_data_and_names_what_it_cannot_l
 
     assert main(["classify", str(survey / "lightcurves.csv.gz"), "-o", str(tmp_path / "pred"),
                  "--classifier", str(tmp_path / "clf" / "classifier.keras")]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    # the cleaning report: one "[warning]" line, not repeated, no Python source line
+    reports = [line for line in err.splitlines() if "prepare_light_curves" in line]
+    assert len(reports) == 1 and reports[0].startswith("[warning] prepare_light_curves: ") and "sentinel_mag" in reports[0]
+    assert "UserWarning" not in err
     assert f"[classify] 1 objects have no usable observation after cleaning and are not in predictions.csv " \
            f"(e.g. ['{emptied}'])" in out
     predicted = pd.read_csv(tmp_path / "pred" / "predictions.csv")
