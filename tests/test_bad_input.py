@@ -332,13 +332,12 @@ def test_recipe_archives_refuse_bombs_before_extracting(kind, tmp_path, monkeypa
 def test_recipe_tar_with_a_path_outside_is_refused(tmp_path):
     import tarfile
 
-    from astromer.records.archives import extract
-    from astromer.records.recipes import RecipeError
+    from astromer.records.archives import ArchiveError, extract
 
     (tmp_path / "a.txt").write_text("x")
     with tarfile.open(tmp_path / "evil.tar", "w") as tf_:
         tf_.add(tmp_path / "a.txt", arcname="../escaped.txt")
-    with pytest.raises(RecipeError, match=r"evil.tar has an unsafe member \('../escaped.txt' would be extracted"):
+    with pytest.raises(ArchiveError, match=r"evil.tar has an unsafe member \('../escaped.txt' would be extracted"):
         extract(tmp_path / "evil.tar", tmp_path / "out")
     assert not (tmp_path / "escaped.txt").exists()
 
@@ -360,7 +359,8 @@ def test_every_domain_error_shares_one_base_and_keeps_its_builtin_one():
     for name, cls in found.items():
         assert issubclass(cls, astromer.AstromerError), name
     builtin = {"SourceError": ValueError, "CorruptShardError": OSError, "MissingShardError": FileNotFoundError,
-               "RecipeError": ValueError, "EmptyDatasetError": ValueError, "IntegrityError": ValueError,
+               "RecipeError": ValueError, "ArchiveError": ValueError, "EmptyDatasetError": ValueError,
+               "IntegrityError": ValueError,
                "UnsafeCheckpointError": pickle.UnpicklingError, "NonFiniteOutputError": ValueError,
                "PixelError": ValueError}
     for name, base in builtin.items():

@@ -15,8 +15,7 @@ from astromer import records
 from astromer.cli.main import main
 from astromer.presets.detect import ArchiveTooLargeError
 from astromer.records import sources as S
-from astromer.records.archives import extract
-from astromer.records.recipes import RecipeError
+from astromer.records.archives import ArchiveError, extract
 
 GOOD = "# mjd mag err\n1 15.0 0.1\n2 15.1 0.1\n3 15.2 0.1\n"
 SECRET = "1 99.0 0.5\n2 98.0 0.5\n3 97.0 0.5\n4 96.0 0.5\n5 95.0 0.5\n"
@@ -133,7 +132,7 @@ def test_recipe_tar_refused_from_headers_before_anything_is_extracted(case, tmp_
     entries, message = HOSTILE_TARS[case]
     archive = _tar(tmp_path / f"{case}.tar", entries)
     out = tmp_path / "dl"
-    with pytest.raises(RecipeError) as info:
+    with pytest.raises(ArchiveError) as info:
         extract(archive, out)
     assert str(info.value).startswith(f"{archive} {message}"), str(info.value)
     assert "\n" not in str(info.value)
@@ -208,7 +207,7 @@ def test_a_file_over_another_archives_folder_is_refused_not_deleted(tmp_path):
     member.write_text("a file now\n")
     with tarfile.open(archive, "w") as t:
         t.add(member, arcname="data")
-    with pytest.raises(RecipeError, match=r"cannot unpack 'data' into .*: a folder of that name is already there"):
+    with pytest.raises(ArchiveError, match=r"cannot unpack 'data' into .*: a folder of that name is already there"):
         extract(archive, into)
     assert (into / "data" / "keep.csv").read_text() == "x\n"
     assert sorted(p.name for p in into.iterdir()) == ["data"]

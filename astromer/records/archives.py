@@ -8,7 +8,11 @@ from __future__ import annotations
 import os
 from pathlib import Path, PureWindowsPath
 
-from astromer.records.recipes import RecipeError
+from astromer.errors import AstromerError
+
+
+class ArchiveError(AstromerError, ValueError):
+    """A downloaded archive that cannot be unpacked safely or at all (the message names it)."""
 
 # Data archives are larger than weight archives: the caps scale with the archive (a real data set
 # compresses a few times; a zip bomb a thousand times), never below the preset loader's caps.
@@ -74,17 +78,17 @@ def _check_tar_headers(archive, t, into, max_bytes, max_members):
         try:
             tarfile.data_filter(m, os.fspath(into))  # special files, links to absolute paths, ...
         except tarfile.FilterError as exc:
-            raise RecipeError(f"{archive} has an unsafe member ({exc}); refusing to extract it") from None
+            raise ArchiveError(f"{archive} has an unsafe member ({exc}); refusing to extract it") from None
         parts = _member_parts(m.name)
         if (m.name.startswith(("/", "\\")) or PureWindowsPath(m.name).drive or ".." in parts
                 or _resolve_in_archive(parts[:-1], links) is None):
-            raise RecipeError(f"{archive} has an unsafe member path {m.name!r}; refusing to extract it")
+            raise ArchiveError(f"{archive} has an unsafe member path {m.name!r}; refusing to extract it")
         if m.issym() and _resolve_in_archive(parts[:-1] + _member_parts(m.linkname), links) is None:
-            raise RecipeError(f"{archive} has an unsafe member ({m.name!r} links to {m.linkname!r}, outside the "
+            raise ArchiveError(f"{archive} has an unsafe member ({m.name!r} links to {m.linkname!r}, outside the "
                               "destination); refusing to extract it")
         if m.islnk() and (".." in _member_parts(m.linkname)
                           or _resolve_in_archive(_member_parts(m.linkname), links) is None):
-            raise RecipeError(f"{archive} has an unsafe member ({m.name!r} is a hard link to {m.linkname!r}, "
+            raise ArchiveError(f"{archive} has an unsafe member ({m.name!r} is a hard link to {m.linkname!r}, "
                               "outside the destination); refusing to extract it")
     return members
 
@@ -99,7 +103,7 @@ def _move_into(src, dst):
             _move_into(s, d)
             continue
         if os.path.isdir(d) and not os.path.islink(d):
-            raise RecipeError(f"cannot unpack {entry!r} into {dst}: a folder of that name is already there "
+            raise ArchiveError(f"cannot unpack {entry!r} into {dst}: a folder of that name is already there "
                               "(from another archive?); remove it or unpack elsewhere")
         if os.path.islink(d) or os.path.exists(d):
             os.unlink(d)
@@ -133,7 +137,7 @@ def extract(archive, into):
             if t is not None:
                 t.close()
             if isinstance(exc, tarfile.TarError):
-                raise RecipeError(f"{archive} is not a readable zip or tar archive ({exc}); "
+                raise ArchiveError(f"{archive} is not a readable zip or tar archive ({exc}); "
                                   "delete it and run again") from None
             raise
     Path(into).mkdir(parents=True, exist_ok=True)
@@ -147,9 +151,9 @@ def extract(archive, into):
             try:
                 t.extractall(staging, members=members, filter="data")
             except tarfile.FilterError as exc:
-                raise RecipeError(f"{archive} has an unsafe member ({exc}); refusing to extract it") from None
+                raise ArchiveError(f"{archive} has an unsafe member ({exc}); refusing to extract it") from None
             except tarfile.TarError as exc:
-                raise RecipeError(f"{archive} is not a readable zip or tar archive ({exc}); "
+                raise ArchiveError(f"{archive} is not a readable zip or tar archive ({exc}); "
                                   "delete it and run again") from None
         _move_into(staging, into)
     finally:

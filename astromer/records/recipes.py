@@ -26,6 +26,7 @@ from astromer import io as astromer_io
 from astromer.errors import AstromerError
 from astromer.io import IntegrityError, sha256_of
 from astromer.records import sources as S
+from astromer.records.archives import extract
 from astromer.records import survey_sources
 from astromer.data.cleaning import CleaningRules
 
@@ -127,8 +128,6 @@ def download(url, dest, sha256=None, progress=True):
 
 
 def _fetch(layout, download_dir, progress):
-    from astromer.records.archives import extract   # it imports RecipeError from here
-
     missing = [f["name"] for f in layout["files"] if not f.get("url")]
     if missing:
         raise RecipeError(
