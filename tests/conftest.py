@@ -1,5 +1,7 @@
 """Shared fixtures: locating ../shared (reference data) and small helpers."""
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
@@ -35,3 +37,17 @@ def read_tree(folder):
     """``{relative path: bytes}`` of every file below ``folder`` (to compare written datasets)."""
     folder = Path(folder)
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_cli(*args):
+    """``astromer ARGS`` in-process (a subprocess would import TensorFlow again): ``(exit code,
+    stdout, stderr)``; ``--help`` and usage errors give argparse's exit code."""
+    from astromer.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()

@@ -5,9 +5,7 @@ the CLI; no NaN/inf reaches an output; ids round-trip as text; JD, MJD and small
 alike.
 """
 
-import contextlib
 import importlib
-import io
 import pickle
 
 import numpy as np
@@ -15,22 +13,12 @@ import pandas as pd
 import pytest
 
 import astromer
-from astromer.cli.main import main
 from astromer.data import prepare_light_curves
 from astromer.data.cleaning import CleaningRules
 from astromer.models.batched_inference import NonFiniteOutputError
+from conftest import run_cli as run
 
 JD0 = 2_450_000.0
-
-
-def run(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def star(n=60, seed=0, t0=0.0, period=0.55):
@@ -143,6 +131,45 @@ def test_unsorted_and_duplicate_times():
     assert "1 curves re-sorted by time: resorted (e.g. u)" in str(record[0].message)
     assert "2 rows dropped: duplicate_row (e.g. u)" in str(record[0].message)
     np.testing.assert_array_equal(p.curves[0][:, 0], c[:, 0])
+
+
+def test_rows_of_equal_time_and_other_values_are_kept_and_counted():
+    c = star(20)
+    twin = c[[4, 9]] + [0.0, 0.3, 0.0]   # the same times, other magnitudes (two exposures)
+    with pytest.warns(UserWarning, match=r"2 rows kept sharing a time with an earlier row of other values: "
+                                         r"equal_time \(e.g. t\)"):
+        p = prepare_light_curves([np.concatenate([c, twin])], ids=["t"])
+    assert len(p.curves[0]) == 22 and p.report.rows == {"equal_time": 2}
+    with pytest.warns(UserWarning, match=r"2 rows dropped: duplicate_time"):
+        first = prepare_light_curves([np.concatenate([c, twin])], ids=["t"], rules=CleaningRules(duplicates="first"))
+    assert len(first.curves[0]) == 20 and first.report.rows == {"duplicate_time": 2}
+
+
+def test_csv_ids_spelled_like_missing_values_round_trip(model_dir, tmp_path):
+    """``NA``, ``null``, ``None``, ``nan`` and ``007`` are ids in a CSV; only an empty id is missing."""
+    from astromer.records.tables import load_labels
+    from astromer.tasks.inputs import read_table
+
+    names = ["NA", "null", "None", "nan", "007"]
+    frames = [pd.DataFrame({"object_id": name, "time": c[:, 0], "mag": c[:, 1], "mag_err": c[:, 2]})
+              for k, name in enumerate(names) for c in [star(40, k)]]
+    table = pd.concat(frames + [pd.DataFrame({"object_id": [""], "time": [1.0], "mag": ["NA"], "mag_err": [0.1]})])
+    table.to_csv(tmp_path / "lc.csv", index=False)
+    pd.DataFrame({"object_id": names, "label": ["a", "b", "a", "b", "NA"]}).to_csv(tmp_path / "labels.csv", index=False)
+    read = read_table(tmp_path / "lc.csv")
+    assert read["object_id"].iloc[:-1].unique().tolist() == names and read["object_id"].iloc[-1] is None
+    assert np.isnan(read["mag"].iloc[-1])               # a value column keeps pandas' missing spellings
+    labels, _ = load_labels(tmp_path / "labels.csv")
+    assert labels == {"NA": "a", "null": "b", "None": "a", "nan": "b", "007": None}   # label NA: unlabelled
+    code, out, err = run("embed", tmp_path / "lc.csv", "-o", tmp_path / "e.parquet", "--model", model_dir, "--quiet")
+    assert code == 0, err
+    assert "1 rows dropped: missing_key" in out
+    assert pd.read_parquet(tmp_path / "e.parquet")["object_id"].tolist() == names
+    code, out, err = run("records", "convert", tmp_path / "lc.csv", "-o", tmp_path / "r", "--splits", "none", "-q")
+    assert code == 0, err
+    from astromer import records
+    ids = [r["object_id"].decode() for r in records.read_light_curves(tmp_path / "r", "all").as_numpy_iterator()]
+    assert sorted(ids) == sorted(names)
 
 
 def test_empty_and_too_short_curves_are_dropped_not_fatal(model):

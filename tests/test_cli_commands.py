@@ -1,29 +1,18 @@
 """The command line: grouped help, every sub-command's --help, one-line errors, and the
 pretrain -> embed -> classify verbs end to end on a tiny simulated survey; the quickstart (slow)."""
 
-import contextlib
-import io
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from astromer.cli.main import COMMAND_MODULES, main
+from astromer.cli.main import COMMAND_MODULES
 from astromer.data.synthetic import write_simulated_survey
+from conftest import run_cli as run
 
 SUBCOMMANDS = {"records": ("convert", "inspect", "verify", "build", "list"),
                "presets": ("list", "download", "convert", "export")}
-
-
-def run(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # --help and usage errors
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_top_level_help_groups_commands_with_examples():
@@ -96,6 +85,8 @@ def test_pretrain_embed_classify(survey, tmp_path):
     assert code == 0, err
     metrics = json.loads((tmp_path / "clf" / "metrics.json").read_text())
     assert metrics["scenario"] == "a" and 0 <= metrics["metrics"]["macro_f1"] <= 1
+    # a's probe chooses its regularisation by cross-validation: no validation objects taken from training
+    assert metrics["val_objects"] == 0 and metrics["train_objects"] + metrics["test_objects"] == 36
     predictions = pd.read_csv(tmp_path / "clf" / "predictions.csv")
     assert len(predictions) == metrics["test_objects"] and "p_cepheid" in predictions
     assert (tmp_path / "clf" / "confusion.png").is_file()
@@ -103,6 +94,12 @@ def test_pretrain_embed_classify(survey, tmp_path):
                          "--classifier", tmp_path / "clf" / "classifier.keras")
     assert code == 0, err
     assert len(pd.read_csv(tmp_path / "pred" / "predictions.csv")) == 36
+    code, out, err = run("classify", survey, "-o", tmp_path / "clf_b", "--model", tmp_path / "model", "--epochs", "1",
+                         "--scenario", "b", "--quiet")
+    assert code == 0, err
+    b = json.loads((tmp_path / "clf_b" / "metrics.json").read_text())
+    assert b["val_objects"] > 0 and b["test_objects"] == metrics["test_objects"]   # b selects its epoch on them
+    assert b["train_objects"] + b["val_objects"] == metrics["train_objects"]
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from sklearn.base import clone
 
 import astromer
 from astromer.data.light_curves import prepare_light_curves
+from conftest import run_cli as _cli
 
 u = pytest.importorskip("astropy.units", reason="astropy is the 'astro' extra: pip install -e '.[astro]'")
 from astropy.table import QTable, Table  # noqa: E402
@@ -142,12 +143,6 @@ def test_the_readme_catalogue_join_gives_one_row_per_object(model, curve):
     assert ids == ["s1", "s2"] and vectors.shape == (2, 2 * model.width)
     assert joined.shape == (3, 2 + 2 * model.width) and joined.iloc[2, 2:].isna().all()   # s3: no curve
     assert (joined.iloc[0, 2:2 + model.width] == 0).all()          # s2 has no B band: zeros there
-
-
-def _cli(*args):
-    from test_cli_commands import run
-
-    return run(*args)
 
 
 @pytest.fixture(scope="module")

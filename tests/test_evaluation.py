@@ -140,8 +140,9 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     ids, folded, _, _ = evaluation.folded_embedding_table(evaluation.load_encoder())
     raw_ids, raw, _ = evaluation.embedding_table(evaluation.load_encoder())
     assert ids == raw_ids and folded.shape == raw.shape and not np.allclose(folded, raw)
-    assert set(results[results["level"] == "window"]["method"]) == {"a", "b", "c", "c_b", "a_skip", "b_skip",
-                                                                     "c_skip", "gru"}
+    # per-window rows for the methods with several samples per object; the multi-band scenarios
+    # (a, b, c, c_b) have one sample per object here, so a window row would repeat the object row
+    assert set(results[results["level"] == "window"]["method"]) == {"a_skip", "b_skip", "c_skip", "gru"}
     # 10 pool objects per class: 3 train, 5 validation for the methods that select on it; the
     # frozen probe heads (a, c), features and hybrids use no validation
     assert set(obj["train_per_class"]) == {'{"mira": 3, "rr_lyrae": 3}'}
@@ -335,7 +336,7 @@ def test_scenario_b_starts_exactly_where_a_ends(tiny_eros, monkeypatch, a, b):
     np.testing.assert_allclose(logits[b], logits[a], rtol=1e-5, atol=1e-5)
     assert np.ptp(logits[a], axis=0).max() > 0  # the head does tell the samples apart
     rows = results.set_index(["method", "level"])
-    for level in ("object", "window"):
+    for level in ("object", "window") if a == "a_skip" else ("object",):
         assert rows.loc[(b, level), "macro_f1"] == rows.loc[(a, level), "macro_f1"]
         assert rows.loc[(b, level), "accuracy"] == rows.loc[(a, level), "accuracy"]
     assert rows.loc[(b, "object"), "selected_epoch"] == 0

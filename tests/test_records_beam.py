@@ -16,7 +16,7 @@ def test_beam_direct_runner_equals_local_writer(tmp_path):
               name="s82")
     local = records.write_dataset(src, tmp_path / "local", progress=False, **kw)
     beam = records.write_dataset_beam(src, tmp_path / "beam", runner="DirectRunner", **kw)
-    assert beam == local and local["dropped"]["rows"] == {"sentinel_err": 59}
+    assert beam == local and local["dropped"]["rows"] == {"sentinel_err": 59, "equal_time": 8}
     assert read_tree(tmp_path / "beam") == read_tree(tmp_path / "local")
 
 
@@ -62,7 +62,7 @@ def test_beam_reads_a_partitioned_parquet_dataset_on_two_worker_processes(tmp_pa
     beam = records.write_dataset_beam(records.long_table(folder, labels), tmp_path / "beam",
                                       runner="DirectRunner", pipeline_options=MULTI_PROCESS, **KW)
     assert beam == local
-    assert local["counts"]["objects"] == 483 and local["dropped"]["rows"] == {"sentinel_err": 59}
+    assert local["counts"]["objects"] == 483 and local["dropped"]["rows"] == {"sentinel_err": 59, "equal_time": 8}
     assert local["source"]["type"] == "long_table" and len(local["source"]["files"]) == 10
     assert read_tree(tmp_path / "beam") == read_tree(tmp_path / "local")
     assert not (tmp_path / ".beam.scan").exists() and not (tmp_path / "beam" / ".progress").exists()

@@ -1,22 +1,14 @@
 """`astromer records ...`: help for every sub-command, one-line errors, convert/inspect/verify."""
 
-import contextlib
-import io
 
 import pandas as pd
 import pytest
 
-from astromer.cli.main import main
+from conftest import run_cli
 
 
 def _run(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(["records", *args])
-        except SystemExit as exc:  # argparse --help / usage errors
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
+    return run_cli("records", *args)
 
 
 @pytest.mark.parametrize("sub, words", [

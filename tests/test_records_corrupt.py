@@ -1,8 +1,6 @@
 """A truncated, bit-flipped or deleted shard gives one line naming the shard and suggesting
 `astromer records verify DIR`: through the reader, the record pipelines and the CLI."""
 
-import contextlib
-import io
 import os
 import shutil
 import struct
@@ -13,7 +11,6 @@ import pytest
 import tensorflow as tf
 
 from astromer import records
-from astromer.cli.main import main
 from astromer.records import (
     classification_records,
     image_records,
@@ -22,6 +19,7 @@ from astromer.records import (
     pretraining_records,
 )
 from astromer.records.shard_errors import CorruptShardError, MissingShardError, naming_bad_shards
+from conftest import run_cli as _cli
 
 SHARD = "train/train-00001-of-00004.tfrecord"
 MODES = ("truncated", "bit_flip", "deleted")
@@ -171,13 +169,6 @@ def test_verify_names_the_shard_and_the_first_bad_record(intact, tmp_path):
         (SHARD, "sha256 differs from metadata (corrupt or modified)"),
         (SHARD, f"unreadable after 1 records (DataLossError: corrupted record at {offset})"),
     ]
-
-
-def _cli(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("command", ["embed", "pretrain", "classify"])

@@ -1,7 +1,5 @@
 """Acceptance on the real data in ../shared/data: recipes built with --source-dir."""
 
-import contextlib
-import io
 import json
 
 import numpy as np
@@ -9,7 +7,7 @@ import pandas as pd
 import pytest
 
 from astromer import records
-from conftest import require_shared
+from conftest import require_shared, run_cli
 
 EROS_CLASSES = {"rr_lyrae": 2231, "cepheid": 736, "eclipsing_binary": 439, "mira": 235}
 
@@ -20,13 +18,7 @@ class _Run:
 
 
 def _cli(*args):
-    """The CLI in-process (a subprocess would spend seconds importing TensorFlow again)."""
-    from astromer.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["records", *args])
-    return _Run(code, out.getvalue(), err.getvalue())
+    return _Run(*run_cli("records", *args))
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +90,8 @@ def test_s82_sentinel_rows_are_dropped_and_counted(tmp_path):
     meta = records.build("s82_rrlyrae", tmp_path / "s82", source_dir=source, progress=False)
     assert meta["counts"]["objects"] == 483 and meta["bands"] == ["g", "i", "r", "u", "z"]
     assert meta["counts"]["classes"] == {"RRab": 379, "RRc": 104}
-    assert meta["dropped"]["rows"] == {"sentinel_err": 59}
+    # 8 rows (2 objects) share a time with another row of other values: kept, counted
+    assert meta["dropped"]["rows"] == {"sentinel_err": 59, "equal_time": 8}
     assert meta["counts"]["observations"] == 136196 - 59
     for rec in records.read_light_curves(tmp_path / "s82").as_numpy_iterator():
         assert rec["mag"].max() < 90 and rec["err"].max() < 99

@@ -2,7 +2,6 @@
 archives (tar and zip) with absolute, ``..`` or link members, are refused before anything is read
 from outside or written."""
 
-import contextlib
 import io
 import os
 import tarfile
@@ -12,23 +11,13 @@ import pandas as pd
 import pytest
 
 from astromer import records
-from astromer.cli.main import main
 from astromer.presets.detect import ArchiveTooLargeError
 from astromer.records import sources as S
 from astromer.records.archives import ArchiveError, extract
+from conftest import run_cli as run
 
 GOOD = "# mjd mag err\n1 15.0 0.1\n2 15.1 0.1\n3 15.2 0.1\n"
 SECRET = "1 99.0 0.5\n2 98.0 0.5\n3 97.0 0.5\n4 96.0 0.5\n5 95.0 0.5\n"
-
-
-def run(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 # ----------------------------------------------------------------------------------------------

@@ -242,7 +242,11 @@ def _run(args):
         print(f"[classify] {len(empty):,} labelled objects have no usable observation after cleaning and are left "
               f"out ({', '.join(f'{k} {v}' for k, v in empty.value_counts().sort_index().items())})", flush=True)
         labels = labels[labels["object_id"].isin(usable)]
-    ids = split_ids(labels, seed=args.seed, where=f" of {args.labels or args.input}")
+    # the multi-band probe (a, c then a) picks its regularisation by cross-validation on the training
+    # objects: a validation set would only take objects from training; b and the per-window heads use one
+    validates = args.scenario == "b" or not multiband
+    ids = split_ids(labels, seed=args.seed, val_fraction=0.1 if validates else 0.0,
+                    where=f" of {args.labels or args.input}")
     lab = labels.set_index("object_id")["label"]
     if args.shots:
         ids["train"] = take_shots(ids["train"], lab, args.shots, seed=args.seed)

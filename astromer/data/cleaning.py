@@ -38,6 +38,7 @@ ROW_REASONS = (
     "absurd_mag",         # magnitude outside rules.absurd_mag (default [-30, 40])
     "duplicate_row",      # same time, magnitude and error as an earlier row (duplicates="drop_exact")
     "duplicate_time",     # same time as an earlier row (duplicates="first")
+    "equal_time",         # KEPT, counted: same time as an earlier row, other values ("drop_exact", "keep")
 )
 # Curve-level: a (object, band) curve that is dropped or repaired.
 CURVE_REASONS = ("too_few_observations", "resorted")
@@ -129,7 +130,8 @@ class CleaningRules:
 
 @dataclass
 class Report:
-    """Counts of everything dropped or repaired, with a few example ids per reason."""
+    """Counts of everything dropped or repaired (and of rows kept at an equal time), with a few
+    example ids per reason."""
 
     rows: Counter = field(default_factory=Counter)
     curves: Counter = field(default_factory=Counter)
@@ -179,7 +181,8 @@ class Report:
             for reason, n in sorted(getattr(self, level).items()):
                 ex = self.examples.get(f"{level}.{reason}", [])
                 tail = f" (e.g. {', '.join(map(str, ex))})" if ex else ""
-                verb = "re-sorted by time" if reason == "resorted" else "dropped"
+                verb = {"resorted": "re-sorted by time",
+                        "equal_time": "kept sharing a time with an earlier row of other values"}.get(reason, "dropped")
                 if reason == "label_without_curve":
                     verb = "in the labels table without a curve"
                 out.append(f"{n} {what} {verb}: {reason}{tail}")
@@ -302,6 +305,9 @@ def clean_curve(time, mag, err, rules: CleaningRules, report: Report, label: str
                 if dup.any():
                     report.add("rows", "duplicate_row", int(dup.sum()), label)
                     idx = idx[~dup]
+    if rules.duplicates != "first" and len(idx) > 1:
+        t = time[idx]
+        report.add("rows", "equal_time", int(np.count_nonzero(t[1:] == t[:-1])), label)
     if len(idx) < rules.min_observations:
         report.add("curves", "too_few_observations", 1, label)
         return None

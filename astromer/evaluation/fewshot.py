@@ -224,9 +224,11 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
         y_true = [self.classes[self.data.labels[o]] for o in ids]
         y_win = np.array([self.classes[self.data.labels[o]] for o in objects[rows]])
         info = self._split_columns(split, objects[tr], objects[va], ids, uses_validation=bool(va.any()))
-        self._record([
-            scores(method, split["shots"], split["fold"], y_true, probs.argmax(1), "object", **info, **extra),
-            scores(method, split["shots"], split["fold"], y_win, logits.argmax(1), "window", **info, **extra)])
+        rows = [scores(method, split["shots"], split["fold"], y_true, probs.argmax(1), "object", **info, **extra)]
+        if len(y_win) > len(ids):   # one sample per object: a window row would repeat the object row
+            rows.append(scores(method, split["shots"], split["fold"], y_win, logits.argmax(1), "window", **info,
+                               **extra))
+        self._record(rows)
 
     def _fit(self, model, x_train, y_train, x_val, y_val, epochs):
         """Fit with early stopping on the validation loss, or on the training loss when the split

@@ -105,7 +105,7 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
         desc_meta = {"type": "dataframe", "rows": int(len(metadata))}
     else:
         mpath = metadata if os.path.isabs(os.fspath(metadata)) else os.path.join(folder, metadata)
-        meta = read_table(mpath, what="metadata table", dtype={id_column: str, band_column: str})
+        meta = read_table(mpath, what="metadata table", ids=[id_column], dtype={band_column: str})
         what = f"metadata table {mpath!r}"
         desc_meta = _file_signature(mpath)
     has_band = band_column in meta.columns

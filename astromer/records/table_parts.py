@@ -117,7 +117,7 @@ class PartOptions:
 def _read_file(path, options, root):
     cols = options.source_columns()
     what = f"light-curve table {path!r}"
-    kwargs = {"dtype": {cols["object_id"]: str, cols["band"]: str}}
+    kwargs = {"ids": [cols["object_id"]], "dtype": {cols["band"]: str}}
     if path.lower().endswith((".parquet", ".pq")):
         import pyarrow.parquet as pq
 

@@ -27,8 +27,12 @@ class SourceError(AstromerError, ValueError):
 # Tables and labels tables
 # ----------------------------------------------------------------------------------------------
 
-def read_table(path, *, what="table", **kwargs) -> pd.DataFrame:
-    """Read a CSV (optionally compressed) or Parquet file with a one-line error on failure."""
+def read_table(path, *, what="table", ids=(), **kwargs) -> pd.DataFrame:
+    """Read a CSV (optionally compressed) or Parquet file with a one-line error on failure.
+
+    ``ids``: columns read as text exactly as written (ids round-trip: ``NA``, ``null`` or
+    ``007`` are ids; only an empty cell is missing); the other columns keep pandas' missing
+    spellings."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{what} {path!r} does not exist")
@@ -41,12 +45,25 @@ def read_table(path, *, what="table", **kwargs) -> pd.DataFrame:
                 return pd.read_parquet(path, **kwargs)
             except ImportError as exc:
                 raise SourceError(f"reading Parquet {path!r} needs pyarrow: {exc}") from None
+        if ids:
+            kwargs = _exact_text(pd.read_csv(path, nrows=0, **kwargs).columns, ids, kwargs)
         return pd.read_csv(path, **kwargs)
     except SourceError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
             zipfile.BadZipFile, ValueError) as exc:   # ValueError: pyarrow's ArrowInvalid, a zip of several files
         raise SourceError(f"could not read {what} {path!r}: {exc}") from None
+
+
+def _exact_text(columns, ids, kwargs):
+    """``kwargs`` for ``read_csv`` with the ``ids`` columns read as text, only an empty cell
+    missing (the other columns keep pandas' missing spellings)."""
+    from pandas._libs.parsers import STR_NA_VALUES   # the spellings read_csv treats as missing
+
+    ids = {str(c) for c in ids}
+    return {**kwargs, "keep_default_na": False,
+            "dtype": {**(kwargs.get("dtype") or {}), **{c: str for c in columns if str(c) in ids}},
+            "na_values": {c: [""] if str(c) in ids else sorted(STR_NA_VALUES) for c in columns}}
 
 
 def _file_signature(path):
@@ -92,7 +109,7 @@ def load_labels(labels, *, id_column="object_id", label_column="label", value_ma
         return None, {}
     if not isinstance(labels, pd.DataFrame):
         what = f"labels table {os.fspath(labels)!r}"
-        labels = read_table(labels, what="labels table", dtype={id_column: str})
+        labels = read_table(labels, what="labels table", ids=[id_column])
     _check_columns(labels, [id_column, label_column, *extra_columns], what)
     ids = id_strings(labels[id_column])
     if ids.isna().any():

@@ -118,7 +118,7 @@ def read_table(path, what="light-curve table", columns=None, zero_point=None):
                          ".fits, .ecsv, .vot) or a records folder")
     else:
         id_name = columns.get("object_id", "object_id")
-        table = read_any(path, what=what, dtype={id_name: str})
+        table = read_any(path, what=what, ids=[id_name])
         if what == "light-curve table" and (columns or "object_id" not in table.columns):
             if "flux" in columns or ("mag" not in table.columns and "flux" in table.columns):
                 raise InputError(f"{what} {path!r}: fluxes in a CSV/Parquet table carry no unit; convert them to "
