@@ -53,6 +53,10 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
             :func:`astromer.baselines.best_periods`, the light-curve package's periodogram over
             all its bands), so the embedding describes one cycle's shape (the ``*_fold`` methods
             of ``astromer evaluate``). An object without a period is an error naming it.
+        time_scales: ``(1.0,)`` (default): the curves' times as observed; several numbers: the
+            embeddings with each curve's centred times multiplied by each, side by side
+            (``(1.0, 0.3)``: what ``astromer evaluate``'s ``probe_scales`` reads; see
+            :meth:`astromer.Astromer.embed`).
 
     ``X`` is what :meth:`astromer.Astromer.embed` takes: a list of ``(n, 2|3)``
     arrays or of tables (one sample each), a long DataFrame or astropy table (one
@@ -63,7 +67,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
 
     def __init__(self, preset=LIGHT_CURVE_PRESET, batch_size=256, pooling="object", bands=None, how="concatenate",
                  time_precision="float64", statistics=("mean",), columns=None, zero_point=None, layers="last",
-                 fold=None):
+                 fold=None, time_scales=(1.0,)):
         self.preset = preset
         self.batch_size = batch_size
         self.pooling = pooling
@@ -75,6 +79,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         self.zero_point = zero_point
         self.layers = layers
         self.fold = fold
+        self.time_scales = time_scales
 
     def _input(self, X):
         from astromer.data.curve_inputs import as_curve_input
@@ -95,6 +100,7 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         if self.how not in ("concatenate", "mean"):
             raise ValueError(f"how must be 'concatenate' or 'mean', got {self.how!r}")
         from astromer.models.astromer.astromer_model import EMBED_LAYERS
+        from astromer.models.astromer.embeddings import time_scales_of
 
         if self.layers not in EMBED_LAYERS:
             raise ValueError(f"layers must be one of {EMBED_LAYERS}, got {self.layers!r}")
@@ -105,7 +111,8 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
         self.model_ = model
         X = self._input(X)
         self.bands_ = [str(b) for b in self.bands] if self.bands is not None else _bands_of(X)
-        per_observation = model.width * (model.num_layers if self.layers == "blocks" else 1)
+        per_observation = model.width * (model.num_layers if self.layers == "blocks" else 1) * \
+            len(time_scales_of(self.time_scales))
         self.n_features_out_ = per_observation * len(self.statistics) * (len(self.bands_) if self._concatenates() else 1)
         return self
 
@@ -114,14 +121,14 @@ class AstromerEmbedder(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """``(n_samples, d)`` float32 embeddings: ``d`` = width x blocks (``layers="blocks"``) x
-        ``len(statistics)`` x bands (when concatenated), ``n_features_out_``."""
+        ``len(time_scales)`` x ``len(statistics)`` x bands (when concatenated), ``n_features_out_``."""
         check_is_fitted(self, "model_")
         X = self._input(X)
         self._check_bands(X)
         if self.fold == "periodogram":
             X = _folded(X)
         result = self.model_.embed(X, batch_size=self.batch_size, verbose=0, time_precision=self.time_precision,
-                                   layers=self.layers)
+                                   layers=self.layers, time_scales=self.time_scales)
         expected = _samples(X)
         if self.pooling == "curve" or not self.bands_:
             if result.dropped:

@@ -161,3 +161,22 @@ def test_bands_are_text_and_an_unseen_band_or_bandless_input_is_an_error(preset_
     with pytest.raises(ValueError, match=r"^1 object\(s\) have no usable observation in the bands \['1'\] "
                                          r"\(e\.g\. \['o1'\]\)"):
         chosen.transform(pd.concat([table[table["object_id"] == "o0"], table[table["band"] == 2]]))
+
+
+def test_time_scales_put_the_embeddings_of_scaled_times_side_by_side(preset_dir):
+    """``time_scales=(1, 0.3)``: the curves as observed, then with their times x0.3 (the centred
+    window times scaled: scaling the raw times gives the same vectors), twice as wide."""
+    curves = [star(40, 1, 2.0), star(25, 2, 0.5), star(60, 3, 9.0)]
+    both = astromer.AstromerEmbedder(preset_dir, statistics=("mean", "std"), time_scales=(1.0, 0.3)).fit(curves)
+    plain = astromer.AstromerEmbedder(preset_dir, statistics=("mean", "std")).fit(curves)
+    scaled = [np.column_stack([c[:, 0] * 0.3, c[:, 1:]]) for c in curves]
+    X = both.transform(curves)
+    assert X.shape == (3, both.n_features_out_) and both.n_features_out_ == 2 * plain.n_features_out_
+    width = plain.n_features_out_ // 2   # per statistic: [observed | scaled]
+    mean1, std1 = np.split(plain.transform(curves), 2, axis=1)
+    mean3, std3 = np.split(plain.transform(scaled), 2, axis=1)
+    np.testing.assert_allclose(X, np.hstack([mean1, mean3, std1, std3]), atol=2e-5)
+    assert width and not np.allclose(mean1, mean3, atol=1e-3)   # the scale does change the vectors
+    for bad in ((), (0.0,), (1.0, -2.0), ("x",), (float("nan"),)):
+        with pytest.raises(ValueError, match="time_scales must be"):
+            astromer.AstromerEmbedder(preset_dir, time_scales=bad).fit(curves)

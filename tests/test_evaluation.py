@@ -112,14 +112,14 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
         return Astromer(num_layers=1, num_heads=2, head_dim=8, ffn_dim=16, window_size=200, dropout=0.0)
 
     methods = ["rf", "hgb_lc", "a", "b", "c", "c_b", "a_skip", "a_attention", "c_skip", "gru", "b_skip", "probe",
-               "hybrid_rf", "probe_c", "hybrid_rf_c", "probe_fold", "hybrid_rf_fold"]
+               "hybrid_rf", "probe_c", "hybrid_rf_c", "probe_scales", "probe_fold", "hybrid_rf_fold"]
     evaluation = FewShotEvaluation(tiny_eros, encoder, methods=methods, shots=[3],
                                    folds=1, epochs=2, finetune_epochs=1, reconstruction_epochs=2, gru_epochs=1,
                                    patience=1, n_jobs=1)
     results = evaluation.run()
     assert set(results["method"]) == set(methods)
     obj = results[results["level"] == "object"]
-    assert len(obj) == 17 and obj["macro_f1"].between(0, 1).all()
+    assert len(obj) == 18 and obj["macro_f1"].between(0, 1).all()
     by_method = obj.set_index("method")
     for method in ("b", "c_b", "b_skip"):
         assert by_method.loc[method, "selected_epoch"] in (0, 1)  # 0: the start (a's head) was kept
@@ -148,18 +148,24 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     assert set(obj["train_per_class"]) == {'{"mira": 3, "rr_lyrae": 3}'}
     assert by_method["val_per_class"].to_dict() == {
         **dict.fromkeys(["b", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "gru"], '{"mira": 5, "rr_lyrae": 5}'),
-        **dict.fromkeys(["a", "c", "rf", "hgb_lc", "probe", "hybrid_rf", "probe_c", "hybrid_rf_c", "probe_fold",
-                         "hybrid_rf_fold"], '{"mira": 0, "rr_lyrae": 0}')}
+        **dict.fromkeys(["a", "c", "rf", "hgb_lc", "probe", "hybrid_rf", "probe_c", "hybrid_rf_c", "probe_scales",
+                         "probe_fold", "hybrid_rf_fold"], '{"mira": 0, "rr_lyrae": 0}')}
     assert (obj["test_per_class"] == '{"mira": 4, "rr_lyrae": 4}').all() and (obj["n_test"] == 8).all()
     # attention pooling scores objects only (no per-window row)
     assert by_method.loc["a_attention", "n_train"] == 6
     summary = summarise(results)
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
     assert summary.set_index("method")["family"].to_dict() == {
-        **dict.fromkeys(["a", "b", "c", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "probe", "probe_c"],
-                        "astromer"),
+        **dict.fromkeys(["a", "b", "c", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "probe", "probe_c",
+                         "probe_scales"], "astromer"),
         "gru": "raw", "rf": "features", "hgb_lc": "features", "hybrid_rf": "hybrid", "hybrid_rf_c": "hybrid",
         "probe_fold": "hybrid", "hybrid_rf_fold": "hybrid"}
+    # probe_scales: the probe's table, then the same curves with their window times x0.3, side by side
+    raw_ids, raw, _ = evaluation.embedding_table(evaluation.load_encoder())
+    ids, both, _ = evaluation.time_scaled_embedding_table(evaluation.load_encoder(), (1.0, 0.3))
+    assert ids == raw_ids and both.shape == (raw.shape[0], 2 * raw.shape[1])
+    np.testing.assert_array_equal(both[:, :raw.shape[1]], raw)
+    assert not np.allclose(both[:, raw.shape[1]:], raw, atol=1e-4)
     out = write_report(results, tmp_path / "report", "astromer evaluate ...", figure=plot.f1_vs_shots)
     text = (out / "results.md").read_text()
     assert "## What training did" in text and "epoch kept per fold" in text and "reconstruction fine-tuning ran" in text

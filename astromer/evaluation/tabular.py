@@ -7,7 +7,13 @@ import time
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from astromer.evaluation.methods import EMBEDDING_LAYERS, EMBEDDING_STATISTICS, FEATURE_METHODS, METHOD_FAMILY
+from astromer.evaluation.methods import (
+    EMBEDDING_LAYERS,
+    EMBEDDING_STATISTICS,
+    FEATURE_METHODS,
+    METHOD_FAMILY,
+    PROBE_TIME_SCALES,
+)
 
 log = logging.getLogger("astromer.evaluate")
 
@@ -72,14 +78,15 @@ class TabularMethods:
         self._run_tabular(method, ids, X, lambda y: feature_classifier(classifier, seed=self.seed, n_jobs=jobs),
                           splits, bar, feature_seconds)
 
-    def embedding_table(self, encoder, key="embeddings", table=None):
+    def embedding_table(self, encoder, key="embeddings", table=None, time_scales=(1.0,)):
         """``(object_ids, E, seconds)``: the encoder's object embeddings (:data:`EMBEDDING_STATISTICS`
         over each curve's observation rows of :data:`EMBEDDING_LAYERS`, bands side by side, zeros for
         a missing band) of ``table`` (default: the data's curves), once per run and ``key`` (one per
         encoder and input: the pretrained one, the adapted one, the folded curves)."""
         if key not in self._feature_cache:
             start = time.time()
-            result = encoder.embed(self.data.table if table is None else table, verbose=0, layers=EMBEDDING_LAYERS)
+            result = encoder.embed(self.data.table if table is None else table, verbose=0, layers=EMBEDDING_LAYERS,
+                                   time_scales=time_scales)
             bands = sorted({i[1] for i in result.ids}) if isinstance(result.ids[0], tuple) else None
             ids, E = result.object_vectors(bands=bands, vectors=result.statistics(EMBEDDING_STATISTICS)) \
                 if bands else (list(result.ids), result.statistics(EMBEDDING_STATISTICS))
@@ -87,6 +94,16 @@ class TabularMethods:
             log.info(f"{key}: {E.shape[1]} per object for {len(ids)} objects in {seconds:.1f} s")
             self._feature_cache[key] = (list(ids), np.asarray(E, dtype=np.float64), seconds)
         return self._feature_cache[key]
+
+    def time_scaled_embedding_table(self, encoder, scales):
+        """``(object_ids, E, seconds)``: :meth:`embedding_table` with each window's centred times
+        multiplied by each of ``scales``, side by side (``Astromer.embed(time_scales=...)``; the
+        unscaled part is the cached ``probe`` table)."""
+        tables = [self.embedding_table(encoder) if k == 1 else
+                  self.embedding_table(encoder, f"embeddings_time_x{k:g}", time_scales=(k,)) for k in scales]
+        if any(t[0] != tables[0][0] for t in tables):
+            raise RuntimeError("time-scaled embeddings cover other objects than the unscaled ones")
+        return tables[0][0], np.hstack([t[1] for t in tables]), sum(t[2] for t in tables)
 
     def folded_embedding_table(self, encoder):
         """:meth:`embedding_table` of the curves folded on each object's periodogram period
@@ -120,7 +137,7 @@ class TabularMethods:
         (``probe_fold``: unfolded and folded side by side; ``hybrid_*_fold``: the folded ones)."""
         from astromer.hybrid import HybridClassifier, embedding_probe
 
-        variant = next((v for v in ("_c", "_fold") if method.endswith(v)), "")
+        variant = next((v for v in ("_c", "_fold", "_scales") if method.endswith(v)), "")
         base = method[:len(method) - len(variant)]
         jobs = -1 if self.n_jobs is None else self.n_jobs
         if variant == "_c":
@@ -131,6 +148,8 @@ class TabularMethods:
             if base == "probe":  # same ids, same order: the folded table is aligned to the unfolded one
                 _, raw, raw_seconds = self.embedding_table(encoder)
                 E, seconds = np.hstack([raw, E]), seconds + raw_seconds
+        elif variant == "_scales":
+            ids, E, seconds = self.time_scaled_embedding_table(encoder, PROBE_TIME_SCALES)
         else:
             ids, E, seconds = self.embedding_table(encoder)
         if base == "probe":

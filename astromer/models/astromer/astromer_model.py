@@ -334,7 +334,8 @@ class Astromer(PresetMixin, keras.Model):
                            row_cost=2 * self.width + self.ffn_dim)
 
     def embed(self, light_curves, ids=None, batch_size=256, verbose="auto", rules=None,
-              time_precision="float64", columns=None, zero_point=None, bucketing="auto", layers="last"):
+              time_precision="float64", columns=None, zero_point=None, bucketing="auto", layers="last",
+              time_scales=(1.0,)):
         """Embed raw light curves: one row per observation and a pooled vector per object.
 
         ``light_curves``: a list of arrays with columns (time, mag[, err]), or a
@@ -358,14 +359,17 @@ class Astromer(PresetMixin, keras.Model):
         as in :meth:`encode_windows`: windows are cut to length buckets, so most padding costs no compute).
         Every observation gets exactly one embedding row, from the first window
         that holds it: the encoder output (``layers="last"``), or every block's output side by
-        side (``"blocks"``, ``num_layers * d`` wide; the probe of ``astromer evaluate`` reads it). ``pooled`` is the mean of those rows. Returns
+        side (``"blocks"``, ``num_layers * d`` wide; the probe of ``astromer evaluate`` reads it).
+        ``time_scales``: the windows are encoded once per scale with their centred times multiplied by
+        it, the rows side by side (``(1.0, 0.3)``: as observed and with time differences compressed
+        0.3x, twice as wide; ``astromer evaluate``'s ``probe_scales``). ``pooled`` is the mean of those rows. Returns
         :class:`LightCurveEmbeddings`, in input order (dropped curves are
         listed in its ``dropped``). A NaN/inf embedding is an error naming the
         object, never returned.
         """
         return embed_light_curves(self, light_curves, ids, batch_size=batch_size, verbose=verbose, rules=rules,
                                   time_precision=time_precision, columns=columns, zero_point=zero_point,
-                                  bucketing=bucketing, layers=layers)
+                                  bucketing=bucketing, layers=layers, time_scales=time_scales)
 
     # ------------------------------------------------------------------ config
     def get_config(self):

@@ -100,8 +100,21 @@ class LightCurveEmbeddings(Sequence):
         return f"LightCurveEmbeddings({len(self)} objects, {n_obs} observations, dim {d})"
 
 
+def time_scales_of(time_scales):
+    """``time_scales`` (one number or several) as a tuple of positive finite floats."""
+    scales = (time_scales,) if np.isscalar(time_scales) else tuple(time_scales)
+    try:
+        scales = tuple(float(k) for k in scales)
+    except (TypeError, ValueError):
+        raise ValueError(f"time_scales must be positive numbers, got {time_scales!r}") from None
+    if not scales or not all(np.isfinite(k) and k > 0 for k in scales):
+        raise ValueError(f"time_scales must be one or more positive numbers, got {time_scales!r}")
+    return scales
+
+
 def embed_light_curves(model, light_curves, ids=None, *, batch_size=256, verbose="auto", rules=None,
-                       time_precision="float64", columns=None, zero_point=None, bucketing="auto", layers="last"):
+                       time_precision="float64", columns=None, zero_point=None, bucketing="auto", layers="last",
+                       time_scales=(1.0,)):
     """:meth:`astromer.Astromer.embed` (documented there) for ``model``: clean and window the
     curves, encode the windows (:meth:`~astromer.Astromer.encode_windows`), give each
     observation its row from the first window that holds it, pool per object."""
@@ -111,11 +124,16 @@ def embed_light_curves(model, light_curves, ids=None, *, batch_size=256, verbose
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+    scales = time_scales_of(time_scales)
     prepared = prepare_light_curves(light_curves, ids, columns=columns, zero_point=zero_point, rules=rules)
     windows = window_curves(prepared.curves, window_size=model.window_size, time_precision=time_precision)
-    x = {"times": windows.times, "magnitudes": windows.magnitudes, "mask": windows.mask}
-    z = model.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose, bucketing=bucketing,
-                             layers=layers)
+    z = []
+    for k in scales:   # the centred times scaled: time differences, the same cleaning and windows
+        times = windows.times if k == 1 else (windows.times.astype(np.float64) * k).astype(windows.times.dtype)
+        x = {"times": times, "magnitudes": windows.magnitudes, "mask": windows.mask}
+        z.append(np.asarray(model.encode_windows(x, windows.length, batch_size=batch_size, verbose=verbose,
+                                                 bucketing=bucketing, layers=layers), dtype=np.float32))
+    z = z[0] if len(z) == 1 else np.concatenate(z, axis=-1)
     # float32 also under a bfloat16 policy (what NumPy/sklearn take); only the rows returned
     # (each observation's first window) are gathered and checked, never the padding
     per_object = gather_observations(np.asarray(z, dtype=np.float32), windows, len(prepared.curves))
