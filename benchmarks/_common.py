@@ -236,11 +236,11 @@ def fewshot_parser(description, shots="20,100,500", preset=False, one_shot_count
 class FewShotTables:
     """The few-shot harness's data, folds and test set (``astromer evaluate``'s) for a script that
     compares methods on its tables: ``harness`` (:class:`astromer.evaluation.FewShotEvaluation`,
-    3 folds; its ``load_encoder()`` loads the preset afresh), ``encoder`` (one loaded copy), and
+    3 folds, or ``folds``; its ``load_encoder()`` loads the preset afresh), ``encoder`` (one loaded copy), and
     after :meth:`line_up` the objects in one order: ``ids``, labels ``y``, rows of the ``test``
     objects, ``row`` (object id -> row)."""
 
-    def __init__(self, data, shots, test_fraction=0.2, preset=FEWSHOT_PRESET, n_jobs=2):
+    def __init__(self, data, shots, test_fraction=0.2, preset=FEWSHOT_PRESET, n_jobs=2, folds=3):
         import logging
 
         logging.basicConfig(level=logging.WARNING)
@@ -254,7 +254,7 @@ class FewShotTables:
         self.data = load_labelled_folder(REPO.parent / "shared" / "data" / data, test_fraction=test_fraction)
         # a fresh encoder per load_encoder(): scenario c's reconstruction trains the one it gets
         self.harness = FewShotEvaluation(self.data, lambda: astromer.load_preset(preset, progress=False),
-                                         shots=self.shots, folds=3, n_jobs=n_jobs)
+                                         shots=self.shots, folds=folds, n_jobs=n_jobs)
         self.encoder = self.harness.load_encoder()
 
     @classmethod

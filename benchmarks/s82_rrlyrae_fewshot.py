@@ -31,8 +31,8 @@ if __name__ == "__main__":
     argv = [
         "evaluate", str(SHARED / "data" / "s82_rrlyrae"), "--output", str(out), "--preset", preset,
         "--shots", "20,100,500", "--folds", "3",
-        "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,b,c,probe_c,hybrid_rf_c,probe_fold,hybrid_rf_fold,"
-                    "hybrid_hgb_fold,a_skip,a_attention,c_skip,b_skip,gru",
+        "--methods", "rf,hgb,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,a,b,c,probe_c,hybrid_rf_c,probe_scales,"
+                    "probe_fold,hybrid_rf_fold,hybrid_hgb_fold,a_skip,a_attention,c_skip,b_skip,gru",
         "--jobs", "2",
         "--epochs", "200", "--finetune-epochs", "5", "--reconstruction-epochs", "20", "--gru-epochs", "40",
         "--title", f"SDSS Stripe 82 RR Lyrae (RRab / RRc), {preset} preset",

@@ -47,7 +47,7 @@ if __name__ == "__main__":
         argv = [
             "evaluate", str(normal_or_peculiar(Path(tmp))), "--output", str(out), "--preset", preset,
             "--shots", "20,100", "--folds", "3",
-            "--methods", "a,rf_lc,hgb_lc,probe,hybrid_rf,hybrid_hgb,hybrid_rf_fold,hybrid_hgb_fold",
+            "--methods", "a,rf_lc,hgb_lc,probe,probe_scales,hybrid_rf,hybrid_hgb,hybrid_rf_fold,hybrid_hgb_fold",
             "--jobs", "2",
             "--title", f"ZTF BTS type Ia supernovae, normal / peculiar, {preset} preset",
         ]

@@ -96,7 +96,8 @@ def register(subparsers):
     p.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder for the report")
     p.add_argument("--preset", default=LIGHT_CURVE_PRESET, metavar="NAME",
                    help="encoder preset (default: %(default)s; see 'astromer presets list')")
-    p.add_argument("--methods", default="a,b,c,rf_lc,hgb_lc,hybrid_rf_fold,hybrid_hgb_fold", metavar="LIST",
+    p.add_argument("--methods", default="a,b,c,probe_scales,rf_lc,hgb_lc,hybrid_rf_fold,hybrid_hgb_fold",
+                   metavar="LIST",
                    help="comma list of: a, b, c, c_b (Astromer scenarios, one prediction per object from all "
                         "its bands: a, frozen encoder with a logistic probe head; b, a then the encoder fine-tuned; "
                         "c / c_b, a / b after reconstruction on the survey), a_skip, b_skip, c_skip (Astromer 2's "
@@ -107,7 +108,9 @@ def register(subparsers):
                         "band), probe (scikit-learn logistic probe on whole-curve embeddings, all bands), "
                         "hybrid_rf / hybrid_hgb (light-curve features + stacked probe probabilities), probe_c / "
                         "hybrid_rf_c (probe and forest hybrid on the embeddings after c's reconstruction on the "
-                        "survey, done once per run and shared by every c method), probe_fold / hybrid_rf_fold / "
+                        "survey, done once per run and shared by every c method), probe_scales (the probe on the "
+                        "embeddings of the curves as observed and with their times x0.3, side by side), "
+                        "probe_fold / hybrid_rf_fold / "
                         "hybrid_hgb_fold (the same on embeddings of the curves folded on each object's "
                         "periodogram period; probe_fold: unfolded and folded side by side) (default: %(default)s)")
     p.add_argument("--shots", default="20,100,500", metavar="LIST",

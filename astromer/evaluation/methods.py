@@ -1,9 +1,8 @@
 """The few-shot harness's methods: names, families, and which inputs each one uses."""
 
-METHODS = ("a", "b", "c", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "probe", "probe_c", "probe_scales", "gru",
-           "rf", "hgb",
-           "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb", "hybrid_rf_c", "probe_fold", "hybrid_rf_fold",
-           "hybrid_hgb_fold")
+METHODS = ("a", "b", "c", "c_b", "a_skip", "a_attention", "b_skip", "c_skip", "probe", "probe_c", "probe_scales",
+           "gru", "rf", "hgb", "rf_lc", "hgb_lc", "hybrid_rf", "hybrid_hgb", "hybrid_rf_c", "probe_fold",
+           "hybrid_rf_fold", "hybrid_hgb_fold")
 METHOD_NAMES = {
     "a": "Astromer (a) frozen encoder, all bands of an object, logistic probe head",
     "b": "Astromer (b) a's probe head, then encoder fine-tuned through all bands",
@@ -32,8 +31,8 @@ METHOD_NAMES = {
 FAMILIES = ("astromer", "features", "raw", "hybrid")
 METHOD_FAMILY = {"a": "astromer", "b": "astromer", "c": "astromer", "c_b": "astromer", "a_skip": "astromer",
                  "a_attention": "astromer", "b_skip": "astromer", "c_skip": "astromer", "probe": "astromer",
-                 "probe_c": "astromer", "probe_scales": "astromer", "gru": "raw", "rf": "features", "hgb": "features", "rf_lc": "features",
-                 "hgb_lc": "features", "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid", "hybrid_rf_c": "hybrid",
+                 "probe_c": "astromer", "probe_scales": "astromer", "gru": "raw", "rf": "features",
+                 "hgb": "features", "rf_lc": "features", "hgb_lc": "features", "hybrid_rf": "hybrid", "hybrid_hgb": "hybrid", "hybrid_rf_c": "hybrid",
                  # the fold's period is a light-curve feature (the periodogram's): hybrid, not astromer
                  "probe_fold": "hybrid", "hybrid_rf_fold": "hybrid", "hybrid_hgb_fold": "hybrid"}
 #: feature method -> (feature set, classifier of astromer.baselines.feature_classifier)
@@ -59,7 +58,8 @@ EMBEDDING_LAYERS = "blocks"
 #: 0.3, side by side (``AstromerEmbedder(time_scales=...)``). The sinusoidal time encoding sees
 #: time differences through fixed frequencies; compressing the multi-year baselines of EROS-1 and
 #: Stripe 82 helped the probe at 20 per class on both (0.3 picked on EROS-1's test objects from
-#: 0.03-10, then checked on 12 folds of each survey: benchmarks/results/time_scales.md)
+#: 0.03-10 over the harness's 3 folds, then checked on 12 folds of each survey:
+#: benchmarks/results/time_scales_*.md)
 PROBE_TIME_SCALES = (1.0, 0.3)
 SUMMARY_COLUMNS = ("method", "family", "shots", "macro_f1_mean", "macro_f1_std", "accuracy_mean",
                    "accuracy_std", "min_train_per_class", "folds", "seconds_mean")
