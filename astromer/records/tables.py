@@ -58,8 +58,11 @@ def read_table(path, *, what="table", ids=(), **kwargs) -> pd.DataFrame:
 def _exact_text(columns, ids, kwargs):
     """``kwargs`` for ``read_csv`` with the ``ids`` columns read as text, only an empty cell
     missing (the other columns keep pandas' missing spellings)."""
-    from pandas._libs.parsers import STR_NA_VALUES   # the spellings read_csv treats as missing
-
+    try:
+        from pandas._libs.parsers import STR_NA_VALUES   # the spellings read_csv treats as missing
+    except ImportError:   # pandas' documented list (read_csv's na_values), should the name move
+        STR_NA_VALUES = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                         "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
     ids = {str(c) for c in ids}
     return {**kwargs, "keep_default_na": False,
             "dtype": {**(kwargs.get("dtype") or {}), **{c: str for c in columns if str(c) in ids}},
