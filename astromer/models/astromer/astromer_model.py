@@ -360,9 +360,8 @@ class Astromer(PresetMixin, keras.Model):
         Every observation gets exactly one embedding row, from the first window
         that holds it: the encoder output (``layers="last"``), or every block's output side by
         side (``"blocks"``, ``num_layers * d`` wide; the probe of ``astromer evaluate`` reads it).
-        ``time_scales``: the windows are encoded once per scale with their centred times multiplied by
-        it, the rows side by side (``(1.0, 0.3)``: as observed and with time differences compressed
-        0.3x, twice as wide; ``astromer evaluate``'s ``probe_scales``). ``pooled`` is the mean of those rows. Returns
+        ``time_scales``: each window encoded once per scale, centred times multiplied by it, rows side by
+        side (``(1.0, 0.3)``: ``astromer evaluate``'s ``probe_scales``). ``pooled`` is the mean of those rows. Returns
         :class:`LightCurveEmbeddings`, in input order (dropped curves are
         listed in its ``dropped``). A NaN/inf embedding is an error naming the
         object, never returned.
