@@ -13,6 +13,7 @@ import tensorflow as tf
 from astromer import records
 from astromer.records import sources as S
 from astromer.records import replacing as R
+from astromer.records import output_folder as O
 from astromer.records import writer as W
 from astromer.data.cleaning import CleaningRules, Report, clean_curve
 from astromer.data.splits import assign_splits, parse_split_spec
@@ -184,7 +185,7 @@ def test_interrupted_convert_resumes_to_identical_records(tmp_path, monkeypatch)
     # a completed shard damaged by hand is rewritten too
     first = sorted((tmp_path / "cut" / "train").glob("*.tfrecord"))[0]
     first.write_bytes(first.read_bytes()[:-3])
-    with pytest.raises(W.ResumeError, match="--resume"):
+    with pytest.raises(O.ResumeError, match="--resume"):
         records.write_dataset(src, tmp_path / "cut", **kw)
     done = []
     monkeypatch.setattr(W, "write_shard", lambda t: done.append(t["file"]) or real(t))
@@ -193,7 +194,7 @@ def test_interrupted_convert_resumes_to_identical_records(tmp_path, monkeypatch)
     assert read_tree(tmp_path / "cut") == read_tree(tmp_path / "full")
     # resuming a finished dataset is a no-op; different options are refused
     assert records.write_dataset(src, tmp_path / "cut", resume=True, **kw)["counts"]["objects"] == 40
-    with pytest.raises(W.ResumeError, match="different input or options"):
+    with pytest.raises(O.ResumeError, match="different input or options"):
         records.write_dataset(src, tmp_path / "cut", resume=True, **{**kw, "shard_size": 7})
     records.write_dataset(src, tmp_path / "cut", overwrite=True, **{**kw, "shard_size": 7})
 
@@ -284,9 +285,9 @@ def test_output_folder_rules(tmp_path):
     src = S.long_table_source(curves, labels)
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x.txt").write_text("mine")
-    with pytest.raises(W.ResumeError, match="not empty"):
+    with pytest.raises(O.ResumeError, match="not empty"):
         records.write_dataset(src, tmp_path / "busy", progress=False)
-    with pytest.raises(W.ResumeError, match="refusing to overwrite"):
+    with pytest.raises(O.ResumeError, match="refusing to overwrite"):
         records.write_dataset(src, tmp_path / "busy", overwrite=True, progress=False)
     assert (tmp_path / "busy" / "x.txt").exists()
     shutil.rmtree(tmp_path / "busy")

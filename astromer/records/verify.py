@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from astromer.io import sha256_of as sha256_file
 from astromer.records.reader import read_metadata
 from astromer.records.schema import METADATA_FILE
 from astromer.records.schema import IMAGE_KIND, parse_image, parse_light_curve
 from astromer.records.shard_errors import reporting_bad_shards, tf_error_text
-from astromer.records.writer import sha256_file, summary_lines
+from astromer.records.writer import summary_lines
 
 
 @dataclass

@@ -44,8 +44,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from astromer.data.cleaning import CleaningRules, Report
 from astromer.errors import AstromerError
-from astromer.io import atomic_write_json, read_json_or_none
-from astromer.io import sha256_of as sha256_file  # its name here (astromer.records.verify imports it)
+from astromer.io import atomic_write_json
 from astromer.records.convert import object_records
 from astromer.records.schema import FORMAT_NAME, METADATA_FILE
 from astromer.records.schema import SCHEMA_VERSION
@@ -53,7 +52,8 @@ from astromer.records.shards import (  # write_shard_results: also Beam's, impor
     PROGRESS_DIR, fingerprint, make_label_map, plan_shards, shard_is_done, write_shard_results,
 )
 from astromer.data.splits import assign_splits, parse_split_spec
-from astromer.records.replacing import BACKUP_SUFFIX, PLAN_FILE, recover_interrupted_swap, staging_dir
+from astromer.records.output_folder import check_output, prepare_dir
+from astromer.records.replacing import BACKUP_SUFFIX, recover_interrupted_swap, staging_dir
 
 
 
@@ -83,10 +83,6 @@ def empty_source_message(source, report):
     return f"{where} holds no objects (no data rows)"
 
 
-class ResumeError(AstromerError, ValueError):
-    """The output folder cannot be resumed or overwritten as asked."""
-
-
 # ----------------------------------------------------------------------------------------------
 # One shard (runs in a worker process)
 # ----------------------------------------------------------------------------------------------
@@ -103,67 +99,6 @@ def write_shard(task):
                for item in task["items"])
     return write_shard_results(task["out_dir"], task["file"], task["split"],
                                task["fingerprint"], results)
-
-
-# ----------------------------------------------------------------------------------------------
-# Output folder handling
-# ----------------------------------------------------------------------------------------------
-
-def _looks_like_records(out_dir):
-    return (os.path.exists(os.path.join(out_dir, METADATA_FILE))
-            or os.path.isdir(os.path.join(out_dir, PROGRESS_DIR)))
-
-
-def _prepare_dir(out_dir, fp):
-    """Mark ``out_dir`` as holding the conversion ``fp`` and drop stale temporary files."""
-    os.makedirs(os.path.join(out_dir, PROGRESS_DIR), exist_ok=True)
-    atomic_write_json(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE), {"fingerprint": fp})
-    # Leftovers of a crash mid-write: never trusted, always rewritten.
-    for root, _dirs, files in os.walk(out_dir):
-        for f in files:
-            if f.endswith(".tmp"):
-                os.remove(os.path.join(root, f))
-
-
-def _check_output(out_dir, fp, resume, overwrite):
-    """What to do with ``out_dir``: ``("finished", meta)`` when resume finds nothing to do,
-    ``("stage", None)`` to write a replacement beside it, ``("here", None)`` to write into it."""
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise ResumeError(f"output {out_dir!r} exists and is not a folder")
-    non_empty = os.path.isdir(out_dir) and bool(os.listdir(out_dir))
-    if non_empty and overwrite:
-        if not _looks_like_records(out_dir):
-            raise ResumeError(
-                f"refusing to overwrite {out_dir!r}: it is not empty and holds no record dataset "
-                "(no metadata.json or .progress); choose an empty or new folder")
-        return "stage", None
-    if non_empty and resume:
-        meta = read_json_or_none(os.path.join(out_dir, METADATA_FILE))
-        if meta is not None:
-            if meta.get("fingerprint") != fp:
-                raise ResumeError(
-                    f"{out_dir!r} is a finished dataset written from different input or options; "
-                    "use --overwrite to replace it")
-            bad = [s["file"] for split in meta["splits"].values() for s in split["shards"]
-                   if not os.path.isfile(os.path.join(out_dir, s["file"]))
-                   or sha256_file(os.path.join(out_dir, s["file"])) != s["sha256"]]
-            if bad:
-                raise ResumeError(
-                    f"{out_dir!r} is finished but shard(s) {bad[:5]} are missing or changed; "
-                    "use --overwrite to rebuild")
-            return "finished", meta
-        plan = read_json_or_none(os.path.join(out_dir, PROGRESS_DIR, PLAN_FILE))
-        if plan is None:
-            raise ResumeError(f"nothing to resume in {out_dir!r}: it has no {PROGRESS_DIR}/{PLAN_FILE}")
-        if plan.get("fingerprint") != fp:
-            raise ResumeError(
-                f"{out_dir!r} holds an interrupted conversion of different input or options; "
-                "use --overwrite to start again")
-    elif non_empty:
-        raise ResumeError(
-            f"output folder {out_dir!r} is not empty; use --resume to finish an interrupted "
-            "conversion or --overwrite to replace it")
-    return "here", None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -249,7 +184,7 @@ class Conversion:
         resume finds nothing left to do. Replacing a dataset (``overwrite``) writes into a
         staging sibling that :meth:`finish` swaps in, so ``out_dir`` is untouched until then."""
         recover_interrupted_swap(self.out_dir)
-        action, meta = _check_output(self.out_dir, self.fingerprint, resume, overwrite)
+        action, meta = check_output(self.out_dir, self.fingerprint, resume, overwrite)
         if action == "finished":
             return meta
         if action == "stage":
@@ -257,7 +192,7 @@ class Conversion:
             self.write_dir = self.staging
         else:
             self.created = not os.path.exists(self.out_dir)
-        _prepare_dir(self.write_dir, self.fingerprint)
+        prepare_dir(self.write_dir, self.fingerprint)
         return None
 
     def discard(self):
