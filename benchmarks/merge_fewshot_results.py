@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from astromer import plot
-from astromer.evaluation import write_report
+from astromer.evaluation import read_predictions, write_report
 
 
 def fold_mismatch(base, other):
@@ -63,7 +63,12 @@ def main():
     if mismatch:
         notes = ["Warning: merged from runs whose folds differ or cannot be compared "
                  f"(methods {args.methods} come from the other run):", ""] + [f"- {m}" for m in mismatch]
-    write_report(merged, args.report, command, title=title, notes=notes, machine=machine, figure=plot.f1_vs_shots)
+    # predictions.csv (runs written before it existed have none): the same methods from each run
+    base_p, other_p = read_predictions(args.report), read_predictions(args.other)
+    predictions = pd.concat([base_p[~base_p["method"].isin(methods)], other_p[other_p["method"].isin(methods)]],
+                            ignore_index=True)
+    write_report(merged, args.report, command, title=title, notes=notes, machine=machine, figure=plot.f1_vs_shots,
+                 predictions=predictions if len(predictions) else None)
     print((Path(args.report) / "results.md").read_text())
 
 

@@ -108,7 +108,7 @@ def test_quickstart_tiny_writes_the_report(tmp_path):
     assert code == 0, err
     report = tmp_path / "qs"
     names = {p.name for p in report.iterdir()}
-    assert {"results.json", "results.md", "results.csv", "summary.csv", "records", "model"} <= names
+    assert {"results.json", "results.md", "results.csv", "summary.csv", "predictions.csv", "records", "model"} <= names
     pngs = {"examples.png", "training.png", "reconstruction.png", "attention.png", "embeddings.png",
             "f1_by_scenario.png", "f1_vs_shots.png"}
     assert pngs <= names
@@ -119,5 +119,5 @@ def test_quickstart_tiny_writes_the_report(tmp_path):
     assert results["data"]["source"].startswith("simulated") and results["seconds"]["total"] > 0
     text = (report / "results.md").read_text()
     assert "| Astromer (a) frozen encoder, all bands of an object, logistic probe head |" in text
-    assert "![embeddings](embeddings.png)" in text
+    assert "![embeddings](embeddings.png)" in text and "## Confusion matrices (test objects)" in text
     assert "| Astromer (b) a's probe head, then encoder fine-tuned through all bands |" in out

@@ -6,12 +6,13 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import f1_score
 
 from astromer import Astromer, plot
 from astromer.baselines import FEATURE_NAMES, RawGRUClassifier, object_features, variability_features
 from astromer.data import prepare_light_curves
 from astromer.evaluation import FewShotEvaluation, LabelledSet, fewshot_splits, summarise, write_report
-from astromer.evaluation import SUMMARY_COLUMNS
+from astromer.evaluation import PREDICTION_COLUMNS, SUMMARY_COLUMNS, load_labelled_folder, read_predictions
 from astromer.data.synthetic import simulate_light_curves
 from conftest import require_shared
 
@@ -166,10 +167,25 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     assert ids == raw_ids and both.shape == (raw.shape[0], 2 * raw.shape[1])
     np.testing.assert_array_equal(both[:, :raw.shape[1]], raw)
     assert not np.allclose(both[:, raw.shape[1]:], raw, atol=1e-4)
-    out = write_report(results, tmp_path / "report", "astromer evaluate ...", figure=plot.f1_vs_shots)
+    # every object-level row's predictions on the test objects, by class name; the scores recomputed
+    # from them are the rows' scores (so every method's predictions are aligned with its objects)
+    predictions = evaluation.predictions_frame()
+    assert list(predictions.columns) == list(PREDICTION_COLUMNS) and len(predictions) == 18 * 8
+    for method, rows in predictions.groupby("method"):
+        assert sorted(rows["object_id"]) == sorted(tiny_eros.test_ids), method
+        assert (rows["true_class"] == tiny_eros.labels.loc[rows["object_id"]].to_numpy()).all(), method
+        assert f1_score(rows["true_class"], rows["predicted_class"], average="macro") == pytest.approx(
+            by_method.loc[method, "macro_f1"], abs=1e-12), method
+    out = write_report(results, tmp_path / "report", "astromer evaluate ...", figure=plot.f1_vs_shots,
+                       predictions=predictions)
     text = (out / "results.md").read_text()
     assert "## What training did" in text and "epoch kept per fold" in text and "reconstruction fine-tuning ran" in text
-    assert sorted(p.name for p in out.iterdir()) == ["f1_vs_shots.png", "results.csv", "results.md", "summary.csv"]
+    best = summary.sort_values("macro_f1_mean", ascending=False, kind="stable").iloc[0]["method"]
+    assert f"## Confusion matrices (test objects)" in text and f"(`{best}`, the best macro F1; 1 fold summed)" in text
+    assert "| true class → predicted | mira | rr_lyrae | recall |" in text
+    assert sorted(p.name for p in out.iterdir()) == ["f1_vs_shots.png", "predictions.csv", "results.csv", "results.md",
+                                                      "summary.csv"]
+    pd.testing.assert_frame_equal(read_predictions(out), predictions)
     assert "astromer evaluate ..." in (out / "results.md").read_text()
     assert (out / "f1_vs_shots.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -253,6 +269,9 @@ def test_results_are_written_per_split_and_resume_skips_finished_rows(tmp_path, 
         FewShotEvaluation(data, None, methods=["hgb"], **kwargs).run()
     kept = pd.read_csv(out / "results.csv")
     assert kept[["method", "shots", "fold"]].values.tolist() == [["hgb", 3, 0], ["hgb", 5, 0]]
+    kept_predictions = read_predictions(out)   # written with each split, like results.csv
+    assert kept_predictions.groupby(["method", "shots", "fold"]).size().to_dict() == {("hgb", 3, 0): 12,
+                                                                                    ("hgb", 5, 0): 12}
 
     crash, fits[:] = False, []
     with caplog.at_level(logging.INFO, logger="astromer.evaluate"):
@@ -264,6 +283,9 @@ def test_results_are_written_per_split_and_resume_skips_finished_rows(tmp_path, 
     on_disk = pd.read_csv(out / "results.csv")
     assert len(on_disk) == 8
     pd.testing.assert_frame_equal(on_disk.iloc[:2], kept)  # earlier rows unchanged
+    predictions = read_predictions(out)   # the kept splits' predictions too, unchanged
+    assert len(predictions) == 8 * 12 and not predictions.duplicated(["method", "shots", "fold", "object_id"]).any()
+    pd.testing.assert_frame_equal(predictions.iloc[:24], kept_predictions)
 
     fits[:] = []
     FewShotEvaluation(data, None, methods=["hgb", "rf"], resume=True, **kwargs).run()
@@ -295,6 +317,10 @@ def test_evaluate_cli_features_only(tmp_path, capsys):
     assert summary["min_train_per_class"].tolist() == [4, 10, 4, 10]
     report = (out / "results.md").read_text()
     assert "Machine: " in report and "| 30 | 0 | cepheid 10, long_period_variable 10, rr_lyrae_ab 10 |" in report
+    predictions = read_predictions(out)
+    test_ids = set(load_labelled_folder(folder, test_fraction=0.5).test_ids)
+    assert len(predictions) == 2 * 2 * 30 and set(predictions["object_id"]) == test_ids  # ids as written
+    assert "[evaluate] wrote" in text and "predictions.csv" in text and "## Confusion matrices" in report
     # a --resume run adds its command line to those recorded (commands.txt, and the report)
     assert (out / "commands.txt").read_text().count("\n") == 1
     assert main(args[:5] + ["rf,hgb_lc,rf_lc"] + args[6:] + ["--resume"]) == 0
@@ -303,6 +329,7 @@ def test_evaluate_cli_features_only(tmp_path, capsys):
     report = (out / "results.md").read_text()
     assert lines[0] in report and lines[1] in report
     assert set(pd.read_csv(out / "results.csv")["method"]) == {"rf", "hgb_lc", "rf_lc"}
+    assert read_predictions(out).groupby("method").size().to_dict() == {"hgb_lc": 60, "rf": 60, "rf_lc": 60}
     # resuming with fewer shot counts still reports the shortfalls of every shot count in the results
     assert main(args[:5] + ["hgb"] + args[6:7] + ["4"] + args[8:] + ["--resume"]) == 0
     report = (out / "results.md").read_text()

@@ -52,9 +52,9 @@ def _run(args):
         notes += ["", "Classes short of shots + validation (training gets its shots first):", ""]
         notes += [f"- {n}" for n in shortfalls]
     out = write_report(results, args.output, command, title=args.title or f"Few-shot classification: {args.data}",
-                       notes=notes, figure=plot.f1_vs_shots)
+                       notes=notes, figure=plot.f1_vs_shots, predictions=evaluation.predictions_frame())
     print((out / "results.md").read_text())
-    print(f"[evaluate] wrote {out}/results.csv, summary.csv, results.md, f1_vs_shots.png")
+    print(f"[evaluate] wrote {out}/results.csv, summary.csv, predictions.csv, results.md, f1_vs_shots.png")
     return 0
 
 
@@ -78,11 +78,12 @@ def register(subparsers):
         "evaluate", help="few-shot classification benchmark: Astromer scenarios a/b/c and baselines",
         description="Run the Astromer 2 few-shot protocol (k folds x N labelled objects per class, fixed test "
         "set) for scenarios a (frozen encoder), b (fine-tuned), c (reconstruction then frozen) and the GRU, "
-        "random-forest and gradient-boosting baselines; writes a results table (CSV, Markdown) and a plot of "
+        "random-forest and gradient-boosting baselines; writes a results table (CSV, Markdown, with the best "
+        "method's confusion matrices), every test object's predictions (predictions.csv) and a plot of "
         "macro F1. Training gets its shots per class first (all of a class's pool objects when it has fewer), "
         "validation what is left; a class short of shots + validation is reported and every row of "
-        "results.csv records the real training/validation counts per class. results.csv is rewritten after "
-        "each split, so an interrupted run keeps what it finished (continue it with --resume).",
+        "results.csv records the real training/validation counts per class. results.csv and predictions.csv "
+        "are rewritten after each split, so an interrupted run keeps what it finished (continue it with --resume).",
         epilog="Examples:\n"
                "  astromer evaluate ../shared/data/eros1 -o eros1_report\n"
                "  astromer evaluate ../shared/data/eros1 -o quick --shots 20 --folds 1 --methods a,rf\n"

@@ -6,9 +6,10 @@ few-shot scenarios a/b/c -> a report folder (table, JSON and figures).
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
+
+from astromer.io import atomic_write_json, atomic_write_text
 
 DEFAULT_OUTPUT = "astromer_quickstart"
 TINY = {"objects": 90, "epochs": 1, "shots": 4, "folds": 1, "head_epochs": 3, "finetune_epochs": 1,
@@ -182,7 +183,8 @@ def _run(args):
 
     _say(args, "[4/5] writing the report and figures")
     title = "Quickstart: few-shot classification of " + ("your records" if args.records else "simulated light curves")
-    write_report(results, out, command_line(), title=title, figure=plot.f1_vs_shots)
+    write_report(results, out, command_line(), title=title, figure=plot.f1_vs_shots,
+                 predictions=evaluation.predictions_frame())
     figures = _figures(args, out, encoder, curves, labels, history, results)
     clock["report"] = time.time()
 
@@ -215,16 +217,16 @@ def _run(args):
         "figures": figures + ["f1_vs_shots.png"],
         "seconds": seconds,
     }
-    (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
-    with open(out / "results.md", "a") as handle:
-        handle.write("\n## Figures\n\n" + "\n".join(f"![{Path(f).stem}]({f})" for f in report["figures"]) + "\n")
-        handle.write(f"\nTotal time {seconds['total']:.0f} s on the {report['backend']} backend "
-                     f"(data {seconds['data']:.0f} s, pretraining {seconds['pretraining']:.0f} s, "
-                     f"classification {seconds['classification']:.0f} s, report {seconds['report']:.0f} s).\n")
+    atomic_write_json(out / "results.json", report)
+    atomic_write_text(out / "results.md", (out / "results.md").read_text()
+                      + "\n## Figures\n\n" + "\n".join(f"![{Path(f).stem}]({f})" for f in report["figures"]) + "\n"
+                      + f"\nTotal time {seconds['total']:.0f} s on the {report['backend']} backend "
+                      f"(data {seconds['data']:.0f} s, pretraining {seconds['pretraining']:.0f} s, "
+                      f"classification {seconds['classification']:.0f} s, report {seconds['report']:.0f} s).\n")
     _say(args, "[5/5] done\n")
     print(f"{title} ({len(test_ids)} test objects, macro F1 and accuracy in %, mean ± std over folds)\n")
     print(table)
-    print(f"\nReport: {out}/results.md, results.json, results.csv; figures: {', '.join(report['figures'])}")
+    print(f"\nReport: {out}/results.md, results.json, results.csv, predictions.csv; figures: {', '.join(report['figures'])}")
     print(f"Finished in {seconds['total'] / 60:.1f} min.")
     return 0
 

@@ -48,6 +48,10 @@ Methods (``METHODS``; family in ``METHOD_FAMILY``):
 
 Feature, probe and hybrid methods and the frozen a and c train on the training objects only
 (``uses_validation`` False): each feature set is computed once per run and shared by every split.
+
+Besides ``results.csv``, every object-level row's predictions go to ``predictions.csv`` (one row
+per method, shots, fold and test object: ``object_id``, ``true_class``, ``predicted_class``),
+rewritten after each split like results.csv and kept by ``resume``.
 """
 
 import hashlib
@@ -74,6 +78,7 @@ from astromer.evaluation.object_scenarios import ObjectScenarios
 from astromer.evaluation.tabular import TabularMethods, scores
 from astromer.evaluation.window_scenarios import WindowScenarios
 from astromer.io import atomic_path
+from astromer.evaluation.report import PREDICTION_COLUMNS, PREDICTIONS_FILE, read_predictions
 
 log = logging.getLogger("astromer.evaluate")
 
@@ -145,6 +150,7 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
         self.prepared = prepare_light_curves(data.table, min_observations=1)
         data.keep_objects(object_keys(self.prepared.ids))  # a LabelledSet built by hand: no shot on an empty object
         self.results = []
+        self.predictions = []   # DataFrames, one per object-level row (see predictions_frame)
         self._feature_cache = {}
         self._sha = {}
 
@@ -164,14 +170,33 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
                 "val_per_class": _counts_text(val), "test_per_class": _counts_text(test),
                 "uses_validation": bool(uses_validation), "split_sha": self._sha[(split["shots"], split["fold"])]}
 
-    def _record(self, rows):
-        """Keep the rows and, with an output folder, rewrite results.csv at once."""
+    def _predicted(self, method, split, ids, y_true, y_pred):
+        """The test objects' predictions of one split, as rows of predictions.csv."""
+        names = np.asarray(self.data.class_names, dtype=object)
+        return pd.DataFrame({"method": method, "shots": split["shots"], "fold": split["fold"],
+                             "object_id": [str(o) for o in ids], "true_class": names[np.asarray(y_true, int)],
+                             "predicted_class": names[np.asarray(y_pred, int)]})
+
+    def predictions_frame(self):
+        """Every object-level prediction on the test objects so far (the rows of predictions.csv)."""
+        if not self.predictions:
+            return pd.DataFrame(columns=PREDICTION_COLUMNS)
+        return pd.concat(self.predictions, ignore_index=True)
+
+    def _record(self, rows, predictions=None):
+        """Keep the rows (and the split's ``predictions``, :meth:`_predicted`) and, with an output
+        folder, rewrite results.csv and predictions.csv at once."""
         self.results.extend(rows)
+        if predictions is not None:
+            self.predictions.append(predictions)
         if self.output is not None:
             out = Path(self.output)
             out.mkdir(parents=True, exist_ok=True)
             with atomic_path(out / "results.csv") as tmp:
                 pd.DataFrame(self.results).to_csv(tmp, index=False)
+            if predictions is not None:
+                with atomic_path(out / PREDICTIONS_FILE) as tmp:
+                    self.predictions_frame().to_csv(tmp, index=False)
 
     def _previous_results(self, splits):
         """Rows of an earlier run in ``output/results.csv`` (with ``resume``), checked against
@@ -197,6 +222,7 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
         self.results = previous.to_dict("records")
         done = {(m, int(n), int(f)) for m, n, f in
                 previous.loc[previous["level"] == "object", ["method", "shots", "fold"]].itertuples(index=False)}
+        self.predictions = [read_predictions(path.parent, done)]
         log.info(f"--resume: {len(done)} finished (method, shots, fold) in {path} are kept and skipped")
         return done
 
@@ -228,7 +254,7 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
         if len(y_win) > len(ids):   # one sample per object: a window row would repeat the object row
             rows.append(scores(method, split["shots"], split["fold"], y_win, logits.argmax(1), "window", **info,
                                **extra))
-        self._record(rows)
+        self._record(rows, self._predicted(method, split, ids, y_true, probs.argmax(1)))
 
     def _fit(self, model, x_train, y_train, x_val, y_val, epochs):
         """Fit with early stopping on the validation loss, or on the training loss when the split

@@ -11,6 +11,55 @@ import pandas as pd
 from astromer.evaluation.methods import METHOD_FAMILY, METHOD_NAMES, METHODS, SUMMARY_COLUMNS
 
 
+PREDICTIONS_FILE = "predictions.csv"
+PREDICTION_COLUMNS = ("method", "shots", "fold", "object_id", "true_class", "predicted_class")
+
+
+def read_predictions(folder, keep=None):
+    """``folder/predictions.csv`` (object ids and class names as text, exactly as written), only the
+    rows of the (method, shots, fold) in ``keep`` when given; an empty frame when there is none."""
+    path = Path(folder) / PREDICTIONS_FILE
+    if not path.is_file():
+        return pd.DataFrame(columns=PREDICTION_COLUMNS)
+    table = pd.read_csv(path, dtype={"object_id": str, "true_class": str, "predicted_class": str, "method": str},
+                        keep_default_na=False)
+    missing = sorted(set(PREDICTION_COLUMNS) - set(table.columns))
+    if missing:
+        raise ValueError(f"{path} has no column(s) {missing}; it was not written by astromer evaluate")
+    if keep is not None:
+        mine = [(m, int(n), int(f)) in keep for m, n, f in table[["method", "shots", "fold"]].itertuples(index=False)]
+        table = table[np.asarray(mine, dtype=bool)]
+    return table.reset_index(drop=True)
+
+
+def confusion_markdown(predictions, summary):
+    """For each number of shots, the confusion matrix of the method with the best mean macro F1
+    (test objects, summed over its folds; rows: true class, columns: predicted), with the recall."""
+    from sklearn.metrics import confusion_matrix
+
+    if predictions is None or len(predictions) == 0:
+        return ""
+    classes = sorted(set(predictions["true_class"]) | set(predictions["predicted_class"]))
+    text = []
+    for shots, rows in summary.groupby("shots"):
+        have = rows[rows["method"].isin(set(predictions.loc[predictions["shots"] == shots, "method"]))]
+        if have.empty:
+            continue
+        best = have.sort_values("macro_f1_mean", ascending=False, kind="stable").iloc[0]
+        mine = predictions[(predictions["shots"] == shots) & (predictions["method"] == best["method"])]
+        matrix = confusion_matrix(mine["true_class"], mine["predicted_class"], labels=classes)
+        folds = mine["fold"].nunique()
+        text += [f"{int(shots)} per class, {METHOD_NAMES.get(best['method'], best['method'])} "
+                 f"(`{best['method']}`, the best macro F1; {folds} fold{'s' * (folds != 1)} summed):", "",
+                 "| true class → predicted | " + " | ".join(classes) + " | recall |",
+                 "|---|" + "---|" * (len(classes) + 1)]
+        for name, counts in zip(classes, matrix):
+            recall = f"{100 * counts[classes.index(name)] / counts.sum():.0f}%" if counts.sum() else ""
+            text.append(f"| {name} | " + " | ".join(str(int(c)) for c in counts) + f" | {recall} |")
+        text.append("")
+    return "\n".join(text).rstrip()
+
+
 def summarise(results, level="object"):
     """Per method (in :data:`METHODS` order) and shots: mean and std over folds of macro F1 and accuracy, the method's
     family, the smallest training count of any class in any fold (``min_train_per_class``:
@@ -134,19 +183,29 @@ def machine_description():
 
 
 def write_report(results, output_dir, command, title="Few-shot classification", notes=None, machine=None,
-                 figure=None):
+                 figure=None, predictions=None):
     """results.csv (per split), summary.csv and results.md (with the command, the machine, the date,
     the real objects per class of every split and ``notes``). ``machine``: where the results were
     computed (default: this machine, :func:`machine_description`). ``figure``: a function
     ``figure(summary, path=..., title=...)`` drawing f1_vs_shots.png (the CLI passes
-    :func:`astromer.plot.f1_vs_shots`; figures live in :mod:`astromer.plot`)."""
+    :func:`astromer.plot.f1_vs_shots`; figures live in :mod:`astromer.plot`). ``predictions``: the
+    per-object predictions (:meth:`FewShotEvaluation.predictions_frame`), written to
+    predictions.csv; results.md then shows the best method's confusion matrix at each number of
+    shots. Every file is written atomically."""
     import datetime
+
+    from astromer.io import atomic_path, atomic_write_text
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results.to_csv(out / "results.csv", index=False)
+    with atomic_path(out / "results.csv") as tmp:
+        results.to_csv(tmp, index=False)
     summary = summarise(results)
-    summary.to_csv(out / "summary.csv", index=False)
+    with atomic_path(out / "summary.csv") as tmp:
+        summary.to_csv(tmp, index=False)
+    if predictions is not None:
+        with atomic_path(out / PREDICTIONS_FILE) as tmp:
+            predictions.to_csv(tmp, index=False)
     if figure is not None:
         figure(summary, path=out / "f1_vs_shots.png", title=title)
     window = summarise(results, level="window")
@@ -173,7 +232,11 @@ def write_report(results, output_dir, command, title="Few-shot classification", 
     training = training_markdown(results)
     if training:
         text += ["## What training did", "", training, ""]
+    confusion = confusion_markdown(predictions, summary)
+    if confusion:
+        text += ["## Confusion matrices (test objects)", "", f"Every prediction is in {PREDICTIONS_FILE}.", "",
+                 confusion, ""]
     if len(window):
         text += ["## Per window (for comparison with the papers)", "", to_markdown(window), ""]
-    (out / "results.md").write_text("\n".join(text))
+    atomic_write_text(out / "results.md", "\n".join(text))
     return out

@@ -28,7 +28,7 @@ def scores(method, shots, fold, y_true, y_pred, level, **extra):
 class TabularMethods:
     """Part of :class:`astromer.evaluation.FewShotEvaluation`: the methods on per-object tables.
     Uses the harness's ``data``, ``prepared``, ``classes``, ``seed``, ``n_jobs``, ``_feature_cache``,
-    ``_split_columns`` and ``_record``."""
+    ``_split_columns``, ``_predicted`` and ``_record``."""
 
     def feature_table(self, kind):
         """``(object_ids, X, column_names, seconds)`` of feature set ``kind`` ("basic": the 16
@@ -66,7 +66,8 @@ class TabularMethods:
                 pred = model.predict(X[test])
             info = self._split_columns(split, train_ids, [], test_ids, uses_validation=False)
             self._record([scores(method, split["shots"], split["fold"], y[test], pred, "object", **info,
-                                  seconds=time.time() - start, feature_seconds=feature_seconds, **extra)])
+                                  seconds=time.time() - start, feature_seconds=feature_seconds, **extra)],
+                         self._predicted(method, split, test_ids, y[test], pred))
             bar.update(1)
 
     def _run_features(self, method, splits, bar):

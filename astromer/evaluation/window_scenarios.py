@@ -16,7 +16,8 @@ from astromer.evaluation.tabular import scores
 
 class WindowScenarios:
     """Mixin of :class:`astromer.evaluation.fewshot.FewShotEvaluation` (uses its ``classes``,
-    ``data``, the training options, ``_take``, ``_split_columns``, ``_record`` and ``_objectscores``)."""
+    ``data``, the training options, ``_take``, ``_split_columns``, ``_predicted``, ``_record`` and
+    ``_objectscores``)."""
 
     def _features(self, encoder, x):
         from astromer.models.classifier import LightCurveClassifier
@@ -65,7 +66,8 @@ class WindowScenarios:
             logits = model.predict(x_test, batch_size=256, verbose=0)
             info = self._split_columns(split, objects[tr], objects[va], test_ids, uses_validation=bool(va.any()))
             self._record([scores("a_attention", split["shots"], split["fold"], y_test, logits.argmax(1), "object",
-                                 **info, seconds=time.time() - start)])
+                                 **info, seconds=time.time() - start)],
+                         self._predicted("a_attention", split, test_ids, y_test, logits.argmax(1)))
             bar.update(1)
 
     def _run_finetuned(self, x, errors, features, labels, objects, splits, test_rows, bar):

@@ -25,9 +25,11 @@ def new_figure(nrows=1, ncols=1, figsize=(6.4, 4.0), **kwargs):
 def finish(fig, path=None, dpi=120):
     """Save ``fig`` to ``path`` (parent folders created) when given; return ``fig``."""
     if path is not None:
+        from astromer.io import atomic_path
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
+        with atomic_path(path) as tmp:   # never a half-written picture in place of the last one
+            fig.savefig(tmp, dpi=dpi, format=path.suffix[1:].lower() or "png")
     return fig
 
 
