@@ -190,6 +190,27 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     assert (out / "f1_vs_shots.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_classes_too_small_for_a_test_set_name_the_classes_that_can_be_evaluated(tmp_path):
+    """A class of 1 or 2 objects cannot give both a test and a pool object: the error names the
+    classes, and the --classes that evaluates the others (which then runs)."""
+    from astromer.tasks.inputs import InputError
+
+    data = _simulated_set(n=30)
+    labels = data.labels.rename("label").reset_index()
+    labels.loc[0, "label"], labels.loc[[1, 2], "label"] = "singleton", "pair"
+    data.table.to_csv(tmp_path / "lightcurves.csv", index=False)
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    with pytest.raises(InputError) as error:
+        load_labelled_folder(tmp_path)
+    assert str(error.value).startswith(f"cannot hold out a stratified 20% test set from 30 labelled objects in "
+                                       f"{tmp_path} (objects per class: ")
+    assert "too few in 'pair', 'singleton')" in str(error.value)
+    assert str(error.value).endswith(", or evaluate the larger classes only: "
+                                     "--classes cepheid long_period_variable rr_lyrae_ab")
+    data = load_labelled_folder(tmp_path, classes=["cepheid", "long_period_variable", "rr_lyrae_ab"])
+    assert len(data.test_ids) + len(data.pool_ids) == 27
+
+
 def test_evaluate_cli_errors(tmp_path):
     from astromer.cli.main import main
 

@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 log = logging.getLogger("astromer.evaluate")
@@ -103,7 +104,14 @@ def load_labelled_folder(folder, label_column="label", split_column="split", tes
     if given_test_split(labels, f" of {folder}"):
         test = labels.loc[labels["split"] == "test", "object_id"].tolist()
     else:
-        _, test = hold_out(labels["object_id"].tolist(), series, test_fraction, seed, where=f" in {folder}")
+        try:
+            _, test = hold_out(labels["object_id"].tolist(), series, test_fraction, seed, where=f" in {folder}")
+        except InputError as error:   # the harness can also leave the small classes out
+            big = sorted(c for c, n in series.value_counts().items()   # sure of a test and a pool object
+                         if np.floor(n * test_fraction) >= 1 and n - np.ceil(n * test_fraction) >= 1)
+            if len(big) < 2:
+                raise
+            raise InputError(f"{error}, or evaluate the larger classes only: --classes {' '.join(big)}") from None
     test_set = set(test)
     pool = [o for o in labels["object_id"] if o not in test_set]
     untested = sorted(set(series) - set(series.loc[list(test)]))
