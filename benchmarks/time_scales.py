@@ -19,6 +19,7 @@ Object-level macro F1 (%) on the test objects, mean ± std (ddof 1) over the fol
 """
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import FewShotTables, fewshot_parser, mean_std_cells, report_head, write_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def columns_by_cv(candidates, y, seed=0):
+    """The package's probe (standardised columns, class-balanced logistic regression) whose columns
+    (one of ``candidates``, lists of column indices) and ``C`` are chosen together by macro F1 over
+    the same stratified folds :func:`astromer.hybrid.embedding_probe` uses."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from astromer.hybrid import PROBE_CS
+
+    smallest = int(np.bincount(np.unique(y, return_inverse=True)[1]).min())
+    pipeline = make_pipeline(ColumnTransformer([("pick", "passthrough", candidates[0])]), StandardScaler(),
+                             LogisticRegression(class_weight="balanced", max_iter=3000))
+    grid = {"columntransformer__transformers": [[("pick", "passthrough", c)] for c in candidates],
+            "logisticregression__C": list(PROBE_CS)}
+    folds = StratifiedKFold(max(2, min(3, smallest)), shuffle=True, random_state=seed)
+    return GridSearchCV(pipeline, grid, scoring="f1_macro", cv=folds)
 
 
 def main():
@@ -57,6 +79,22 @@ def main():
     for name, table in variants:
         scores[name] = tables.score(lambda t: embedding_probe(0, y=t), table, threads=1)
         print(name, mean_std_cells(scores[name]), flush=True)
+    # tuning the factor per survey instead: each fold picks x1 alone or x1 + xk side by side (every
+    # k of the run) together with C, by the probe's own cross-validated macro F1 on its training objects
+    width = X[1.0].shape[1]
+    others = [k for k in scales if k != 1.0]
+    order = [1.0] + others
+    candidates = [list(range(width))] + [list(range(width)) + list(range((i + 1) * width, (i + 2) * width))
+                                         for i in range(len(others))]
+    name = "chosen per fold by CV on the training objects: x1 or x1 + xk (" + ", ".join(f"x{k:g}" for k in others) + ")"
+    picked = {}
+    scores[name] = tables.score(lambda t: columns_by_cv(candidates, t), np.hstack([X[k] for k in order]), threads=1,
+                                seen=lambda shots, m: picked.setdefault(shots, []).append(
+                                    candidates.index(m.best_params_["columntransformer__transformers"][0][2])))
+    variants.append((name, None))
+    print(name, mean_std_cells(scores[name]), flush=True)
+    chosen = {s: ", ".join(f"{'x1' if i == 0 else f'x1 + x{others[i - 1]:g}'} {n}"
+                           for i, n in sorted(Counter(v).items())) for s, v in picked.items()}
     base = scores["x1"]
     shots = sorted(base)
     lines = []
@@ -75,6 +113,8 @@ def main():
         "harness's embedding statistics. `xk`: every window's centred times multiplied by k before "
         "encoding (`Astromer.embed(time_scales=(k,))`). Paired: the difference to x1 per fold, mean ± "
         "standard error (wins / folds).", tables.start)
+    lines += ["", "Chosen per fold (times the fold picked it): " + "; ".join(f"{s} per class: {c}"
+                                                                         for s, c in chosen.items()) + "."]
     columns = ["times", *(f"{s} per class" for s in shots), *(f"paired vs x1, {s}" for s in shots)]
     write_report(ROOT / "benchmarks" / "results", f"time_scales_{args.data}.md", head + [
         "| " + " | ".join(columns) + " |", "|---|" + "---:|" * (2 * len(shots)), *lines], echo_last=len(lines) + 2)
