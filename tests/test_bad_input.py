@@ -240,6 +240,36 @@ def test_cli_embed_labels_that_match_nothing_exit_nonzero(survey, model_dir, tmp
     assert "0 of 2 label ids in " in err and "wrong.csv match the 5 objects in" in err and "'1'" in err and "'00001'" in err
 
 
+def test_records_name_a_files_line_and_a_dataframes_row(tmp_path):
+    """A bad row is named where the user will look for it: a file's line (the header is line 1),
+    a DataFrame's index label (before, a DataFrame's row was named as if it were a file line)."""
+    from astromer import records
+
+    frame = pd.DataFrame({"object_id": ["a"] * 10 + ["b"] * 10, "time": np.arange(20.0), "mag": ["15.0"] * 20,
+                          "mag_err": 0.1})
+    frame.loc[13, "mag"], frame.loc[15, "object_id"] = "19.5x", None
+    frame.to_csv(tmp_path / "curves.csv", index=False)
+    frame.index = frame.index + 100
+    examples = []
+    for source, out in ((frame, "from_frame"), (tmp_path / "curves.csv", "from_file")):
+        meta = records.write_dataset(records.long_table_source(source), tmp_path / out, splits="none", progress=False)
+        assert meta["dropped"]["rows"] == {"missing_key": 1, "not_a_number": 1}
+        examples.append((meta["dropped"]["examples"]["rows.missing_key"], meta["dropped"]["examples"]["rows.not_a_number"]))
+    assert examples[0] == (["row 115"], ["'19.5x' in column mag, row 113 (light-curve table)"])
+    path = str(tmp_path / "curves.csv")
+    assert examples[1] == ([f"line 17 of {path}"], [f"'19.5x' in column mag, line 15 (light-curve table {path!r})"])
+    assert open(path).read().splitlines()[14].split(",")[2] == "19.5x"   # line 15 of the file
+    # a labels table without an id in one row: the same two conventions
+    from astromer.records.tables import SourceError, load_labels
+
+    labels = pd.DataFrame({"object_id": ["a", None], "label": ["x", "y"]}, index=[7, 8])
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    with pytest.raises(SourceError, match=r"^labels table has a row without object_id \(row 8\)$"):
+        load_labels(labels)
+    with pytest.raises(SourceError, match=r"labels\.csv' has a row without object_id \(line 3 of the file\)$"):
+        load_labels(tmp_path / "labels.csv")
+
+
 def test_cli_convert_counts_every_class_and_keeps_ids(survey, tmp_path):
     from astromer import records
 
@@ -252,7 +282,7 @@ def test_cli_convert_counts_every_class_and_keeps_ids(survey, tmp_path):
     assert meta["counts"]["objects"] == 4
     ids = [r["object_id"].decode() for r in records.read_light_curves(tmp_path / "r", "all").as_numpy_iterator()]
     assert sorted(ids) == ["00001", "00002", "00003", "00004"]
-    assert "'19.5x' in column mag, row 52" in out   # file line (header is line 1)
+    assert "'19.5x' in column mag, line 52 (light-curve table " in out   # the file's line (header: line 1)
 
 
 def test_cli_records_and_table_give_the_same_embeddings(survey, model_dir, tmp_path):

@@ -56,9 +56,9 @@ def test_raw_folder_refuses_paths_outside_the_folder_as_counted_drops(tmp_path):
     rep = src.report.to_dict()
     assert rep["objects"]["path_outside_folder"] == 3
     examples = rep["examples"]["objects.path_outside_folder"]
-    assert examples[0] == f"x1/B (row 5: {str(secret)!r})"
-    assert examples[1] == "x2/B (row 6: '../secret.dat')"
-    assert examples[2].startswith("x4/R (row 8: 'LCs/../../")
+    assert examples[0] == f"x1/B (line 5: {str(secret)!r})"
+    assert examples[1] == "x2/B (line 6: '../secret.dat')"
+    assert examples[2].startswith("x4/R (line 8: 'LCs/../../")
 
 
 def test_raw_folder_outside_data_never_reaches_the_records(tmp_path):
@@ -66,7 +66,7 @@ def test_raw_folder_outside_data_never_reaches_the_records(tmp_path):
     code, out, err = run("records", "convert", folder, "-o", tmp_path / "out", "--splits", "none",
                          "--metadata", "metadata.csv", "-q")
     assert code == 0, err
-    assert "3 objects dropped: path_outside_folder (e.g. x1/B (row 5:" in out
+    assert "3 objects dropped: path_outside_folder (e.g. x1/B (line 5:" in out
     meta = records.write_dataset(S.raw_folder_source(folder), tmp_path / "out2", splits="none",
                                  progress=False)
     assert meta["counts"]["objects"] == 4 and meta["counts"]["observations"] == 12

@@ -189,13 +189,13 @@ class Report:
         return out
 
 
-def to_numbers(values, column, report: Report, label, rows=None):
+def to_numbers(values, column, report: Report, label, rows=None, row_name="row"):
     """``values`` as float64, with cells that are not numbers counted as ``not_a_number``.
 
     Returns ``(array, not_a_number_mask)``. A non-numeric cell (``"19.5x"``)
     becomes NaN; it is counted once under ``not_a_number`` with an example
     naming the value, the column and the row (``rows``: the row labels to
-    show, default positions). Missing cells (None, NaN, and the usual text
+    show, default positions; ``row_name``: what they count, e.g. ``"line"`` for a file's lines). Missing cells (None, NaN, and the usual text
     spellings of "missing" such as "", "NA", "n/a", "null", "nan", as pandas
     reads them) stay NaN and are left to the non-finite rules.
     """
@@ -214,7 +214,7 @@ def to_numbers(values, column, report: Report, label, rows=None):
         first = int(np.flatnonzero(bad)[0])
         row = first if rows is None else np.asarray(rows)[first]
         report.add("rows", "not_a_number", int(bad.sum()),
-                   f"{raw.iloc[first]!r} in column {column}, row {row} ({label})")
+                   f"{raw.iloc[first]!r} in column {column}, {row_name} {row} ({label})")
     return arr, bad
 
 

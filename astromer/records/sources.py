@@ -110,6 +110,8 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
         desc_meta = _file_signature(mpath)
     has_band = band_column in meta.columns
     _check_columns(meta, [id_column, path_column] + ([label_column] if label_column else []), what)
+    # where a row is: a file's line (its header is line 1), a DataFrame's index label
+    place = (lambda i: f"row {meta.index[i]}") if isinstance(metadata, pd.DataFrame) else (lambda i: f"line {i + 2}")
     files, labels = {}, {}
     folder_abs = os.path.normpath(os.path.abspath(folder))
     bm = {str(k): str(v) for k, v in (band_map or {}).items()}
@@ -117,7 +119,7 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
     for i, row in enumerate(meta.to_dict("records")):
         oid = row[id_column]
         if pd.isna(oid):
-            raise SourceError(f"{what}: row {i + 2} has no {id_column}")
+            raise SourceError(f"{what}: {place(i)} has no {id_column}")
         oid = _label_str(oid)
         band = _label_str(row[band_column]) if has_band and not pd.isna(row[band_column]) else DEFAULT_BAND
         band = bm.get(band, band)
@@ -134,7 +136,7 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
             path = by_name  # e.g. the original's absolute paths from another machine
         if not _inside(folder_abs, path):
             # Absolute or climbing out with "..": never read.
-            report.add("objects", "path_outside_folder", 1, f"{oid}/{band} (row {i + 2}: {str(rel)!r})")
+            report.add("objects", "path_outside_folder", 1, f"{oid}/{band} ({place(i)}: {str(rel)!r})")
             continue
         if band in files.get(oid, {}):
             raise SourceError(f"{what}: object {oid!r} band {band!r} is listed twice")

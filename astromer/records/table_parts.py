@@ -164,10 +164,13 @@ def read_part(curves, options: PartOptions, root=None) -> tuple[dict, Report]:
         bm = {str(k): str(v) for k, v in options.band_map.items()}
         band_vals = np.array([bm.get(b, b) if b is not None else None for b in band_vals], dtype=object)
     missing_key = np.array([(i is None) or (b is None) for i, b in zip(ids, band_vals)], dtype=bool)
+    # where a row is: a file's line (its header is line 1), a DataFrame's index label
+    from_file = not isinstance(curves, pd.DataFrame)
+    rows, row_name = (np.arange(n) + 2, "line") if from_file else (frame.index.to_numpy(), "row")
     if missing_key.any():
         report.add("rows", "missing_key", int(missing_key.sum()),
-                   f"row {int(np.flatnonzero(missing_key)[0]) + 2}"
-                   + ("" if isinstance(curves, pd.DataFrame) else f" of {os.fspath(curves)}"))
+                   f"{row_name} {rows[int(np.flatnonzero(missing_key)[0])]}"
+                   + (f" of {os.fspath(curves)}" if from_file else ""))
     keep = ~missing_key
     if options.bands is not None:
         allowed = {str(b) for b in options.bands}
@@ -183,8 +186,8 @@ def read_part(curves, options: PartOptions, root=None) -> tuple[dict, Report]:
         if name == "time" and is_clock_time(column):   # datetimes are MJD, as everywhere else
             column = days(column)
         # a cell that is not a number ("19.5x") is its own reason, counted with its row
-        values[name], bad = to_numbers(column.to_numpy(), src_cols[name], report,
-                                       what, rows=np.arange(n) + 2)
+        values[name], bad = to_numbers(column.to_numpy(), src_cols[name], report, what, rows=rows,
+                                       row_name=row_name)
         keep &= ~bad
     time = values["time"][keep]
     mag = values["mag"][keep]

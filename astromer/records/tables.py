@@ -110,14 +110,16 @@ def load_labels(labels, *, id_column="object_id", label_column="label", value_ma
     """
     if labels is None:
         return None, {}
-    if not isinstance(labels, pd.DataFrame):
+    from_frame = isinstance(labels, pd.DataFrame)
+    if not from_frame:
         what = f"labels table {os.fspath(labels)!r}"
         labels = read_table(labels, what="labels table", ids=[id_column])
     _check_columns(labels, [id_column, label_column, *extra_columns], what)
     ids = id_strings(labels[id_column])
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise SourceError(f"{what} has a row without {id_column} (row {row + 2} of the file)")
+        raise SourceError(f"{what} has a row without {id_column} ("
+                          + (f"row {labels.index[row]})" if from_frame else f"line {row + 2} of the file)"))
     raw = labels[label_column]
     names = pd.Series([None if (pd.isna(v) or str(v).strip() == "") else _label_str(v)
                        for v in raw.astype(object).to_numpy()], dtype=object)
