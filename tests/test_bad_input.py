@@ -254,7 +254,8 @@ def test_records_name_a_files_line_and_a_dataframes_row(tmp_path):
     for source, out in ((frame, "from_frame"), (tmp_path / "curves.csv", "from_file")):
         meta = records.write_dataset(records.long_table_source(source), tmp_path / out, splits="none", progress=False)
         assert meta["dropped"]["rows"] == {"missing_key": 1, "not_a_number": 1}
-        examples.append((meta["dropped"]["examples"]["rows.missing_key"], meta["dropped"]["examples"]["rows.not_a_number"]))
+        shown = meta["dropped"]["examples"]
+        examples.append((shown["rows.missing_key"], shown["rows.not_a_number"]))
     assert examples[0] == (["row 115"], ["'19.5x' in column mag, row 113 (light-curve table)"])
     path = str(tmp_path / "curves.csv")
     assert examples[1] == ([f"line 17 of {path}"], [f"'19.5x' in column mag, line 15 (light-curve table {path!r})"])

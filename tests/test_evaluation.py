@@ -181,7 +181,7 @@ def test_harness_end_to_end(tiny_eros, tmp_path):
     text = (out / "results.md").read_text()
     assert "## What training did" in text and "epoch kept per fold" in text and "reconstruction fine-tuning ran" in text
     best = summary.sort_values("macro_f1_mean", ascending=False, kind="stable").iloc[0]["method"]
-    assert f"## Confusion matrices (test objects)" in text and f"(`{best}`, the best macro F1; 1 fold summed)" in text
+    assert "## Confusion matrices (test objects)" in text and f"(`{best}`, the best macro F1; 1 fold summed)" in text
     assert "| true class → predicted | mira | rr_lyrae | recall |" in text
     assert sorted(p.name for p in out.iterdir()) == ["f1_vs_shots.png", "predictions.csv", "results.csv", "results.md",
                                                       "summary.csv"]

@@ -226,7 +226,8 @@ def _run(args):
     _say(args, "[5/5] done\n")
     print(f"{title} ({len(test_ids)} test objects, macro F1 and accuracy in %, mean ± std over folds)\n")
     print(table)
-    print(f"\nReport: {out}/results.md, results.json, results.csv, predictions.csv; figures: {', '.join(report['figures'])}")
+    print(f"\nReport: {out}/results.md, results.json, results.csv, predictions.csv; "
+          f"figures: {', '.join(report['figures'])}")
     print(f"Finished in {seconds['total'] / 60:.1f} min.")
     return 0
 

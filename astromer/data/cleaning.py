@@ -195,7 +195,8 @@ def to_numbers(values, column, report: Report, label, rows=None, row_name="row")
     Returns ``(array, not_a_number_mask)``. A non-numeric cell (``"19.5x"``)
     becomes NaN; it is counted once under ``not_a_number`` with an example
     naming the value, the column and the row (``rows``: the row labels to
-    show, default positions; ``row_name``: what they count, e.g. ``"line"`` for a file's lines). Missing cells (None, NaN, and the usual text
+    show, default positions; ``row_name``: what they count, e.g. ``"line"``
+    for a file's lines). Missing cells (None, NaN, and the usual text
     spellings of "missing" such as "", "NA", "n/a", "null", "nan", as pandas
     reads them) stay NaN and are left to the non-finite rules.
     """

@@ -6,5 +6,5 @@ from astromer.evaluation.methods import FAMILIES, METHOD_FAMILY, METHOD_NAMES, M
 from astromer.evaluation.report import PREDICTION_COLUMNS, read_predictions, summarise, write_report
 
 __all__ = ["FAMILIES", "METHODS", "METHOD_FAMILY", "METHOD_NAMES", "SUMMARY_COLUMNS", "FewShotEvaluation",
-           "LabelledSet", "PREDICTION_COLUMNS", "fewshot_splits", "load_labelled_folder", "read_predictions", "summarise",
-           "write_report"]
+           "LabelledSet", "PREDICTION_COLUMNS", "fewshot_splits", "load_labelled_folder", "read_predictions",
+           "summarise", "write_report"]

@@ -75,10 +75,10 @@ from astromer.evaluation.methods import (
     WINDOW_METHODS,
 )
 from astromer.evaluation.object_scenarios import ObjectScenarios
+from astromer.evaluation.report import PREDICTION_COLUMNS, PREDICTIONS_FILE, read_predictions
 from astromer.evaluation.tabular import TabularMethods, scores
 from astromer.evaluation.window_scenarios import WindowScenarios
 from astromer.io import atomic_path
-from astromer.evaluation.report import PREDICTION_COLUMNS, PREDICTIONS_FILE, read_predictions
 
 log = logging.getLogger("astromer.evaluate")
 
@@ -179,9 +179,10 @@ class FewShotEvaluation(ObjectScenarios, WindowScenarios, TabularMethods):
 
     def predictions_frame(self):
         """Every object-level prediction on the test objects so far (the rows of predictions.csv)."""
-        if not self.predictions:
+        frames = [p for p in self.predictions if len(p)]
+        if not frames:
             return pd.DataFrame(columns=PREDICTION_COLUMNS)
-        return pd.concat(self.predictions, ignore_index=True)
+        return pd.concat(frames, ignore_index=True)
 
     def _record(self, rows, predictions=None):
         """Keep the rows (and the split's ``predictions``, :meth:`_predicted`) and, with an output

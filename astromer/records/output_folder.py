@@ -17,7 +17,6 @@ class ResumeError(AstromerError, ValueError):
     """The output folder cannot be resumed or overwritten as asked."""
 
 
-
 def looks_like_records(out_dir):
     return (os.path.exists(os.path.join(out_dir, METADATA_FILE))
             or os.path.isdir(os.path.join(out_dir, PROGRESS_DIR)))
