@@ -507,6 +507,34 @@ def test_pandas_datetimes_are_mjd_days_not_nanoseconds(model):
                                model.embed(mjd.assign(time=c[:, 0]), verbose=0).pooled, atol=1e-4)
 
 
+def test_iso_date_text_in_a_csv_is_mjd_days(model, tmp_path):
+    """A CSV's time column written as ISO dates (astropy's Time.isot, pandas) embeds like the same
+    times as MJD numbers (before, every row was dropped as not a number); a zone is honoured,
+    text without one is UTC; a cell that is not a date is a counted non-finite time; numbers
+    written as text stay numbers."""
+    from astromer.data import prepare_light_curves
+
+    c = star(60, seed=5)
+    mjd = pd.DataFrame({"object_id": "s", "time": 58_849.0 + c[:, 0], "mag": c[:, 1], "mag_err": c[:, 2]})
+    stamps = pd.Timestamp("2020-01-01") + pd.to_timedelta(c[:, 0], unit="D")   # 58849 = 2020-01-01
+    iso = mjd.assign(time=stamps.strftime("%Y-%m-%dT%H:%M:%S.%f"))
+    iso.to_csv(tmp_path / "iso.csv", index=False)
+    read = pd.read_csv(tmp_path / "iso.csv")
+    assert read["time"].dtype == object
+    ref = model.embed(mjd, verbose=0).pooled
+    np.testing.assert_allclose(model.embed(read, verbose=0).pooled, ref, atol=1e-5)
+    prepared = prepare_light_curves(read)
+    np.testing.assert_allclose(prepared.curves[0][:, 0], mjd["time"], rtol=0, atol=1e-8)
+    zoned = read.assign(time=(stamps + pd.Timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%f+02:00"))
+    np.testing.assert_allclose(prepare_light_curves(zoned).curves[0][:, 0], mjd["time"], rtol=0, atol=1e-8)
+    bad = read.copy()
+    bad.loc[7, "time"] = "soon"
+    with pytest.warns(UserWarning, match="1 rows dropped: nonfinite_time"):
+        assert len(prepare_light_curves(bad).curves[0]) == 59
+    text_numbers = mjd.assign(time=mjd["time"].map(repr))
+    np.testing.assert_array_equal(prepare_light_curves(text_numbers).curves[0][:, 0], mjd["time"])
+
+
 @pytest.mark.parametrize("name", ["t.csv.gz", "t.csv.zip", "t.parquet"])
 def test_cli_truncated_or_garbage_table_is_one_line_naming_it(name, tmp_path):
     """A gzip cut short (EOFError), a broken zip (BadZipFile), a file that is not Parquet (pyarrow's

@@ -206,6 +206,12 @@ def test_convert_reads_pandas_datetimes_as_mjd_and_absurd_times_can_be_kept(tmp_
     assert code == 0, err
     rec = next(records.read_light_curves(tmp_path / "r", "all").as_numpy_iterator())
     np.testing.assert_allclose(rec["time"], 58_849.0 + days, rtol=0, atol=1e-9)   # 58849 = 2020-01-01
+    # the same times as ISO text in a CSV (astropy's Time.isot): MJD as well
+    table.assign(time=table["time"].dt.strftime("%Y-%m-%dT%H:%M:%S")).to_csv(tmp_path / "iso.csv", index=False)
+    code, out, err = _run(*map(str, ("convert", tmp_path / "iso.csv", "-o", tmp_path / "ri", "--splits", "none", "-q")))
+    assert code == 0, err
+    rec = next(records.read_light_curves(tmp_path / "ri", "all").as_numpy_iterator())
+    np.testing.assert_allclose(rec["time"], 58_849.0 + days, rtol=0, atol=1e-9)
     seconds = table.assign(time=days * 86_400.0 + 1.6e9)
     seconds.to_csv(tmp_path / "s.csv", index=False)
     code, _, err = _run(*map(str, ("convert", tmp_path / "s.csv", "-o", tmp_path / "rs", "--splits", "none", "-q")))

@@ -16,7 +16,8 @@ time, mag[, mag_err]``) or a list of ``(n, 2|3)`` arrays:
 
   * time: an astropy ``Time`` column becomes MJD in its own scale (float64, days);
     a time Quantity is converted to days; a column without a unit is taken as days;
-    a pandas ``datetime64`` column becomes MJD (UTC), a ``timedelta64`` one days;
+    a pandas ``datetime64`` column becomes MJD (UTC), a ``timedelta64`` one days, and a text
+    column of ISO dates (a CSV's ``2020-06-02T17:43:26.41``) MJD, in UTC unless it names a zone;
   * magnitudes: a ``mag`` column without a unit or in magnitudes (``mag``,
     ``ABmag``, ...) is used as it is; a ``mag`` column whose unit is a flux, or a
     ``flux`` column when there is no ``mag`` (lightkurve's layout), is a flux:
@@ -33,6 +34,7 @@ time, mag[, mag_err]``) or a list of ``(n, 2|3)`` arrays:
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -219,15 +221,40 @@ def _frame(frame, columns, what, object_id):
     return frame
 
 
+#: an ISO 8601 date or date and time as text (astropy ``Time.iso`` / ``.isot``, pandas), optional zone
+_ISO_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d*)?)?)?\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?")
+
+
+def _is_iso_text(time):
+    """Whether a text column (a CSV's) holds ISO dates rather than numbers: its first non-blank
+    cell is one (the whole column is then parsed; cells that are not dates become missing)."""
+    if not (pd.api.types.is_object_dtype(time) or pd.api.types.is_string_dtype(time)):
+        return False
+    for value in time:
+        if isinstance(value, str) and value.strip():
+            return bool(_ISO_TEXT.fullmatch(value.strip()))
+        if not (value is None or (isinstance(value, float) and math.isnan(value))):
+            return False   # a number (or another object) first: not a text date column
+    return False
+
+
 def is_clock_time(time):
-    """Whether a pandas column holds datetimes or durations rather than numbers of days."""
-    return pd.api.types.is_datetime64_any_dtype(time) or pd.api.types.is_timedelta64_dtype(time)
+    """Whether a pandas column holds datetimes, durations or ISO date text (a CSV's
+    ``2020-06-02T17:43:26``) rather than numbers of days."""
+    return (pd.api.types.is_datetime64_any_dtype(time) or pd.api.types.is_timedelta64_dtype(time)
+            or _is_iso_text(time))
 
 
 def days(time):
     """A pandas time column in days: datetimes (``datetime64``, with or without a time zone)
-    become MJD (UTC for zone-aware ones), durations (``timedelta64``) days; numbers stay as they
-    are. (Taken as numbers, datetimes would be nanoseconds since 1970.)"""
+    become MJD (UTC for zone-aware ones), durations (``timedelta64``) days; ISO date text is
+    parsed as datetimes, in UTC unless it names its zone (a cell that is not a date becomes
+    missing, and is counted as a non-finite time); numbers stay as they are. (Taken as numbers,
+    datetimes would be nanoseconds since 1970.)"""
+    if _is_iso_text(time):
+        time = pd.to_datetime(time.astype(object).where(time.notna(), None).map(
+            lambda v: v.strip().replace("UTC", "Z") if isinstance(v, str) else v),
+            format="ISO8601", utc=True, errors="coerce")
     if pd.api.types.is_datetime64_any_dtype(time):
         if getattr(time.dt, "tz", None) is not None:
             time = time.dt.tz_convert("UTC").dt.tz_localize(None)
