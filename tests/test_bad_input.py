@@ -507,6 +507,21 @@ def test_pandas_datetimes_are_mjd_days_not_nanoseconds(model):
                                model.embed(mjd.assign(time=c[:, 0]), verbose=0).pooled, atol=1e-4)
 
 
+@pytest.mark.parametrize("sep, word", [(";", "semicolons"), ("\t", "tabs")])
+def test_a_csv_separated_by_semicolons_or_tabs_is_one_line_saying_so(sep, word, tmp_path):
+    """A spreadsheet's export with ';' (or tabs) read as one column: the error says why, for
+    every command (embed's table reader, records convert)."""
+    pd.DataFrame({"object_id": ["a"] * 6, "time": range(6), "mag": 15.0, "mag_err": 0.1}).to_csv(
+        tmp_path / "t.csv", sep=sep, index=False)
+    one = "object_id" + sep + "time" + sep + "mag" + sep + "mag_err"
+    for args in (("embed", tmp_path / "t.csv", "-o", tmp_path / "e.parquet", "--model", tmp_path),
+                 ("records", "convert", tmp_path / "t.csv", "-o", tmp_path / "r", "--splits", "none", "-q")):
+        code, _, err = run(*args)
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"{str(tmp_path / 't.csv')!r} has one column {one!r}: its fields are separated by {word}, not commas; " \
+               "save it as a comma-separated CSV" in err, err
+
+
 def test_iso_date_text_in_a_csv_is_mjd_days(model, tmp_path):
     """A CSV's time column written as ISO dates (astropy's Time.isot, pandas) embeds like the same
     times as MJD numbers (before, every row was dropped as not a number); a zone is honoured,

@@ -47,7 +47,14 @@ def read_table(path, *, what="table", ids=(), **kwargs) -> pd.DataFrame:
                 raise SourceError(f"reading Parquet {path!r} needs pyarrow: {exc}") from None
         if ids:
             kwargs = _exact_text(pd.read_csv(path, nrows=0, **kwargs).columns, ids, kwargs)
-        return pd.read_csv(path, **kwargs)
+        table = pd.read_csv(path, **kwargs)
+        if table.shape[1] == 1:   # every table here needs 2+ columns: say what the one column means
+            name = str(table.columns[0])
+            for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+                if sep in name:
+                    raise SourceError(f"{what} {path!r} has one column {name!r}: its fields are separated by "
+                                      f"{word}, not commas; save it as a comma-separated CSV")
+        return table
     except SourceError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
