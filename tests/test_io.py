@@ -104,9 +104,10 @@ def test_download_file_url_checks_sha256_and_size(tmp_path):
 
 def test_callers_share_the_one_implementation():
     from astromer.presets import download as presets_download
-    from astromer.records import recipes, writer
+    from astromer.records import output_folder, recipes, verify
 
-    assert presets_download.sha256_of is io.sha256_of is recipes.sha256_of is writer.sha256_file
+    assert presets_download.sha256_of is io.sha256_of is recipes.sha256_of is output_folder.sha256_file
+    assert verify.sha256_file is io.sha256_of
     assert presets_download.download is io.download
     assert presets_download.IntegrityError is io.IntegrityError
 
