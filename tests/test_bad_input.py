@@ -260,6 +260,13 @@ def test_records_name_a_files_line_and_a_dataframes_row(tmp_path):
     path = str(tmp_path / "curves.csv")
     assert examples[1] == ([f"line 17 of {path}"], [f"'19.5x' in column mag, line 15 (light-curve table {path!r})"])
     assert open(path).read().splitlines()[14].split(",")[2] == "19.5x"   # line 15 of the file
+    frame.reset_index(drop=True).to_parquet(tmp_path / "curves.parquet")   # no lines: rows from 0
+    meta = records.write_dataset(records.long_table_source(tmp_path / "curves.parquet"), tmp_path / "from_parquet",
+                                 splits="none", progress=False)
+    parquet = str(tmp_path / "curves.parquet")
+    assert meta["dropped"]["examples"]["rows.missing_key"] == [f"row 15 of {parquet}"]
+    assert meta["dropped"]["examples"]["rows.not_a_number"] == [
+        f"'19.5x' in column mag, row 13 (light-curve table {parquet!r})"]
     # a labels table without an id in one row: the same two conventions
     from astromer.records.tables import SourceError, load_labels
 

@@ -25,6 +25,7 @@ from astromer.records.tables import (
     _label_str,
     load_labels,
     read_table,
+    row_places,
 )
 
 from astromer.records.image_sources import (  # noqa: F401  (image sources, re-exported)
@@ -110,8 +111,10 @@ def raw_folder_source(folder, metadata="metadata.csv", *, id_column="ID", label_
         desc_meta = _file_signature(mpath)
     has_band = band_column in meta.columns
     _check_columns(meta, [id_column, path_column] + ([label_column] if label_column else []), what)
-    # where a row is: a file's line (its header is line 1), a DataFrame's index label
-    place = (lambda i: f"row {meta.index[i]}") if isinstance(metadata, pd.DataFrame) else (lambda i: f"line {i + 2}")
+    places, word = row_places(metadata if isinstance(metadata, pd.DataFrame) else mpath, meta)
+
+    def place(i):   # a CSV's line, a Parquet file's or a DataFrame's row
+        return f"{word} {places[i]}"
     files, labels = {}, {}
     folder_abs = os.path.normpath(os.path.abspath(folder))
     bm = {str(k): str(v) for k, v in (band_map or {}).items()}

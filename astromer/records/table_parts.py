@@ -32,6 +32,7 @@ from astromer.records.tables import (
     id_strings,
     load_labels,
     read_table,
+    row_places,
 )
 
 LONG_COLUMNS = ("object_id", "band", "time", "mag", "mag_err")
@@ -164,9 +165,8 @@ def read_part(curves, options: PartOptions, root=None) -> tuple[dict, Report]:
         bm = {str(k): str(v) for k, v in options.band_map.items()}
         band_vals = np.array([bm.get(b, b) if b is not None else None for b in band_vals], dtype=object)
     missing_key = np.array([(i is None) or (b is None) for i, b in zip(ids, band_vals)], dtype=bool)
-    # where a row is: a file's line (its header is line 1), a DataFrame's index label
     from_file = not isinstance(curves, pd.DataFrame)
-    rows, row_name = (np.arange(n) + 2, "line") if from_file else (frame.index.to_numpy(), "row")
+    rows, row_name = row_places(curves, frame)   # a CSV's line, a Parquet file's or a DataFrame's row
     if missing_key.any():
         report.add("rows", "missing_key", int(missing_key.sum()),
                    f"{row_name} {rows[int(np.flatnonzero(missing_key)[0])]}"

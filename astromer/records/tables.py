@@ -62,6 +62,16 @@ def read_table(path, *, what="table", ids=(), **kwargs) -> pd.DataFrame:
         raise SourceError(f"could not read {what} {path!r}: {exc}") from None
 
 
+def row_places(source, table):
+    """``(labels, word)`` naming each row of ``table`` where its user will look: a CSV's line
+    (the header is line 1), a Parquet file's row from 0, a DataFrame's index label."""
+    if isinstance(source, pd.DataFrame):
+        return table.index.to_numpy(), "row"
+    if os.fspath(source).lower().endswith((".parquet", ".pq")):
+        return np.arange(len(table)), "row"
+    return np.arange(len(table)) + 2, "line"
+
+
 def _exact_text(columns, ids, kwargs):
     """``kwargs`` for ``read_csv`` with the ``ids`` columns read as text, only an empty cell
     missing (the other columns keep pandas' missing spellings)."""
@@ -117,16 +127,17 @@ def load_labels(labels, *, id_column="object_id", label_column="label", value_ma
     """
     if labels is None:
         return None, {}
-    from_frame = isinstance(labels, pd.DataFrame)
-    if not from_frame:
+    source = labels
+    if not isinstance(labels, pd.DataFrame):
         what = f"labels table {os.fspath(labels)!r}"
         labels = read_table(labels, what="labels table", ids=[id_column])
     _check_columns(labels, [id_column, label_column, *extra_columns], what)
     ids = id_strings(labels[id_column])
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise SourceError(f"{what} has a row without {id_column} ("
-                          + (f"row {labels.index[row]})" if from_frame else f"line {row + 2} of the file)"))
+        places, word = row_places(source, labels)
+        raise SourceError(f"{what} has a row without {id_column} ({word} {places[row]}"
+                          + (")" if isinstance(source, pd.DataFrame) else " of the file)"))
     raw = labels[label_column]
     names = pd.Series([None if (pd.isna(v) or str(v).strip() == "") else _label_str(v)
                        for v in raw.astype(object).to_numpy()], dtype=object)
